@@ -1,0 +1,45 @@
+// Runs the registered specs, prints failures and the closing line "N passed, N failed", exits 1 on failure.
+// SPEC_FILTER=text runs only specs whose full name contains text.
+import GLib from 'gi://GLib';
+import system from 'system';
+
+const env = jasmine.getEnv();
+const filter = GLib.getenv('SPEC_FILTER');
+env.configure({ random: false, specFilter: filter ? (spec => spec.getFullName().includes(filter)) : undefined });
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const failures: string[] = [];
+const verbose = GLib.getenv('SPEC_VERBOSE') === '1';
+env.addReporter({
+    specDone(result) {
+        if (result.status === 'passed')
+            passed++;
+        else if (result.status === 'failed')
+            failed++;
+        else if (!(filter && result.status === 'excluded'))
+            skipped++;
+        if (result.status === 'failed') {
+            const messages = result.failedExpectations.map(f => `    ${f.message}\n${(f.stack ?? '').split('\n').slice(0, 4).map(l => `      ${l}`).join('\n')}`);
+            failures.push(`FAILED: ${result.fullName}\n${messages.join('\n')}`);
+        }
+        if (verbose)
+            print(`${result.status === 'passed' ? 'ok  ' : result.status.toUpperCase()} ${result.fullName}`);
+    },
+});
+
+const t0 = GLib.get_monotonic_time();
+let code = 1;
+try {
+    const result = await env.execute();
+    for (const f of failures)
+        print(`\n${f}`);
+    print(`\nunit specs finished in ${((GLib.get_monotonic_time() - t0) / 1e6).toFixed(2)} s (${result.overallStatus})`);
+    // Pending/excluded specs count as failures: a skipped spec is not done.
+    print(`${passed} passed, ${failed + skipped} failed`);
+    code = result.overallStatus === 'passed' && skipped === 0 && failed === 0 ? 0 : 1;
+} catch (e) {
+    print(`runner error: ${e}\n${(e as Error).stack}`);
+}
+system.exit(code);

@@ -1,0 +1,43 @@
+// Bundles the TypeScript sources into ES modules for gjs (Debian 12's gjs 1.74):
+//   share-this-cd.js  the command line      tests.js  every unit spec + runner      bench-plan.js  benchmark
+// Usage: node tools/build.mjs [--outdir DIR] [--localedir DIR]   (meson passes both for installs)
+import * as esbuild from 'esbuild';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = name => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+};
+const outdir = resolve(arg('--outdir') ?? join(root, 'build'));
+const localedir = arg('--localedir') ?? join(outdir, 'locale');
+const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+mkdirSync(outdir, { recursive: true });
+
+const common = {
+    bundle: true, format: 'esm', platform: 'neutral', target: 'firefox102',
+    mainFields: ['module', 'main'],
+    external: ['gi://*', 'resource://*', 'system', 'gettext', 'cairo', 'console'],
+    define: { __LOCALEDIR__: JSON.stringify(localedir), __VERSION__: JSON.stringify(version) },
+    absWorkingDir: root, logLevel: 'warning', legalComments: 'none',
+};
+
+// Specs: test/unit/*.spec.ts, bundled after the jasmine boot and before the runner (order = import order).
+const specs = readdirSync(join(root, 'test/unit')).filter(f => f.endsWith('.spec.ts')).sort();
+const testEntry = [
+    `import './test/support/polyfills.ts';`,
+    `import './test/support/boot.ts';`,
+    ...specs.map(s => `import './test/unit/${s}';`),
+    `import './test/support/run.ts';`,
+].join('\n');
+
+await Promise.all([
+    esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(outdir, 'share-this-cd.js'),
+        banner: { js: '#!/usr/bin/env -S gjs -m' } }),
+    esbuild.build({ ...common, stdin: { contents: testEntry, resolveDir: root, sourcefile: 'all-specs.ts', loader: 'ts' },
+        outfile: join(outdir, 'tests.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-plan.ts')], outfile: join(outdir, 'bench-plan.js') }),
+]);
+console.log(`built share-this-cd.js, tests.js (${specs.length} spec files), bench-plan.js -> ${outdir}`);
