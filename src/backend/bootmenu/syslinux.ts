@@ -95,7 +95,10 @@ export function parseSyslinux(reader: MediumReader, configPath: string): Menu {
     const top: RawMenu = { tag: null, title: null, label: null, items: [] };
     const stack: RawMenu[] = [top];
     let current: RawLabel | null = null;
-    let defaultCmd: string | null = null;
+    // Every DEFAULT line: the menu modules take the last one naming a label; one naming neither a label nor a
+    // .c32 module is a kernel command line (pre-menu style).
+    const defaults: string[] = [];
+    let kernelOutsideLabel: string | null = null;
     let globalAppend: string | null = null;
     let ontimeout: string | null = null;
     let timeout: number | null = null;
@@ -124,7 +127,7 @@ export function parseSyslinux(reader: MediumReader, configPath: string): Menu {
                 current.image = rest;
             } else if (kw === 'kernel' || kw === 'linux') {
                 // A kernel outside any label is the command DEFAULT runs (pre-menu syslinux style).
-                defaultCmd ??= rest;
+                kernelOutsideLabel ??= rest;
             }
         } else if (kw === 'append') {
             if (current)
@@ -135,7 +138,7 @@ export function parseSyslinux(reader: MediumReader, configPath: string): Menu {
             if (current)
                 current.initrd = rest;
         } else if (kw === 'default') {
-            defaultCmd = rest;
+            defaults.push(rest);
         } else if (kw === 'ontimeout') {
             ontimeout = rest;
         } else if (kw === 'timeout') {
@@ -191,6 +194,10 @@ export function parseSyslinux(reader: MediumReader, configPath: string): Menu {
         // meaning for the netboot menu; `ui`/gfxboot choices are the renderer's.
     }
 
+    const labelNames = new Set(allRawLabels(top).map(r => r.name.toLowerCase()));
+    const defaultLabel = [...defaults].reverse().find(d => labelNames.has(d.toLowerCase())) ?? null;
+    const lastDefault = defaults.length > 0 ? defaults[defaults.length - 1] : kernelOutsideLabel;
+    const defaultCmd = defaultLabel ?? (lastDefault !== null && !/\.c32$/i.test(lastDefault.split(/\s+/)[0]) ? lastDefault : null);
     const warnings = files.warnings;
     const made = new Map<RawLabel, MenuEntry>();
     const entryOf = (raw: RawLabel): MenuEntry | null => toEntry(raw, cwd, globalAppend, warnings);
@@ -228,7 +235,7 @@ export function parseSyslinux(reader: MediumReader, configPath: string): Menu {
         ?? flat.find(([raw]) => defaultCmd !== null && raw.name === defaultCmd)
         ?? flat.find(([raw]) => defaultCmd !== null && raw.name.toLowerCase() === defaultCmd.toLowerCase())
         ?? flat.find(([raw]) => ontimeout !== null && raw.name === ontimeout);
-    if (!chosen && defaultCmd !== null && !/\.c32$/i.test(defaultCmd.split(/\s+/)[0])) {
+    if (!chosen && defaultCmd !== null && defaultLabel === null) {
         const [image, ...cmdArgs] = defaultCmd.split(/\s+/);
         const raw: RawLabel = { name: basename(image), menuLabel: null, loader: 'kernel', image,
             append: cmdArgs.length > 0 ? cmdArgs.join(' ') : globalAppend, initrd: null, menuDefault: true,

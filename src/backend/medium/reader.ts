@@ -141,8 +141,10 @@ export class DirReader implements MediumReader {
         if (resolveInMedium('', path) === null)
             return { ok: false, reason: 'outside' };
         const host = this.hostPath(path);
-        if (host === null)
-            return { ok: false, reason: 'missing' };
+        if (host === null) {
+            const real = realPath(`${this.root}/${resolveInMedium('', path)}`);
+            return { ok: false, reason: real !== null && !isInside(this.root, real) ? 'outside' : 'missing' };
+        }
         if (!GLib.file_test(host, GLib.FileTest.IS_REGULAR))
             return { ok: false, reason: 'not-a-file' };
         const file = Gio.File.new_for_path(host);

@@ -1,0 +1,63 @@
+// Helpers for specs: temporary media on disk, running the real command line.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+/** Repository root (specs run from it: `gjs -m build/tests.js`). */
+export const TOP = GLib.get_current_dir();
+export const FIXTURES = `${TOP}/test/fixtures/media`;
+
+/** Creates a temporary directory holding `files` (path → text or bytes; a value of null makes a directory). */
+export function makeTree(files: Record<string, string | Uint8Array | null>): string {
+    const dir = GLib.dir_make_tmp('share-this-cd-spec-XXXXXX');
+    for (const [path, content] of Object.entries(files)) {
+        const full = `${dir}/${path}`;
+        if (content === null) {
+            GLib.mkdir_with_parents(full, 0o755);
+            continue;
+        }
+        GLib.mkdir_with_parents(GLib.path_get_dirname(full), 0o755);
+        const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
+        GLib.file_set_contents(full, bytes);
+    }
+    return dir;
+}
+
+/** Removes a tree made by makeTree (never follows symlinks out of it). */
+export function removeTree(dir: string): void {
+    if (!dir.startsWith(GLib.get_tmp_dir()))
+        throw new Error(`refusing to remove ${dir}`);
+    const walk = (file: Gio.File): void => {
+        const info = file.query_info('standard::type', Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, null);
+        if (info.get_file_type() === Gio.FileType.DIRECTORY) {
+            const children = file.enumerate_children('standard::name', Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, null);
+            for (let child = children.next_file(null); child !== null; child = children.next_file(null))
+                walk(file.get_child(child.get_name()));
+            children.close(null);
+        }
+        file.delete(null);
+    };
+    walk(Gio.File.new_for_path(dir));
+}
+
+export interface CliResult {
+    status: number;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs the built command line (`gjs -m build/share-this-cd.js ARGS`) and waits for it. */
+export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
+    const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE });
+    launcher.setenv('LANGUAGE', 'C', true);
+    launcher.setenv('LC_ALL', 'C.UTF-8', true);
+    for (const [k, v] of Object.entries(env))
+        launcher.setenv(k, v, true);
+    const proc = launcher.spawnv(['gjs', '-m', `${TOP}/build/share-this-cd.js`, ...args]);
+    const [, stdout, stderr] = proc.communicate_utf8(null, null);
+    return { status: proc.get_exit_status(), stdout: stdout ?? '', stderr: stderr ?? '' };
+}
+
+export function readText(path: string): string {
+    const [, bytes] = GLib.file_get_contents(path);
+    return new TextDecoder().decode(bytes);
+}

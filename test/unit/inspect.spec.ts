@@ -1,0 +1,98 @@
+import { findRunningMedium, inspectMedium } from '../../src/backend/medium/inspect.ts';
+import { DirReader, MemoryReader } from '../../src/backend/medium/reader.ts';
+import { ShareError } from '../../src/shared/errors.ts';
+import { FIXTURES } from '../support/helpers.ts';
+
+const inspect = (files: Record<string, string>) => inspectMedium(new MemoryReader('/media/cd', files));
+const refusal = (files: Record<string, string>): ShareError => {
+    try {
+        inspect(files);
+    } catch (e) {
+        if (e instanceof ShareError)
+            return e;
+        throw e;
+    }
+    throw new Error('no error');
+};
+
+describe('medium inspection', () => {
+    it('recognises casper media and lists kernels, initrds (name drift included) and squashfs', () => {
+        const m = inspect({
+            'casper/vmlinuz': '', 'casper/vmlinuz.efi': '', 'casper/hwe-vmlinuz': '', 'casper/initrd': '', 'casper/initrd.lz': '',
+            'casper/initrd.gz': '', 'casper/hwe-initrd': '', 'casper/filesystem.squashfs': '', 'casper/filesystem.manifest': '',
+            '.disk/info': 'Ubuntu 22.04.3 LTS "Jammy Jellyfish" - Release amd64 (20230807.2)\n',
+        });
+        expect(m.flavour).toBe('casper');
+        expect(m.label).toBe('Ubuntu 22.04.3 LTS "Jammy Jellyfish" - Release amd64 (20230807.2)');
+        expect(m.kernels).toEqual(['casper/hwe-vmlinuz', 'casper/vmlinuz', 'casper/vmlinuz.efi']);
+        expect(m.initrds).toEqual(['casper/hwe-initrd', 'casper/initrd', 'casper/initrd.gz', 'casper/initrd.lz']);
+        expect(m.squashfs).toEqual(['casper/filesystem.squashfs']);
+        expect(m.root).toBe('/media/cd');
+    });
+
+    it('lists the layered squashfs of 23.04+ media', () => {
+        const m = inspectMedium(new DirReader(`${FIXTURES}/ubuntu-24.04-desktop`));
+        expect(m.squashfs).toEqual(['casper/minimal.enhanced-secureboot.squashfs', 'casper/minimal.squashfs',
+            'casper/minimal.standard.live.squashfs', 'casper/minimal.standard.squashfs']);
+        expect(m.efi).toEqual({ bootLoader: 'EFI/boot/bootx64.efi', grub: 'EFI/boot/grubx64.efi', mokManager: 'EFI/boot/mmx64.efi' });
+        expect(m.menus).toEqual({ syslinux: null, grub: 'boot/grub/grub.cfg' });
+    });
+
+    it('recognises Debian live-boot media with versioned kernel names', () => {
+        const m = inspect({ 'live/vmlinuz-6.1.0-9-amd64': '', 'live/initrd.img-6.1.0-9-amd64': '', 'live/filesystem.squashfs': '', 'isolinux/isolinux.cfg': '' });
+        expect(m.flavour).toBe('live-boot');
+        expect(m.kernels).toEqual(['live/vmlinuz-6.1.0-9-amd64']);
+        expect(m.initrds).toEqual(['live/initrd.img-6.1.0-9-amd64']);
+        expect(m.menus.syslinux).toBe('isolinux/isolinux.cfg');
+    });
+
+    it('finds EFI loaders and folders in any case', () => {
+        const m = inspect({ 'CASPER/FILESYSTEM.SQUASHFS': '', 'CASPER/VMLINUZ': '', 'efi/Boot/BootX64.efi': '', 'efi/Boot/GRUBX64.EFI': '' });
+        expect(m.liveDir).toBe('CASPER');
+        expect(m.efi.bootLoader).toBe('efi/Boot/BootX64.efi');
+        expect(m.efi.grub).toBe('efi/Boot/GRUBX64.EFI');
+        expect(m.efi.mokManager).toBeNull();
+    });
+
+    it('names a medium without .disk/info after its folder, on one line', () => {
+        expect(inspect({ 'casper/x.squashfs': '' }).label).toBe('cd');
+        expect(inspect({ 'casper/x.squashfs': '', '.disk/info': 'My\tRemix\r\nsecond line' }).label).toBe('My Remix');
+    });
+
+    it('refuses dracut LiveOS (Fedora) and Arch media as not supported yet', () => {
+        expect(refusal({ 'LiveOS/squashfs.img': '', 'isolinux/isolinux.cfg': '' }).code).toBe('UnsupportedMedium');
+        expect(refusal({ 'arch/x86_64/airootfs.sfs': '', 'arch/boot/x86_64/vmlinuz-linux': '' }).code).toBe('UnsupportedMedium');
+    });
+
+    it('refuses Windows, empty and other trees, saying what was looked for', () => {
+        const win = refusal({ 'sources/install.wim': '', 'bootmgr': '', 'efi/boot/bootx64.efi': '' });
+        expect(win.code).toBe('NoLiveMedium');
+        expect(win.message).toContain('looks like a Windows installation medium');
+        expect(refusal({}).message).toContain('is empty');
+        const other = refusal({ 'casper/README': '', 'live/filesystem.img': '' });
+        expect(other.message).toBe('No Linux live system found in /media/cd: looked for casper/*.squashfs (Ubuntu, Mint) and live/*.squashfs (Debian live). Choose the folder where a live CD/USB or its ISO is mounted.');
+    });
+});
+
+describe('the running live medium', () => {
+    const mounts = (...points: string[]) => points.map(p => `/dev/sr0 ${p} iso9660 ro,relatime 0 0`).join('\n');
+
+    it('is /cdrom for casper sessions', () => {
+        expect(findRunningMedium('BOOT_IMAGE=/casper/vmlinuz boot=casper quiet splash ---', mounts('/cdrom'))).toBe('/cdrom');
+    });
+
+    it('is /run/live/medium for live-boot, /lib/live/mount/medium on old Debian', () => {
+        expect(findRunningMedium('boot=live components quiet', mounts('/run/live/medium'))).toBe('/run/live/medium');
+        expect(findRunningMedium('boot=live', mounts('/lib/live/mount/medium'))).toBe('/lib/live/mount/medium');
+    });
+
+    it('is nothing on an installed system or when the medium is not mounted', () => {
+        expect(findRunningMedium('BOOT_IMAGE=/vmlinuz-6.1 root=UUID=x ro quiet', mounts('/cdrom'))).toBeNull();
+        expect(findRunningMedium('boot=casper', mounts('/media/cdrom'))).toBeNull();
+        expect(findRunningMedium('', '')).toBeNull();
+    });
+
+    it('reads octal escapes in /proc/mounts', () => {
+        expect(findRunningMedium('boot=casper', '/dev/sr0 /cd\\040rom iso9660 ro 0 0\n/dev/sr0 /cdrom iso9660 ro 0 0')).toBe('/cdrom');
+    });
+});

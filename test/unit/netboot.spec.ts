@@ -1,0 +1,142 @@
+import { renderGrub, grubQuote } from '../../src/backend/bootmenu/grubcfg.ts';
+import { type Menu, newEntry, splitKernelArgs } from '../../src/backend/bootmenu/model.ts';
+import { netbootArgs } from '../../src/backend/bootmenu/netboot.ts';
+import { renderPxelinux } from '../../src/backend/bootmenu/pxelinux.ts';
+import type { FileSource } from '../../src/backend/bootmenu/render.ts';
+
+const target = { server: '192.168.1.20', nfsRoot: '/cdrom' };
+const casper = (cmdline: string) => netbootArgs('casper', splitKernelArgs(cmdline), target).join(' ');
+const live = (cmdline: string) => netbootArgs('live-boot', splitKernelArgs(cmdline), target).join(' ');
+
+describe('netboot translation', () => {
+    it('puts the casper netboot arguments before --- (what follows is for the installed system)', () => {
+        expect(casper('file=/cdrom/preseed/ubuntu.seed maybe-ubiquity quiet splash ---'))
+            .toBe('file=/cdrom/preseed/ubuntu.seed maybe-ubiquity quiet splash netboot=nfs nfsroot=192.168.1.20:/cdrom ip=dhcp ---');
+        expect(casper('--- quiet splash')).toBe('netboot=nfs nfsroot=192.168.1.20:/cdrom ip=dhcp --- quiet splash');
+        expect(casper('boot=casper quiet splash --')).toBe('boot=casper quiet splash netboot=nfs nfsroot=192.168.1.20:/cdrom ip=dhcp --');
+    });
+
+    it('appends at the end when there is no separator', () => {
+        expect(casper('boot=casper quiet')).toBe('boot=casper quiet netboot=nfs nfsroot=192.168.1.20:/cdrom ip=dhcp');
+    });
+
+    it('adds boot=live for live-boot unless present, keeping its place', () => {
+        expect(live('boot=live components quiet splash')).toBe('boot=live components quiet splash netboot=nfs nfsroot=192.168.1.20:/cdrom ip=dhcp');
+        expect(live('components quiet')).toBe('components quiet boot=live netboot=nfs nfsroot=192.168.1.20:/cdrom ip=dhcp');
+    });
+
+    it('drops what only makes sense for a local ISO or that we replace', () => {
+        expect(casper('file=/cdrom/preseed/ubuntu.seed iso-scan/filename=${iso_path} quiet ---')).toBe('file=/cdrom/preseed/ubuntu.seed quiet netboot=nfs nfsroot=192.168.1.20:/cdrom ip=dhcp ---');
+        expect(live('boot=live findiso=/x.iso fromiso=/dev/sda1/x.iso components')).toBe('boot=live components netboot=nfs nfsroot=192.168.1.20:/cdrom ip=dhcp');
+        expect(live('boot=live findiso= ip=frommedia netboot=cifs nfsroot=1.2.3.4:/x initrd=/live/initrd.img')).toBe('boot=live netboot=nfs nfsroot=192.168.1.20:/cdrom ip=dhcp');
+    });
+
+    it('keeps the preseed file (casper mounts the NFS root at /cdrom) and quoted arguments', () => {
+        expect(casper('file=/cdrom/preseed/ubuntu.seed foo="a b" ---')).toBe('file=/cdrom/preseed/ubuntu.seed foo="a b" netboot=nfs nfsroot=192.168.1.20:/cdrom ip=dhcp ---');
+    });
+
+    it('splits kernel command lines like Linux: on spaces except inside double quotes', () => {
+        expect(splitKernelArgs('  a  b="c d" e ')).toEqual(['a', 'b="c d"', 'e']);
+        expect(splitKernelArgs('')).toEqual([]);
+    });
+});
+
+const menu = (): Menu => ({
+    title: null,
+    timeout: 5,
+    warnings: [],
+    items: [
+        newEntry({ label: 'Try Ubuntu', name: 'live', hotkey: 't', kernel: 'casper/vmlinuz', initrds: ['casper/initrd'], args: ['quiet', '---'], default: true, help: ['Start the live system.'] }),
+        { type: 'submenu', label: 'Advanced', hotkey: 'a', items: [
+            newEntry({ label: 'Memory test', kind: 'memtest', kernel: 'install/mt86plus' }),
+        ] },
+        newEntry({ label: 'Boot from first hard disk', kind: 'localdisk' }),
+        newEntry({ label: 'UEFI Firmware Settings', kind: 'fwsetup' }),
+    ],
+});
+const http: FileSource = { server: '10.0.0.1', prefix: 'medium', http: { port: 80 } };
+const tftp: FileSource = { server: '10.0.0.1', prefix: 'medium', http: null };
+
+describe('pxelinux renderer', () => {
+    it('writes a menu.c32 menu with title, default, timeout in tenths, hotkeys, help and submenus', () => {
+        const text = renderPxelinux(menu(), tftp, 'Ubuntu 24.04');
+        expect(text).toContain('UI menu.c32\nPROMPT 0\nTIMEOUT 50\nMENU TITLE Ubuntu 24.04\nDEFAULT live\n');
+        expect(text).toContain([
+            'LABEL live', '  MENU LABEL ^Try Ubuntu', '  MENU DEFAULT', '  KERNEL medium/casper/vmlinuz',
+            '  INITRD medium/casper/initrd', '  APPEND quiet ---', '  IPAPPEND 2', '  TEXT HELP', '  Start the live system.', '  ENDTEXT',
+        ].join('\n'));
+        expect(text).toContain('MENU BEGIN\n  MENU TITLE Advanced\n  MENU LABEL ^Advanced\n');
+        expect(text).toContain('  LABEL Memory-test\n    MENU LABEL Memory test\n    KERNEL medium/install/mt86plus\n');
+        expect(text).toContain('  LABEL back\n    MENU LABEL Back\n    MENU EXIT\nMENU END');
+        expect(text).toContain('LABEL Boot-from-first-hard-disk\n  MENU LABEL Boot from first hard disk\n  LOCALBOOT 0');
+    });
+
+    it('fetches kernels and initrds over HTTP when the fast path is on', () => {
+        const text = renderPxelinux(menu(), http, 'x');
+        expect(text).toContain('KERNEL http://10.0.0.1/medium/casper/vmlinuz\n  INITRD http://10.0.0.1/medium/casper/initrd\n');
+        expect(renderPxelinux(menu(), { ...http, http: { port: 8080 } }, 'x')).toContain('KERNEL http://10.0.0.1:8080/medium/casper/vmlinuz');
+    });
+
+    it('waits for the user when the medium has no timeout', () => {
+        expect(renderPxelinux({ ...menu(), timeout: null }, tftp, 'x')).toContain('TIMEOUT 0\n');
+    });
+
+    it('cannot be injected into: a label or argument with line breaks stays on its line', () => {
+        const m = menu();
+        const evil = newEntry({ label: 'x\nLABEL evil\nKERNEL /etc/passwd', name: 'a\nb', kernel: 'casper/vmlinuz', args: ['a\nAPPEND evil'] });
+        m.items = [evil];
+        const text = renderPxelinux(m, tftp, 'Title\nUI evil.c32');
+        const lines = text.split('\n');
+        expect(lines.filter(l => /^\s*LABEL /.test(l)).length).toBe(1);
+        expect(lines.filter(l => /^\s*KERNEL /.test(l))).toEqual(['  KERNEL medium/casper/vmlinuz']);
+        expect(lines.filter(l => /^\s*UI /.test(l))).toEqual(['UI menu.c32']);
+        expect(lines.filter(l => /^\s*APPEND /.test(l))).toEqual(['  APPEND a APPEND evil']);
+    });
+
+    it('gives unique, typeable label names', () => {
+        const m = menu();
+        m.items = [newEntry({ label: 'Same', kernel: 'k' }), newEntry({ label: 'Same', kernel: 'k' }), newEntry({ label: '***', kernel: 'k' })];
+        const names = renderPxelinux(m, tftp, 'x').split('\n').filter(l => l.startsWith('LABEL ')).map(l => l.slice(6));
+        expect(names).toEqual(['Same', 'Same-2', 'entry3']);
+    });
+});
+
+describe('GRUB renderer', () => {
+    it('fetches over HTTP when GRUB has the http module, else TFTP, from the server address', () => {
+        const text = renderGrub(menu(), http, 'Ubuntu');
+        expect(text).toContain('if insmod http; then\n\tset sharecd=(http,10.0.0.1)/medium\nelse\n\tset sharecd=(tftp,10.0.0.1)/medium\nfi\nexport sharecd\n');
+        expect(renderGrub(menu(), tftp, 'Ubuntu')).toContain('\nset sharecd=(tftp,10.0.0.1)/medium\nexport sharecd\n');
+    });
+
+    it('writes entries, submenus, hotkeys, default and timeout', () => {
+        const text = renderGrub(menu(), tftp, 'Ubuntu');
+        expect(text).toContain('set timeout=5\nset default=0\n');
+        expect(text).toContain("menuentry 'Try Ubuntu' --hotkey=t {\n\tlinux $sharecd/casper/vmlinuz quiet ---\n\tinitrd $sharecd/casper/initrd\n}");
+        expect(text).toContain("submenu Advanced --hotkey=a {\n\n\tmenuentry 'Memory test' {\n\t\tlinux $sharecd/install/mt86plus\n\t}\n}");
+        expect(text).toContain("menuentry 'Boot from first hard disk' {\n\texit 1\n}");
+        expect(text).toContain("menuentry 'UEFI Firmware Settings' {\n\tfwsetup\n}");
+    });
+
+    it('points default into submenus with a > path', () => {
+        const m = menu();
+        const first = m.items[0];
+        if (first.type === 'entry')
+            first.default = false;
+        const sub = m.items[1];
+        if (sub.type === 'submenu' && sub.items[0].type === 'entry')
+            sub.items[0].default = true;
+        expect(renderGrub(m, tftp, 'x')).toContain("set default='1>0'\n");
+    });
+
+    it('quotes words so that titles and arguments cannot run commands or add lines', () => {
+        expect(grubQuote('quiet')).toBe('quiet');
+        expect(grubQuote("It's $root; reboot")).toBe("'It'\\''s $root; reboot'");
+        expect(grubQuote('a\n}\nmenuentry evil {')).toBe("'a } menuentry evil {'");
+        const m = menu();
+        m.items = [newEntry({ label: "x' }\nmenuentry 'evil", kernel: 'casper/vmlinuz', args: ['$(reboot)', 'a;reboot'] })];
+        const text = renderGrub(m, tftp, 'x\nset evil=1');
+        expect(text.split('\n').filter(l => l.startsWith('menuentry'))).toEqual(["menuentry 'x'\\'' } menuentry '\\''evil' {"]);
+        expect(text).toContain("\tlinux $sharecd/casper/vmlinuz '$(reboot)' 'a;reboot'\n");
+        expect(text.split('\n').filter(l => l.startsWith('set evil'))).toEqual([]);
+    });
+});
