@@ -10,23 +10,25 @@ import { hasControlChars } from '../shared/text.ts';
 
 setConsoleLogDomain('share-this-cd');
 
-const USAGE = _(`Usage: share-this-cd COMMAND [OPTIONS]
-
-Share a Linux live CD/USB with the local network: other computers can network-boot it.
-
-Commands:
-  plan     show what would be served: the medium, its boot entries and the netboot menus
-
-Options of plan:
-  --medium DIR      the live medium's folder (default: the medium this live session runs from)
-  --server IP       the address clients reach this computer at (required)
-  --no-http         serve kernels and initrds over TFTP only (no HTTP fast path)
-  --http-port N     port of the HTTP fast path (default 80)
-  --json            print the plan as JSON
-  --show FILE       print one generated file (pxelinux.cfg/default, grub/grub.cfg)
-
-  --help            show this help
-  --version         show the version`);
+const USAGE = [
+    _("Usage: share-this-cd COMMAND [OPTIONS]"),
+    '',
+    _("Share a Linux live CD/USB with the local network: other computers can network-boot it."),
+    '',
+    _("Commands:"),
+    _("  plan     show what would be served: the medium, its boot entries and the netboot menus"),
+    '',
+    _("Options of plan:"),
+    _("  --medium DIR      the live medium's folder (default: the medium this live session runs from)"),
+    _("  --server IP       the address clients reach this computer at (required)"),
+    _("  --no-http         serve kernels and initrds over TFTP only (no HTTP fast path)"),
+    _("  --http-port N     port of the HTTP fast path (default 80)"),
+    _("  --json            print the plan as JSON"),
+    _("  --show FILE       print one generated file (pxelinux.cfg/default, grub/grub.cfg)"),
+    '',
+    _("  --help            show this help"),
+    _("  --version         show the version"),
+].join('\n');
 
 class UsageError extends Error {}
 

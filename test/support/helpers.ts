@@ -5,6 +5,8 @@ import GLib from 'gi://GLib';
 /** Repository root (specs run from it: `gjs -m build/tests.js`). */
 export const TOP = GLib.get_current_dir();
 export const FIXTURES = `${TOP}/test/fixtures/media`;
+/** The command-line bundle under test: the checkout's build, or the one meson built (meson test sets it). */
+export const CLI = GLib.getenv('SHARE_THIS_CD_CLI') ?? `${TOP}/build/share-this-cd.js`;
 
 /** Creates a temporary directory holding `files` (path → text or bytes; a value of null makes a directory). */
 export function makeTree(files: Record<string, string | Uint8Array | null>): string {
@@ -45,14 +47,14 @@ export interface CliResult {
     stderr: string;
 }
 
-/** Runs the built command line (`gjs -m build/share-this-cd.js ARGS`) and waits for it. */
+/** Runs the built command line (`gjs -m CLI ARGS`) and waits for it. */
 export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
     const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE });
     launcher.setenv('LANGUAGE', 'C', true);
     launcher.setenv('LC_ALL', 'C.UTF-8', true);
     for (const [k, v] of Object.entries(env))
         launcher.setenv(k, v, true);
-    const proc = launcher.spawnv(['gjs', '-m', `${TOP}/build/share-this-cd.js`, ...args]);
+    const proc = launcher.spawnv(['gjs', '-m', CLI, ...args]);
     const [, stdout, stderr] = proc.communicate_utf8(null, null);
     return { status: proc.get_exit_status(), stdout: stdout ?? '', stderr: stderr ?? '' };
 }

@@ -87,6 +87,9 @@ function isInside(root: string, path: string): boolean {
 /** A MediumReader over a real directory. Every access is checked to stay inside the (real) root. */
 export class DirReader implements MediumReader {
     readonly root: string;
+    // A reader serves one look at a read-only medium: resolved paths and listings are cached.
+    private readonly hostCache = new Map<string, string | null>();
+    private readonly listCache = new Map<string, DirEntry[] | null>();
 
     /** @param root an existing directory; throws a GLib error text when it is not one. */
     constructor(root: string) {
@@ -102,8 +105,13 @@ export class DirReader implements MediumReader {
         const rel = resolveInMedium('', path);
         if (rel === null)
             return null;
+        const cached = this.hostCache.get(rel);
+        if (cached !== undefined)
+            return cached;
         const real = realPath(rel === '' ? this.root : `${this.root}/${rel}`);
-        return real !== null && isInside(this.root, real) ? real : null;
+        const host = real !== null && isInside(this.root, real) ? real : null;
+        this.hostCache.set(rel, host);
+        return host;
     }
 
     typeOf(path: string): EntryType | null {
@@ -116,6 +124,16 @@ export class DirReader implements MediumReader {
     }
 
     list(dir: string): DirEntry[] | null {
+        const key = resolveInMedium('', dir);
+        if (key !== null && this.listCache.has(key))
+            return this.listCache.get(key) ?? null;
+        const entries = this.listUncached(dir);
+        if (key !== null)
+            this.listCache.set(key, entries);
+        return entries;
+    }
+
+    private listUncached(dir: string): DirEntry[] | null {
         const host = this.hostPath(dir);
         if (host === null || !GLib.file_test(host, GLib.FileTest.IS_DIR))
             return null;
