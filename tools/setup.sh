@@ -5,8 +5,15 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-# Runtime: gjs. Build: meson, ninja, gettext (msgfmt/xgettext). Tests: the same.
-PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin)
+# Runtime: gjs, dnsmasq (DHCP/proxy-DHCP + TFTP), pxelinux + syslinux modules (BIOS), shim + signed GRUB
+# network image (UEFI) and grub-mkimage (the proxy-DHCP UEFI image), lighttpd (HTTP fast path), nfs-ganesha +
+# rpcbind (NFS where the kernel has no nfsd), fuseiso (ISO files without iso9660 in the kernel), iproute2.
+# Build: meson, ninja, gettext. Tests: DHCP/TFTP/HTTP/NFS clients (udhcpc, isc-dhcp-client, tftp-hpa, curl,
+# libnfs-utils), iperf3 (benchmark), xorriso (test ISO), tcpdump.
+PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
+    dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin lighttpd
+    nfs-ganesha nfs-ganesha-vfs rpcbind fuseiso fuse3 iproute2 kmod
+    udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils iperf3 xorriso tcpdump)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -16,8 +23,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || { echo "setup: run as root to install: ${missing[*]}" >&2; exit 1; }
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # Packages such as lighttpd, rpcbind and nfs-ganesha start their system service when installed; we run our
+    # own instances, so forbid service starts during the install (policy-rc.d), unless one is already in place.
+    own_policy=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        own_policy=1
+    fi
     apt-get -o DPkg::Lock::Timeout=600 update -qq
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 command -v node >/dev/null || { echo "setup: Node.js 18+ with npm is needed (apt-get install nodejs npm)" >&2; exit 1; }

@@ -2,8 +2,13 @@
 import { setConsoleLogDomain } from 'console';
 import system from 'system';
 
+import GLib from 'gi://GLib';
+
 import { type BootPlan, planFromReader } from '../backend/bootPlan.ts';
+import type { Client, TrackerChange } from '../backend/clients.ts';
 import { openMedium, runningMediumPath } from '../backend/medium/running.ts';
+import type { RequestedMode } from '../backend/network/mode.ts';
+import { DEFAULT_ENV, type EngineEnv, Share, type StatusJson, readStatus, stopShare } from '../backend/share.ts';
 import { _, format } from '../shared/i18n.ts';
 import { ShareError, isShareError } from '../shared/errors.ts';
 import { hasControlChars } from '../shared/text.ts';
@@ -16,7 +21,21 @@ const USAGE = [
     _("Share a Linux live CD/USB with the local network: other computers can network-boot it."),
     '',
     _("Commands:"),
+    _("  start    share the live medium until Ctrl-C (as root)"),
+    _("  stop     stop sharing (also cleans up after a share that crashed)"),
+    _("  status   show whether this computer is sharing, and how"),
+    _("  clients  list the computers booting from this one"),
     _("  plan     show what would be served: the medium, its boot entries and the netboot menus"),
+    '',
+    _("Options of start:"),
+    _("  --medium DIR      the live medium's folder (default: the medium this live session runs from)"),
+    _("  --iso FILE        share an ISO file instead (mounted read-only)"),
+    _("  --interface IF    the network interface the other computers are on (default: the wired one)"),
+    _("  --mode MODE       auto (default), proxy (next to the network's DHCP server) or dhcp (hand out addresses)"),
+    _("  --no-http         serve kernels and initrds over TFTP only (no HTTP fast path)"),
+    '',
+    _("Options of status and clients:"),
+    _("  --json            print JSON"),
     '',
     _("Options of plan:"),
     _("  --medium DIR      the live medium's folder (default: the medium this live session runs from)"),
@@ -38,7 +57,7 @@ interface Parsed {
     flags: Set<string>;
 }
 
-const VALUE_OPTIONS = new Set(['medium', 'server', 'http-port', 'show']);
+const VALUE_OPTIONS = new Set(['medium', 'server', 'http-port', 'show', 'iso', 'interface', 'mode']);
 const FLAG_OPTIONS = new Set(['json', 'no-http', 'help', 'version']);
 
 /** Parses `COMMAND [--opt VALUE | --opt=VALUE | --flag]…`, refusing unknown, repeated and unsafe options. */
@@ -131,7 +150,126 @@ function commandPlan(parsed: Parsed): number {
     return 0;
 }
 
-export function main(argv: string[]): number {
+/** Options each command takes (anything else is a usage error). */
+const COMMAND_OPTIONS: Record<string, string[]> = {
+    plan: ['medium', 'server', 'http-port', 'show', 'json', 'no-http'],
+    start: ['medium', 'iso', 'interface', 'mode', 'no-http', 'http-port'],
+    stop: [],
+    status: ['json'],
+    clients: ['json'],
+};
+
+function checkOptions(parsed: Parsed): void {
+    const allowed = COMMAND_OPTIONS[parsed.command] ?? [];
+    for (const name of [...parsed.values.keys(), ...parsed.flags]) {
+        if (!allowed.includes(name))
+            throw new UsageError(format(_("The option --{option} does not go with “{command}”."), { option: name, command: parsed.command }));
+    }
+}
+
+// GLib.unix_signal_add exists at run time (GLib 2.74); the @girs types moved it to GLibUnix.
+const unixSignalAdd = (GLib as unknown as { unix_signal_add: (priority: number, signal: number, handler: () => boolean) => number }).unix_signal_add;
+
+function timeNow(): string {
+    return GLib.DateTime.new_now_local().format('%H:%M:%S') ?? '';
+}
+
+function describeClient(c: Client): string {
+    const who = c.mac ?? c.ip ?? c.id;
+    const arch = c.arch === 'unknown' ? '' : ` ${c.arch.toUpperCase()}`;
+    const ip = c.ip && c.mac ? ` ${c.ip}` : '';
+    return `${who}${ip}${arch}`;
+}
+
+function envFromProcess(): EngineEnv {
+    const dir = GLib.getenv('SHARE_THIS_CD_RUNTIME_DIR');
+    const gone = Number.parseInt(GLib.getenv('SHARE_THIS_CD_GONE_AFTER') ?? '', 10);
+    return { ...DEFAULT_ENV, runtimeDir: dir ?? DEFAULT_ENV.runtimeDir, goneAfter: Number.isInteger(gone) && gone > 0 ? gone : DEFAULT_ENV.goneAfter };
+}
+
+async function commandStart(parsed: Parsed): Promise<number> {
+    const mode = parsed.values.get('mode') ?? 'auto';
+    const env = envFromProcess();
+    const t0 = GLib.get_monotonic_time();
+    let finish: (code: number) => void = () => {};
+    const done = new Promise<number>(resolve => { finish = resolve; });
+    const share = await Share.start({
+        medium: parsed.values.has('medium') ? mediumOption(parsed) : null,
+        iso: parsed.values.get('iso') ?? null,
+        interface: parsed.values.get('interface') ?? null,
+        mode: mode as RequestedMode,
+        http: !parsed.flags.has('no-http'),
+        httpPort: httpPortOption(parsed),
+    }, env, {
+        onProgress: text => print(text),
+        onClient: (change: TrackerChange, count: number) => {
+            const c = change.client;
+            print(format(_("[{time}] {client}: {stage} — {detail} (computers booting: {count})"),
+                { time: timeNow(), client: describeClient(c), stage: c.stage, detail: c.detail, count }));
+        },
+        onFailure: error => {
+            printerr(`share-this-cd: ${error.message}`);
+            finish(1);
+        },
+    });
+    const spec = share.spec;
+    const ms = Math.round((GLib.get_monotonic_time() - t0) / 1000);
+    for (const n of [...share.notes, ...spec.warnings])
+        print(format(_("Note: {message}"), { message: n }));
+    print(format(_("Sharing {label} on {interface} ({address}), {mode} mode, {http}; ready in {ms} ms."), {
+        label: spec.medium.label, interface: spec.interfaceName, address: spec.server.address,
+        mode: spec.mode === 'proxy' ? _("proxy-DHCP") : _("full DHCP"),
+        http: spec.http ? format(_("HTTP on port {port}"), { port: spec.http.port }) : _("TFTP only"), ms }));
+    print(_("Start the other computers from the network (often F12, F11 or Esc at power-on). Ctrl-C stops sharing."));
+    const onSignal = (): boolean => {
+        print(_("Stopping…"));
+        share.stop().then(() => {
+            print(_("Stopped: nothing of the share is left running."));
+            finish(0);
+        }).catch(e => {
+            printerr(`share-this-cd: ${e}`);
+            finish(1);
+        });
+        return GLib.SOURCE_REMOVE;
+    };
+    unixSignalAdd(GLib.PRIORITY_HIGH, 2, onSignal);
+    unixSignalAdd(GLib.PRIORITY_HIGH, 15, onSignal);
+    unixSignalAdd(GLib.PRIORITY_HIGH, 1, onSignal);
+    return done;
+}
+
+async function commandStop(): Promise<number> {
+    const result = await stopShare(envFromProcess().runtimeDir);
+    print(result === 'stopped' ? _("Sharing stopped.") : result === 'cleaned' ? _("Cleaned up after a share that was not running any more.") : _("Not sharing."));
+    return 0;
+}
+
+function statusText(s: StatusJson | null): string {
+    if (s === null)
+        return _("Not sharing.");
+    return format(_("Sharing {label} on {interface} ({address}), {mode} mode. Computers booting: {count}."), {
+        label: s.label ?? '', interface: s.interface ?? '', address: s.address ?? '', mode: s.mode ?? '', count: s.clientCount });
+}
+
+function commandStatus(parsed: Parsed, clientsOnly: boolean): number {
+    const status = readStatus(envFromProcess().runtimeDir);
+    if (parsed.flags.has('json')) {
+        if (clientsOnly)
+            print(JSON.stringify(status?.clients ?? [], null, 2));
+        else
+            print(JSON.stringify(status ?? { state: 'stopped', clientCount: 0, clients: [] }, null, 2));
+        return 0;
+    }
+    if (!clientsOnly) {
+        print(statusText(status));
+        return 0;
+    }
+    for (const c of status?.clients ?? [])
+        print(`${describeClient(c)}\t${c.stage}\t${c.detail}`);
+    return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
     try {
         const parsed = parseArgs(argv);
         if (parsed.flags.has('help')) {
@@ -142,9 +280,19 @@ export function main(argv: string[]): number {
             print(`share-this-cd ${__VERSION__}`);
             return 0;
         }
+        if (parsed.command !== '' && COMMAND_OPTIONS[parsed.command] !== undefined)
+            checkOptions(parsed);
         switch (parsed.command) {
         case 'plan':
             return commandPlan(parsed);
+        case 'start':
+            return await commandStart(parsed);
+        case 'stop':
+            return await commandStop();
+        case 'status':
+            return commandStatus(parsed, false);
+        case 'clients':
+            return commandStatus(parsed, true);
         case '':
             throw new UsageError(_("No command given."));
         default:
@@ -165,4 +313,4 @@ export function main(argv: string[]): number {
     }
 }
 
-system.exit(main(system.programArgs));
+system.exit(await main(system.programArgs));

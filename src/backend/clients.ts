@@ -1,0 +1,257 @@
+// The client tracker (pure): which computers are booting from us and how far they got.
+// Fed with events parsed from dnsmasq's log (DHCP, proxy-DHCP, TFTP), the HTTP access log, NFS connections
+// and the neighbour table; time is passed in, never read.
+//
+// Stages: discovered (asked for DHCP/PXE) → loading (fetching boot loader, kernel, initrd) → running (its
+// root file system is mounted over NFS) → gone (silent for `goneAfter` seconds).
+
+export type Stage = 'discovered' | 'loading' | 'running' | 'gone';
+export type Arch = 'bios' | 'uefi' | 'unknown';
+export type FileKind = 'bootloader' | 'menu' | 'kernel' | 'initrd' | 'other';
+
+export interface Client {
+    /** Stable key: the MAC when known, else "ip:ADDRESS". */
+    id: string;
+    mac: string | null;
+    ip: string | null;
+    arch: Arch;
+    stage: Stage;
+    /** Seconds since the epoch. */
+    firstSeen: number;
+    lastSeen: number;
+    /** Kinds of file fetched so far, in order of first fetch. */
+    fetched: FileKind[];
+    /** The last thing seen, for people ("sent casper/vmlinuz over HTTP"). */
+    detail: string;
+}
+
+export type TrackerEvent =
+    | { type: 'dhcp'; mac: string; ip: string | null; arch: Arch | null; what: string }
+    | { type: 'file'; ip: string; path: string; via: 'tftp' | 'http'; ok: boolean }
+    | { type: 'nfs'; peers: string[] }
+    | { type: 'neighbours'; pairs: [ip: string, mac: string][] };
+
+export interface TrackerChange {
+    client: Client;
+    /** The stage before, or null for a new client. */
+    from: Stage | null;
+    /** What changed: a new client, its stage, or a new kind of file fetched (kernel, initrd…). */
+    reason: 'new' | 'stage' | 'fetched';
+}
+
+/** Decides what a fetched path is. Kernel and initrd paths come from the plan (prefixed like the tree). */
+export function fileClassifier(kernels: string[], initrds: string[]): (path: string) => FileKind {
+    const k = new Set(kernels);
+    const i = new Set(initrds);
+    return (path: string): FileKind => {
+        const p = path.replace(/^\/+/, '');
+        if (k.has(p))
+            return 'kernel';
+        if (i.has(p))
+            return 'initrd';
+        if (/^(pxelinux\.cfg\/|grub\/)/.test(p))
+            return 'menu';
+        if (/^[^/]+\.(0|efi|c32)$/i.test(p))
+            return 'bootloader';
+        return 'other';
+    };
+}
+
+export class ClientTracker {
+    private readonly clients = new Map<string, Client>();
+    private readonly byIp = new Map<string, string>();
+    private nfsPeers = new Set<string>();
+    /** Bumped on every change of any client (for publishing the list). */
+    version = 0;
+
+    constructor(private readonly classify: (path: string) => FileKind, private readonly goneAfter = 120) {}
+
+    list(): Client[] {
+        return [...this.clients.values()].sort((a, b) => a.firstSeen - b.firstSeen || a.id.localeCompare(b.id));
+    }
+
+    /** Clients not gone. */
+    active(): Client[] {
+        return this.list().filter(c => c.stage !== 'gone');
+    }
+
+    /** Applies an event at time `now`; returns the clients whose stage changed (or that are new). */
+    apply(event: TrackerEvent, now: number): TrackerChange[] {
+        const changes: TrackerChange[] = [];
+        /** Moves a client forward (never back, except out of gone) and reports one change at most. */
+        const touch = (client: Client, isNew: boolean, stage: Stage | null, detail: string, fetchedNew = false): void => {
+            this.version++;
+            const before = client.stage;
+            client.lastSeen = now;
+            client.detail = detail;
+            if (stage !== null && rank(stage) > rank(client.stage === 'gone' ? 'discovered' : client.stage))
+                client.stage = stage;
+            else if (client.stage === 'gone')
+                client.stage = stage ?? 'discovered';
+            if (isNew)
+                changes.push({ client, from: null, reason: 'new' });
+            else if (before !== client.stage)
+                changes.push({ client, from: before, reason: 'stage' });
+            else if (fetchedNew)
+                changes.push({ client, from: before, reason: 'fetched' });
+        };
+        switch (event.type) {
+        case 'dhcp': {
+            const { client, isNew } = this.findOrAdd(event.mac, event.ip, now);
+            if (event.arch && event.arch !== 'unknown')
+                client.arch = event.arch;
+            touch(client, isNew, 'discovered', event.what);
+            break;
+        }
+        case 'file': {
+            const { client, isNew } = this.findOrAdd(null, event.ip, now);
+            const kind = this.classify(event.path);
+            const fetchedNew = event.ok && !client.fetched.includes(kind);
+            if (fetchedNew)
+                client.fetched.push(kind);
+            const verb = event.ok ? 'sent' : 'failed to send';
+            touch(client, isNew, event.ok ? 'loading' : null, `${verb} ${event.path} over ${event.via.toUpperCase()}`, fetchedNew);
+            break;
+        }
+        case 'nfs': {
+            const peers = new Set(event.peers);
+            for (const ip of peers) {
+                if (this.nfsPeers.has(ip)) {
+                    const id = this.byIp.get(ip);
+                    const c = id ? this.clients.get(id) : undefined;
+                    if (c) {
+                        c.lastSeen = now;
+                        this.version++;
+                    }
+                    continue;
+                }
+                const { client, isNew } = this.findOrAdd(null, ip, now);
+                touch(client, isNew, 'running', 'mounted the live system over NFS');
+            }
+            this.nfsPeers = peers;
+            break;
+        }
+        case 'neighbours':
+            for (const [ip, mac] of event.pairs)
+                this.merge(ip, mac.toLowerCase());
+            break;
+        }
+        return changes;
+    }
+
+    /** Marks silent clients gone. */
+    tick(now: number): TrackerChange[] {
+        const changes: TrackerChange[] = [];
+        for (const client of this.clients.values()) {
+            const connected = client.ip !== null && this.nfsPeers.has(client.ip);
+            if (client.stage !== 'gone' && !connected && now - client.lastSeen >= this.goneAfter) {
+                this.version++;
+                changes.push({ client, from: client.stage, reason: 'stage' });
+                client.stage = 'gone';
+                client.detail = 'no longer seen';
+            }
+        }
+        return changes;
+    }
+
+    private findOrAdd(mac: string | null, ip: string | null, now: number): { client: Client; isNew: boolean } {
+        const macKey = mac?.toLowerCase() ?? null;
+        let client = macKey ? this.clients.get(macKey) : undefined;
+        if (!client && ip) {
+            const id = this.byIp.get(ip);
+            client = id ? this.clients.get(id) : undefined;
+            if (client && macKey && client.mac === null) {
+                // The IP-only record learns its MAC: re-key it.
+                this.clients.delete(client.id);
+                client.id = macKey;
+                client.mac = macKey;
+                this.clients.set(macKey, client);
+            }
+        }
+        let isNew = false;
+        if (!client) {
+            const id = macKey ?? `ip:${ip}`;
+            client = { id, mac: macKey, ip, arch: 'unknown', stage: 'discovered', firstSeen: now, lastSeen: now, fetched: [], detail: '' };
+            this.clients.set(id, client);
+            isNew = true;
+        }
+        if (ip && client.ip !== ip) {
+            if (client.ip && this.byIp.get(client.ip) === client.id)
+                this.byIp.delete(client.ip);
+            client.ip = ip;
+        }
+        if (client.ip)
+            this.byIp.set(client.ip, client.id);
+        return { client, isNew };
+    }
+
+    /** Joins an IP-only record and a MAC record that the neighbour table shows are the same computer. */
+    private merge(ip: string, mac: string): void {
+        const ipId = this.byIp.get(ip);
+        const ipClient = ipId ? this.clients.get(ipId) : undefined;
+        const macClient = this.clients.get(mac);
+        if (ipClient && ipClient.mac === null || macClient && macClient.ip === null)
+            this.version++;
+        if (ipClient && ipClient.mac === null) {
+            this.clients.delete(ipClient.id);
+            if (macClient) {
+                macClient.firstSeen = Math.min(macClient.firstSeen, ipClient.firstSeen);
+                macClient.lastSeen = Math.max(macClient.lastSeen, ipClient.lastSeen);
+                if (rank(ipClient.stage) > rank(macClient.stage))
+                    macClient.stage = ipClient.stage;
+                for (const f of ipClient.fetched)
+                    if (!macClient.fetched.includes(f))
+                        macClient.fetched.push(f);
+                macClient.ip = ip;
+                this.byIp.set(ip, mac);
+            } else {
+                ipClient.id = mac;
+                ipClient.mac = mac;
+                this.clients.set(mac, ipClient);
+                this.byIp.set(ip, mac);
+            }
+        } else if (macClient && macClient.ip === null) {
+            macClient.ip = ip;
+            this.byIp.set(ip, mac);
+        }
+    }
+}
+
+function rank(stage: Stage): number {
+    return { gone: 0, discovered: 1, loading: 2, running: 3 }[stage];
+}
+
+/** Reads dnsmasq's log lines into tracker events, remembering the PXE arch announced per transaction. */
+export class DnsmasqLogReader {
+    private readonly archByXid = new Map<string, Arch>();
+
+    /** @param tftpRoot the TFTP root, stripped from logged paths. */
+    constructor(private readonly tftpRoot: string) {}
+
+    read(line: string): TrackerEvent | null {
+        const vendor = /dnsmasq-dhcp\[\d+\]: (\d+) vendor class: PXEClient:Arch:(\d{5})/.exec(line);
+        if (vendor) {
+            const code = Number(vendor[2]);
+            this.archByXid.set(vendor[1], code === 0 ? 'bios' : code === 6 || code === 7 || code === 9 ? 'uefi' : 'unknown');
+            if (this.archByXid.size > 1000)
+                this.archByXid.delete(this.archByXid.keys().next().value as string);
+            return null;
+        }
+        const dhcp = /dnsmasq-dhcp\[\d+\]: (\d+) (DHCPDISCOVER|DHCPREQUEST|DHCPACK|DHCPOFFER|DHCPINFORM|PXE)\((\S+)\) (?:((?:\d{1,3}\.){3}\d{1,3}) )?([0-9a-f]{2}(?::[0-9a-f]{2}){5})(?: (.*))?$/i.exec(line.trimEnd());
+        if (dhcp) {
+            const [, xid, what, , ip, mac, rest] = dhcp;
+            const arch = this.archByXid.get(xid) ?? null;
+            const text = what === 'PXE' ? (rest === 'proxy' ? 'asked for network boot (proxy-DHCP)' : `asked the boot server for ${rest ?? 'a boot file'}`)
+                : `${what.replace('DHCP', 'DHCP ')}${ip ? ` ${ip}` : ''}`;
+            // In proxy mode the address is the router's business: an ACK/OFFER from us names it in full mode only.
+            return { type: 'dhcp', mac: mac.toLowerCase(), ip: ip && what !== 'DHCPREQUEST' ? ip : null, arch, what: text };
+        }
+        const sent = /dnsmasq-tftp\[\d+\]: (sent|failed sending) (\S+) to ((?:\d{1,3}\.){3}\d{1,3})/.exec(line);
+        if (sent) {
+            const prefix = this.tftpRoot.endsWith('/') ? this.tftpRoot : `${this.tftpRoot}/`;
+            const path = sent[2].startsWith(prefix) ? sent[2].slice(prefix.length) : sent[2];
+            return { type: 'file', ip: sent[3], path, via: 'tftp', ok: sent[1] === 'sent' };
+        }
+        return null;
+    }
+}

@@ -1,0 +1,110 @@
+// File-system effects for the runtime tree: atomic writes, exclusive lock files, and a removal that never
+// crosses into another file system (the medium may be mounted inside the runtime tree).
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+export function mkdirs(path: string, mode = 0o755): void {
+    if (GLib.mkdir_with_parents(path, mode) !== 0)
+        throw new Error(`cannot create ${path}`);
+}
+
+/** chmod(2) (GLib.chmod is not introspectable). */
+export function chmod(path: string, mode: number): void {
+    Gio.File.new_for_path(path).set_attribute_uint32('unix::mode', mode, Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, null);
+}
+
+/** rename(2): atomic within a file system (GLib.rename is not introspectable). */
+export function rename(from: string, to: string): void {
+    Gio.File.new_for_path(from).move(Gio.File.new_for_path(to), Gio.FileCopyFlags.OVERWRITE | Gio.FileCopyFlags.NO_FALLBACK_FOR_MOVE, null, null);
+}
+
+/** Writes a file atomically (temporary file + rename), world-readable unless `mode` says otherwise. */
+export function writeAtomic(path: string, text: string, mode = 0o644): void {
+    const tmp = `${path}.tmp-${GLib.random_int()}`;
+    GLib.file_set_contents(tmp, new TextEncoder().encode(text));
+    chmod(tmp, mode);
+    try {
+        rename(tmp, path);
+    } catch (e) {
+        Gio.File.new_for_path(tmp).delete(null);
+        throw e;
+    }
+}
+
+export function readTextFile(path: string): string | null {
+    try {
+        const [ok, bytes] = GLib.file_get_contents(path);
+        return ok ? new TextDecoder().decode(bytes) : null;
+    } catch {
+        return null;
+    }
+}
+
+/** Creates `path` only if it does not exist (O_EXCL); false when it already exists. */
+export function createExclusive(path: string, text: string): boolean {
+    try {
+        const stream = Gio.File.new_for_path(path).create(Gio.FileCreateFlags.NONE, null);
+        stream.write_all(new TextEncoder().encode(text), null);
+        stream.close(null);
+        return true;
+    } catch (e) {
+        if (e instanceof GLib.Error && e.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.EXISTS))
+            return false;
+        throw e;
+    }
+}
+
+export function copyFile(from: string, to: string, mode = 0o644): void {
+    Gio.File.new_for_path(from).copy(Gio.File.new_for_path(to), Gio.FileCopyFlags.OVERWRITE, null, null);
+    chmod(to, mode);
+}
+
+export function symlink(target: string, path: string): void {
+    Gio.File.new_for_path(path).make_symbolic_link(target, null);
+}
+
+/** Mount points at or below `dir`, deepest first (from /proc/self/mounts). */
+export function mountsBelow(dir: string): string[] {
+    const text = readTextFile('/proc/self/mounts') ?? '';
+    const points = text.split('\n').map(l => l.split(' ')[1]).filter((m): m is string => !!m)
+        .map(m => m.replace(/\\([0-7]{3})/g, (_x, o: string) => String.fromCharCode(Number.parseInt(o, 8))))
+        .filter(m => m === dir || m.startsWith(`${dir}/`));
+    return [...new Set(points)].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Removes a tree without following symlinks and without entering another file system: a directory on a
+ * different device (a mount point) is left alone and reported.
+ */
+export function removeTree(path: string): string[] {
+    const left: string[] = [];
+    const root = Gio.File.new_for_path(path);
+    let rootDevice: number;
+    try {
+        rootDevice = root.query_info('unix::device', Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, null).get_attribute_uint32('unix::device');
+    } catch {
+        return left;
+    }
+    // A bind mount from the same file system has the same device number: skip known mount points too.
+    const mounts = new Set(mountsBelow(path));
+    const walk = (file: Gio.File): void => {
+        const info = file.query_info('standard::type,unix::device', Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, null);
+        if (info.get_file_type() === Gio.FileType.DIRECTORY) {
+            if (info.get_attribute_uint32('unix::device') !== rootDevice || (mounts.has(file.get_path() as string) && file.get_path() !== path)) {
+                left.push(file.get_path() as string);
+                return;
+            }
+            const children = file.enumerate_children('standard::name', Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, null);
+            for (let child = children.next_file(null); child !== null; child = children.next_file(null))
+                walk(file.get_child(child.get_name()));
+            children.close(null);
+        }
+        try {
+            file.delete(null);
+        } catch {
+            left.push(file.get_path() as string);
+        }
+    };
+    walk(root);
+    return left;
+}

@@ -1,0 +1,67 @@
+// The machine's network as the engine sees it (effects): interfaces, routes, neighbours, and adding/removing
+// the direct-cable address. Parsing is in interfaces.ts (pure).
+import GLib from 'gi://GLib';
+
+import { run } from '../services/supervisor.ts';
+import { type NetInterface, parseInterfaces } from './interfaces.ts';
+import { type Cidr, parseCidr } from './ipv4.ts';
+
+export const IP = '/usr/sbin/ip';
+
+function ipJson(args: string[]): string {
+    const r = run([IP, '-j', ...args]);
+    if (r.status !== 0)
+        throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
+    return r.stdout.trim() || '[]';
+}
+
+function wirelessNames(): Set<string> {
+    const names = new Set<string>();
+    try {
+        const dir = GLib.Dir.open('/sys/class/net', 0);
+        for (let name = dir.read_name(); name !== null; name = dir.read_name()) {
+            if (GLib.file_test(`/sys/class/net/${name}/wireless`, GLib.FileTest.EXISTS) || GLib.file_test(`/sys/class/net/${name}/phy80211`, GLib.FileTest.EXISTS))
+                names.add(name);
+        }
+        dir.close();
+    } catch { /* no sysfs: no wireless */ }
+    return names;
+}
+
+export function listInterfaces(): NetInterface[] {
+    return parseInterfaces(ipJson(['-d', 'addr', 'show']), ipJson(['route', 'show']), wirelessNames());
+}
+
+/** Every IPv4 network this machine routes or has an address in (to keep a direct-cable subnet clear of). */
+export function takenNetworks(): Cidr[] {
+    const out: Cidr[] = [];
+    for (const r of JSON.parse(ipJson(['route', 'show', 'table', 'all'])) as { dst?: string; type?: string }[]) {
+        const c = r.dst && r.dst !== 'default' ? parseCidr(r.dst) : null;
+        if (c && r.type !== 'local' && r.type !== 'broadcast')
+            out.push(c);
+    }
+    for (const i of listInterfaces())
+        out.push(...i.ipv4);
+    return out;
+}
+
+/** Addresses seen on the interface's link (neighbour table), as [ip, mac]. */
+export function neighbours(iface: string): [string, string][] {
+    try {
+        const list = JSON.parse(ipJson(['neigh', 'show', 'dev', iface])) as { dst?: string; lladdr?: string; state?: string[] }[];
+        return list.filter(n => n.dst && n.lladdr && /^(\d{1,3}\.){3}\d{1,3}$/.test(n.dst) && !(n.state ?? []).includes('FAILED'))
+            .map(n => [n.dst as string, (n.lladdr as string).toLowerCase()]);
+    } catch {
+        return [];
+    }
+}
+
+export function addAddress(iface: string, c: Cidr): void {
+    const r = run([IP, 'addr', 'add', `${c.address}/${c.prefix}`, 'dev', iface]);
+    if (r.status !== 0)
+        throw new Error(`ip addr add ${c.address}/${c.prefix} dev ${iface}: ${r.stderr.trim()}`);
+}
+
+export function removeAddress(iface: string, c: Cidr): void {
+    run([IP, 'addr', 'del', `${c.address}/${c.prefix}`, 'dev', iface]);
+}

@@ -1,0 +1,94 @@
+// The DHCP probe (effects): one DHCPDISCOVER out of the chosen interface, then every OFFER heard for a short
+// window. It never sends a REQUEST, so no lease is taken. Answers come broadcast (we set the flag) to port 68.
+//
+// Sockets: one bound to the interface's address sends (Linux sends a limited broadcast out of the device that
+// owns the source address), one bound to 0.0.0.0:68 receives the broadcast answers; both with SO_REUSEADDR so
+// a DHCP client already running on the machine keeps working.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, MessageType, buildDiscover, givesAddress, messageType, parsePacket, serverId } from './dhcpPacket.ts';
+import type { ProbeResult } from './mode.ts';
+
+export interface ProbeTarget {
+    /** Address of the interface to probe from (it must be configured on that interface). */
+    address: string;
+    mac: string;
+}
+
+// Debian 12's GLib 2.74 has Gio.UnixInputStream; the @girs types (GLib 2.89) moved it to GioUnix.
+type UnixInputStreamCtor = new (props: { fd: number; close_fd: boolean }) => Gio.InputStream;
+export const UnixInputStream = (Gio as unknown as { UnixInputStream: UnixInputStreamCtor }).UnixInputStream;
+
+/**
+ * Reads one waiting datagram, or null when none is waiting. (Gio.Socket.receive_from is not introspectable
+ * in gjs 1.74: its buffer is caller-allocated; the socket's fd read through a stream gives one datagram.)
+ */
+export function receiveDatagram(socket: Gio.Socket, stream: Gio.InputStream): Uint8Array | null {
+    if (!(socket.condition_check(GLib.IOCondition.IN) & GLib.IOCondition.IN))
+        return null;
+    const bytes = stream.read_bytes(65536, null);
+    return bytes.toArray();
+}
+
+function udpSocket(address: string, port: number): Gio.Socket {
+    const socket = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
+    socket.set_broadcast(true);
+    socket.set_blocking(false);
+    socket.bind(Gio.InetSocketAddress.new_from_string(address, port) as Gio.InetSocketAddress, true);
+    return socket;
+}
+
+/** Sends one DISCOVER and collects the offers heard within `windowMs`. Never throws: errors go in `error`. */
+export function probeDhcp(target: ProbeTarget, windowMs = 3000): Promise<ProbeResult> {
+    const result: ProbeResult = { servers: [], pxeServers: [], error: null };
+    let receiver: Gio.Socket;
+    let sender: Gio.Socket;
+    try {
+        receiver = udpSocket('0.0.0.0', DHCP_CLIENT_PORT);
+        sender = udpSocket(target.address, DHCP_CLIENT_PORT);
+    } catch (e) {
+        result.error = (e as GLib.Error).message ?? String(e);
+        return Promise.resolve(result);
+    }
+    const stream = new UnixInputStream({ fd: receiver.get_fd(), close_fd: false });
+    const xid = Math.floor(Math.random() * 0xffffffff) >>> 0;
+    try {
+        const packet = buildDiscover({ mac: target.mac, xid, broadcast: true });
+        sender.send_to(Gio.InetSocketAddress.new_from_string('255.255.255.255', DHCP_SERVER_PORT), packet, null);
+    } catch (e) {
+        result.error = (e as GLib.Error).message ?? String(e);
+        receiver.close();
+        sender.close();
+        return Promise.resolve(result);
+    }
+    return new Promise(resolve => {
+        const deadline = GLib.get_monotonic_time() + windowMs * 1000;
+        GLib.timeout_add(GLib.PRIORITY_DEFAULT, 25, () => {
+            for (;;) {
+                let bytes: Uint8Array | null;
+                try {
+                    bytes = receiveDatagram(receiver, stream);
+                } catch {
+                    bytes = null;
+                }
+                if (bytes === null)
+                    break;
+                const packet = parsePacket(bytes);
+                if (!packet || packet.op !== 2 || packet.xid !== xid || messageType(packet) !== MessageType.OFFER)
+                    continue;
+                const server = serverId(packet) ?? packet.siaddr;
+                if (givesAddress(packet))
+                    result.servers.push({ server, offered: packet.yiaddr });
+                else if (!result.pxeServers.includes(server))
+                    result.pxeServers.push(server);
+            }
+            if (GLib.get_monotonic_time() < deadline)
+                return GLib.SOURCE_CONTINUE;
+            receiver.close();
+            sender.close();
+            resolve(result);
+            return GLib.SOURCE_REMOVE;
+        });
+    });
+}
