@@ -25,11 +25,12 @@ const common = {
 };
 
 // Specs: test/unit/*.spec.ts, bundled after the jasmine boot and before the runner (order = import order).
-const specs = readdirSync(join(root, 'test/unit')).filter(f => f.endsWith('.spec.ts')).sort();
+// Unit specs first, then the lab specs (network namespaces, real daemons; need root).
+const specs = ['unit', 'lab'].flatMap(dir => readdirSync(join(root, 'test', dir)).filter(f => f.endsWith('.spec.ts')).sort().map(f => `${dir}/${f}`));
 const testEntry = [
     `import './test/support/polyfills.ts';`,
     `import './test/support/boot.ts';`,
-    ...specs.map(s => `import './test/unit/${s}';`),
+    ...specs.map(s => `import './test/${s}';`),
     `import './test/support/run.ts';`,
 ].join('\n');
 
@@ -39,5 +40,6 @@ await Promise.all([
     esbuild.build({ ...common, stdin: { contents: testEntry, resolveDir: root, sourcefile: 'all-specs.ts', loader: 'ts' },
         outfile: join(outdir, 'tests.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-plan.ts')], outfile: join(outdir, 'bench-plan.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/pxeProbe.ts')], outfile: join(outdir, 'pxe-probe.js') }),
 ]);
 console.log(`built share-this-cd.js, tests.js (${specs.length} spec files), bench-plan.js -> ${outdir}`);

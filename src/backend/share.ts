@@ -258,7 +258,7 @@ export class Share {
             const decision = decideMode(options.mode, probe, assigned);
             notes.push(...decision.notes);
             const range = decision.mode === 'dhcp'
-                ? chooseRange(server, [...neighbours(iface.name).map(([ip]) => ip), ...probe.servers.map(s => s.offered), ...iface.ipv4.map(c => c.address)])
+                ? chooseRange(server, [...neighbours(iface.name).map(([ip]) => ip), ...probe.servers.map(s => s.offered).filter(a => a !== '0.0.0.0'), ...iface.ipv4.map(c => c.address)])
                 : null;
             state.mode = decision.mode;
 

@@ -18,6 +18,8 @@ export interface DiscoverOptions {
     /** Ask servers to broadcast their answers (we have no address to receive unicast on). */
     broadcast?: boolean;
     messageType?: number;
+    /** The client's address, once it has one (PXE boot-server requests). */
+    ciaddr?: string;
     /** Extra options as [code, bytes]. */
     extra?: [number, Uint8Array][];
 }
@@ -81,6 +83,8 @@ export function buildDiscover(o: DiscoverOptions): Uint8Array {
     packet[2] = 6;
     new DataView(packet.buffer).setUint32(4, o.xid >>> 0);
     new DataView(packet.buffer).setUint16(10, o.broadcast === false ? 0 : 0x8000);
+    if (o.ciaddr)
+        packet.set(o.ciaddr.split('.').map(Number), 12);
     packet.set(mac, 28);
     packet.set(options, 236);
     return packet;

@@ -8,7 +8,7 @@ export type RequestedMode = 'auto' | 'proxy' | 'dhcp';
 export type Mode = 'proxy' | 'dhcp';
 
 export interface ProbeResult {
-    /** DHCP servers that offered an address: server identifier and the address offered. */
+    /** DHCP servers that answered: server identifier and the address offered (0.0.0.0 for an INFORM answer). */
     servers: { server: string; offered: string }[];
     /** Proxy-DHCP (PXE) servers that answered without an address. */
     pxeServers: string[];

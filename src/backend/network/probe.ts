@@ -1,5 +1,7 @@
-// The DHCP probe (effects): one DHCPDISCOVER out of the chosen interface, then every OFFER heard for a short
-// window. It never sends a REQUEST, so no lease is taken. Answers come broadcast (we set the flag) to port 68.
+// The DHCP probe (effects): a DHCPDISCOVER and a DHCPINFORM out of the chosen interface, then every answer
+// heard for a short window. It never sends a REQUEST, so no lease is taken. OFFERs come broadcast (we set the
+// flag) to port 68; INFORM's ACK comes unicast to our address. INFORM matters: dnsmasq (most home routers)
+// delays its OFFER by ~3 s while it pings the address it means to offer, but answers an INFORM at once.
 //
 // Sockets: one bound to the interface's address sends (Linux sends a limited broadcast out of the device that
 // owns the source address), one bound to 0.0.0.0:68 receives the broadcast answers; both with SO_REUSEADDR so
@@ -39,7 +41,10 @@ function udpSocket(address: string, port: number): Gio.Socket {
     return socket;
 }
 
-/** Sends one DISCOVER and collects the offers heard within `windowMs`. Never throws: errors go in `error`. */
+/**
+ * Sends one DISCOVER and one INFORM, and collects the answers heard within `windowMs` (at most 1 s after the
+ * first answer). Never throws: errors go in `error`.
+ */
 export function probeDhcp(target: ProbeTarget, windowMs = 3000): Promise<ProbeResult> {
     const result: ProbeResult = { servers: [], pxeServers: [], error: null };
     let receiver: Gio.Socket;
@@ -51,11 +56,15 @@ export function probeDhcp(target: ProbeTarget, windowMs = 3000): Promise<ProbeRe
         result.error = (e as GLib.Error).message ?? String(e);
         return Promise.resolve(result);
     }
-    const stream = new UnixInputStream({ fd: receiver.get_fd(), close_fd: false });
+    // Broadcast answers reach the 0.0.0.0 socket; INFORM's unicast ACK reaches the socket bound to our address.
+    const inputs: [Gio.Socket, Gio.InputStream][] = [receiver, sender].map(sock => [sock, new UnixInputStream({ fd: sock.get_fd(), close_fd: false })]);
     const xid = Math.floor(Math.random() * 0xffffffff) >>> 0;
     try {
-        const packet = buildDiscover({ mac: target.mac, xid, broadcast: true });
-        sender.send_to(Gio.InetSocketAddress.new_from_string('255.255.255.255', DHCP_SERVER_PORT), packet, null);
+        const everyone = Gio.InetSocketAddress.new_from_string('255.255.255.255', DHCP_SERVER_PORT);
+        // PXEClient as vendor class: other network-boot (proxy-DHCP) servers answer too, so we can warn.
+        // INFORM first: dnsmasq handles one packet at a time, and a DISCOVER keeps it busy while it pings.
+        sender.send_to(everyone, buildDiscover({ mac: target.mac, xid, broadcast: false, messageType: MessageType.INFORM, ciaddr: target.address }), null);
+        sender.send_to(everyone, buildDiscover({ mac: target.mac, xid, broadcast: true, vendorClass: 'PXEClient:Arch:00000:UNDI:002001' }), null);
     } catch (e) {
         result.error = (e as GLib.Error).message ?? String(e);
         receiver.close();
@@ -63,25 +72,29 @@ export function probeDhcp(target: ProbeTarget, windowMs = 3000): Promise<ProbeRe
         return Promise.resolve(result);
     }
     return new Promise(resolve => {
-        const deadline = GLib.get_monotonic_time() + windowMs * 1000;
+        let deadline = GLib.get_monotonic_time() + windowMs * 1000;
         GLib.timeout_add(GLib.PRIORITY_DEFAULT, 25, () => {
-            for (;;) {
+            for (const [sock, input] of inputs) for (;;) {
                 let bytes: Uint8Array | null;
                 try {
-                    bytes = receiveDatagram(receiver, stream);
+                    bytes = receiveDatagram(sock, input);
                 } catch {
                     bytes = null;
                 }
                 if (bytes === null)
                     break;
                 const packet = parsePacket(bytes);
-                if (!packet || packet.op !== 2 || packet.xid !== xid || messageType(packet) !== MessageType.OFFER)
+                const type = packet ? messageType(packet) : null;
+                if (!packet || packet.op !== 2 || packet.xid !== xid || (type !== MessageType.OFFER && type !== MessageType.ACK))
                     continue;
                 const server = serverId(packet) ?? packet.siaddr;
-                if (givesAddress(packet))
-                    result.servers.push({ server, offered: packet.yiaddr });
-                else if (!result.pxeServers.includes(server))
+                if (type === MessageType.ACK || givesAddress(packet)) {
+                    if (!result.servers.some(s => s.server === server && s.offered === packet.yiaddr))
+                        result.servers.push({ server, offered: packet.yiaddr });
+                } else if (!result.pxeServers.includes(server)) {
                     result.pxeServers.push(server);
+                }
+                deadline = Math.min(deadline, GLib.get_monotonic_time() + 1000 * 1000);
             }
             if (GLib.get_monotonic_time() < deadline)
                 return GLib.SOURCE_CONTINUE;

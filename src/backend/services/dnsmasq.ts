@@ -23,7 +23,7 @@ export interface DnsmasqSpec {
 export const DNSMASQ = '/usr/sbin/dnsmasq';
 
 function safeText(text: string): string {
-    return text.replace(/[^A-Za-z0-9 ._()+-]/g, '').replace(/\s+/g, ' ').trim().slice(0, 48) || 'Share This CD';
+    return text.replace(/[^A-Za-z0-9 ._()+-]/g, '').replace(/\s+/g, ' ').trim().slice(0, 48).trim() || 'Share This CD';
 }
 
 /** dnsmasq configuration text. Never DNS (port=0), bound to one interface, our own lease file. */

@@ -110,15 +110,20 @@ export function rpcbindArgv(): string[] {
     return [RPCBIND, '-f', '-w'];
 }
 
-/** Distinct client addresses in `ss -Htn state established '( sport = :2049 )'` output. */
+/**
+ * Distinct client addresses in `ss -Htn state established '( sport = :2049 )'` output. Servers listening on
+ * IPv6 sockets show IPv4 peers as [::ffff:a.b.c.d]:port.
+ */
 export function parseNfsPeers(ssOutput: string): string[] {
     const peers = new Set<string>();
     for (const line of ssOutput.split('\n')) {
-        const fields = line.trim().split(/\s+/);
-        // Recv-Q Send-Q Local:Port Peer:Port (state omitted when filtered)
-        const peer = fields.find((f, i) => i >= 3 && /^(\d{1,3}\.){3}\d{1,3}:\d+$/.test(f) && !f.endsWith(`:${NFS_PORT}`));
-        if (peer)
-            peers.add(peer.slice(0, peer.lastIndexOf(':')));
+        const endpoints = line.trim().split(/\s+/).filter(f => /:\d+$/.test(f));
+        if (endpoints.length < 2)
+            continue;
+        const peer = endpoints[endpoints.length - 1];
+        const m = /^(?:\[(?:::ffff:)?)?((?:\d{1,3}\.){3}\d{1,3})\]?:\d+$/.exec(peer);
+        if (m)
+            peers.add(m[1]);
     }
     return [...peers].sort();
 }

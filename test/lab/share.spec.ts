@@ -1,0 +1,290 @@
+// The sharing engine in the lab: the real `share-this-cd start` in a network namespace, real clients.
+import GLib from 'gi://GLib';
+
+import { removeTree } from '../support/helpers.ts';
+import {
+    CLIENT, CLIENT_MAC, NOTHING_LEFT, ROUTER_LEASES, ROUTER_LOG, RTR_IP, RunningShare, SRV, SRV_IP, cliInServer, clientDhcp,
+    leftovers, makeMedium, ns, nsTry, pxeProbe, setupNet, sh, sha256, sleep, startRouterDhcp, startShare, teardownNet,
+} from '../support/lab.ts';
+
+const TIMEOUT = 90000;
+
+/** The boot file of an answer: in the BOOTP file field, or in option 67 when the client asked for it. */
+function bootFile(answer: Record<string, unknown> | undefined): unknown {
+    return answer ? answer.file || answer.bootfile67 : undefined;
+}
+
+interface StatusClient { mac: string | null; ip: string | null; arch: string; stage: string; fetched: string[] }
+
+function status(): { state: string; mode: string; clientCount: number; clients: StatusClient[] } {
+    const r = cliInServer(['status', '--json']);
+    return JSON.parse(r.stdout);
+}
+
+async function waitStatus(pred: (s: ReturnType<typeof status>) => boolean, what: string, timeoutMs = 15000): Promise<ReturnType<typeof status>> {
+    const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
+    for (;;) {
+        const s = status();
+        if (pred(s))
+            return s;
+        if (GLib.get_monotonic_time() > deadline)
+            throw new Error(`status never showed ${what}: ${JSON.stringify(s)}`);
+        await sleep(200);
+    }
+}
+
+async function stopAndCheck(share: RunningShare): Promise<void> {
+    share.signal(2);
+    expect(await share.ended()).withContext(share.output).toBe(0);
+    expect(share.output).toContain('Stopped: nothing of the share is left running.');
+    expect(leftovers()).toEqual(NOTHING_LEFT);
+}
+
+describe('sharing in the lab', () => {
+    let medium: string;
+    const tmp = GLib.dir_make_tmp('share-this-cd-lab-XXXXXX');
+
+    beforeAll(() => {
+        jasmine.DEFAULT_TIMEOUT_INTERVAL = TIMEOUT;
+        medium = makeMedium();
+    });
+    afterAll(() => {
+        teardownNet();
+        removeTree(medium);
+        removeTree(tmp);
+    });
+    // A failed expectation must not leave a share running into the next spec.
+    afterEach(() => {
+        if (GLib.file_test('/run/share-this-cd/state.json', GLib.FileTest.EXISTS) && !currentShareKeeps)
+            cliInServer(['stop']);
+    });
+    let currentShareKeeps = false;
+
+    describe('on an empty LAN (full DHCP)', () => {
+        let share: RunningShare;
+
+        beforeAll(async () => {
+            setupNet();
+            share = await startShare(['--medium', medium]);
+            currentShareKeeps = true;
+        }, TIMEOUT);
+        afterAll(async () => {
+            currentShareKeeps = false;
+            if (share.running)
+                await stopAndCheck(share);
+            teardownNet();
+        }, TIMEOUT);
+
+        it('chose full DHCP because no other DHCP server answered', () => {
+            expect(share.output).toContain('No DHCP server answered: this computer hands out addresses itself (full DHCP).');
+            expect(share.output).toMatch(/Sharing .* on br0 \(10\.77\.0\.1\), full DHCP mode, HTTP on port 80; ready in \d+ ms\./);
+        });
+
+        it('offers BIOS PXE clients an address and lpxelinux.0, UEFI clients bootx64.efi, from this server', () => {
+            const bios = pxeProbe(0).filter(o => o.server === SRV_IP);
+            expect(bios.length).toBeGreaterThan(0);
+            expect(bios[0]).toEqual(jasmine.objectContaining({ givesAddress: true, siaddr: SRV_IP }));
+            expect(bootFile(bios[0])).toBe('lpxelinux.0');
+            expect(bios[0].yiaddr).toMatch(/^10\.77\.0\.\d+$/);
+            for (const arch of [7, 9]) {
+                const uefi = pxeProbe(arch).filter(o => o.server === SRV_IP);
+                expect(uefi[0]).withContext(`arch ${arch}`).toEqual(jasmine.objectContaining({ givesAddress: true, siaddr: SRV_IP }));
+                expect(bootFile(uefi[0])).withContext(`arch ${arch}`).toBe('bootx64.efi');
+            }
+        });
+
+        it('gives udhcpc and dhclient an address in its range', () => {
+            const dhclientLease = `${tmp}/dhclient.leases`;
+            const r = nsTry(CLIENT, ['dhclient', '-1', '-v', '-sf', '/bin/true', '-lf', dhclientLease, '-pf', `${tmp}/dhclient.pid`, 'eth0']);
+            expect(`${r.stdout}${r.stderr}`).toMatch(/bound to 10\.77\.0\.\d+/);
+            const pid = sh(['cat', `${tmp}/dhclient.pid`]).stdout.trim();
+            if (/^\d+$/.test(pid))
+                sh(['kill', pid]);
+            const lease = clientDhcp('PXEClient:Arch:00000:UNDI:002001');
+            expect(lease.server).toBe(SRV_IP);
+            expect(lease.address).toMatch(/^10\.77\.0\.(\d+)$/);
+            expect(lease.address).not.toBe(SRV_IP);
+        });
+
+        it('serves boot loader, menu, kernel and initrd over TFTP, byte-identical', () => {
+            const get = (remote: string): string => {
+                const local = `${tmp}/${remote.replace(/\//g, '_')}`;
+                ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', remote, local]);
+                return local;
+            };
+            expect(sha256(get('lpxelinux.0'))).toBe(sha256('/usr/lib/PXELINUX/lpxelinux.0'));
+            expect(sha256(get('ldlinux.c32'))).toBe(sha256('/usr/lib/syslinux/modules/bios/ldlinux.c32'));
+            expect(sh(['cat', get('pxelinux.cfg/default')]).stdout).toContain(`KERNEL http://${SRV_IP}/medium/casper/vmlinuz`);
+            expect(sha256(get('bootx64.efi'))).toBe(sha256('/usr/lib/shim/shimx64.efi.signed'));
+            expect(sh(['cat', get('grub/grub.cfg')]).stdout).toContain(`set sharecd=(http,${SRV_IP})/medium`);
+            expect(sha256(get('medium/casper/vmlinuz'))).toBe(sha256(`${medium}/casper/vmlinuz`));
+            expect(sha256(get('medium/casper/initrd'))).toBe(sha256(`${medium}/casper/initrd`));
+        });
+
+        it('serves kernel and initrd over HTTP, byte-identical, and nothing outside the tree', () => {
+            for (const f of ['casper/vmlinuz', 'casper/initrd']) {
+                const local = `${tmp}/http-${f.replace('/', '_')}`;
+                ns(CLIENT, ['curl', '-sSf', '-o', local, `http://${SRV_IP}/medium/${f}`]);
+                expect(sha256(local)).toBe(sha256(`${medium}/${f}`));
+            }
+            const code = (url: string, ...extra: string[]): string => nsTry(CLIENT, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', ...extra, url]).stdout;
+            expect(code(`http://${SRV_IP}/../../etc/passwd`, '--path-as-is')).not.toBe('200');
+            expect(code(`http://${SRV_IP}/medium/../../../etc/passwd`, '--path-as-is')).not.toBe('200');
+            expect(code(`http://${SRV_IP}/medium/casper/`)).not.toBe('200'); // no listings
+            expect(code(`http://${SRV_IP}/medium/x`, '-X', 'PUT', '--data', 'x')).toBe('403');
+        });
+
+        it('exports the medium read-only over NFS (v3 and v4), byte-identical, with .disk', () => {
+            const ls = ns(CLIENT, ['nfs-ls', `nfs://${SRV_IP}${medium}/casper/`]).stdout;
+            expect(ls).toContain('minimal.standard.live.squashfs');
+            const local = `${tmp}/nfs-squashfs`;
+            sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${medium}/casper/minimal.standard.live.squashfs > ${local}`]);
+            expect(sha256(local)).toBe(sha256(`${medium}/casper/minimal.standard.live.squashfs`));
+            expect(ns(CLIENT, ['nfs-cat', `nfs://${SRV_IP}${medium}/.disk/info?version=4`]).stdout).toContain('Ubuntu 24.04.1 LTS');
+            sh(['sh', '-c', `echo hello > ${tmp}/w.txt`]);
+            const write = nsTry(CLIENT, ['nfs-cp', `${tmp}/w.txt`, `nfs://${SRV_IP}${medium}/written.txt`]);
+            expect(write.status).not.toBe(0);
+            expect(GLib.file_test(`${medium}/written.txt`, GLib.FileTest.EXISTS)).toBeFalse();
+        });
+
+        it('tracks the client through its stages, with its arch, in status --json', async () => {
+            const first = await waitStatus(s => s.clients.some(c => c.mac === CLIENT_MAC && c.stage !== 'discovered'), 'the client loading');
+            const c = first.clients.find(x => x.mac === CLIENT_MAC) as StatusClient;
+            expect(c.arch).not.toBe('unknown');
+            expect(c.fetched).toEqual(jasmine.arrayContaining(['bootloader', 'menu', 'kernel', 'initrd']));
+            // Hold an NFS connection open (the reader is slow), as a booted client does.
+            const slow = sh(['sh', '-c', `(ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${medium}/casper/minimal.standard.live.squashfs | (sleep 6; cat > /dev/null)) > /dev/null 2>&1 & echo $!`]);
+            expect(slow.status).toBe(0);
+            const running = await waitStatus(s => s.clients.some(x => x.mac === CLIENT_MAC && x.stage === 'running'), 'the client running');
+            expect(running.clientCount).toBe(1);
+            expect(share.output).toMatch(/52:54:00:aa:00:02 10\.77\.0\.\d+ (BIOS|UEFI): running — mounted the live system over NFS \(computers booting: 1\)/);
+            // Silent for SHARE_THIS_CD_GONE_AFTER (4 s in the lab) after the connection closes → gone.
+            const gone = await waitStatus(s => s.clients.every(x => x.stage === 'gone'), 'the client gone', 25000);
+            expect(gone.clientCount).toBe(0);
+            expect(cliInServer(['clients']).stdout).toContain(`${CLIENT_MAC}`);
+        });
+    });
+
+    describe('on a LAN with a router that runs DHCP', () => {
+        beforeAll(() => {
+            setupNet({ router: true });
+            startRouterDhcp();
+        });
+        afterAll(() => teardownNet());
+
+        it('refuses --mode dhcp, naming the router, and leaves nothing behind', async () => {
+            const share = new RunningShare(['--medium', medium, '--mode', 'dhcp']);
+            expect(await share.ended(20000)).toBe(1);
+            expect(share.output).toContain(`Another DHCP server (${RTR_IP}) already hands out addresses on this network: a second one would break it. Use the automatic or proxy mode.`);
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+
+        it('picks proxy-DHCP: the address comes from the router, the boot file from us, and we offer no address', async () => {
+            const share = await startShare(['--medium', medium]);
+            expect(share.output).toContain(`The network has a DHCP server (${RTR_IP}): it keeps handing out addresses; this computer only adds the boot information (proxy-DHCP).`);
+            // Capture every DHCP answer on the client's wire while it boots.
+            const capture = `${tmp}/dhcp.pcap`;
+            const tcpdump = sh(['sh', '-c', `ip netns exec ${CLIENT} tcpdump -i eth0 -n -U -w ${capture} udp src port 67 > /dev/null 2>&1 & echo $!`]).stdout.trim();
+            await sleep(500);
+            const offers = pxeProbe(0);
+            const ours = offers.filter(o => o.server === SRV_IP);
+            const router = offers.filter(o => o.server === RTR_IP);
+            expect(router[0]).toEqual(jasmine.objectContaining({ givesAddress: true }));
+            expect(ours.length).toBeGreaterThan(0);
+            expect(ours.every(o => o.givesAddress === false && o.yiaddr === '0.0.0.0' && o.vendor === 'PXEClient')).toBeTrue();
+            const lease = clientDhcp('PXEClient:Arch:00000:UNDI:002001');
+            expect(lease.server).toBe(RTR_IP);
+            expect(lease.address).toMatch(/^10\.77\.0\.(5\d|[6-9]\d)$/);
+            expect(sh(['cat', ROUTER_LEASES]).stdout).toContain(CLIENT_MAC);
+            // The PXE boot-server step (port 4011) names the boot file for each firmware.
+            const bios = pxeProbe(0, { ask4011: true, clientIp: lease.address }).find(o => o.kind === 'boot-server');
+            expect(bios).toEqual(jasmine.objectContaining({ server: SRV_IP, file: 'lpxelinux.0' }));
+            const uefi = pxeProbe(7, { ask4011: true, clientIp: lease.address }).find(o => o.kind === 'boot-server');
+            expect(uefi).toEqual(jasmine.objectContaining({ server: SRV_IP, file: 'bootx64.efi' }));
+            // Files come from us although the address came from the router.
+            ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'lpxelinux.0', `${tmp}/proxy.0`]);
+            expect(sha256(`${tmp}/proxy.0`)).toBe(sha256('/usr/lib/PXELINUX/lpxelinux.0'));
+            // On the wire: every DHCP answer from us carries no address (Your-IP 0.0.0.0); the router's do.
+            sh(['kill', tcpdump]);
+            await sleep(300);
+            const packets = sh(['tcpdump', '-n', '-v', '-r', capture]).stdout.split(/\n(?=\S)/);
+            const fromUs = packets.filter(p => p.includes(`${SRV_IP}.67 >`));
+            const fromRouter = packets.filter(p => p.includes(`${RTR_IP}.67 >`));
+            expect(fromUs.length).toBeGreaterThan(0);
+            expect(fromRouter.length).toBeGreaterThan(0);
+            expect(fromUs.filter(p => /Your-IP (?!0\.0\.0\.0)/.test(p))).toEqual([]);
+            expect(fromRouter.some(p => /Your-IP 10\.77\.0\.\d+/.test(p))).toBeTrue();
+            expect(sh(['cat', ROUTER_LOG]).stdout).toContain('DHCPACK(eth0)');
+            await stopAndCheck(share);
+        });
+    });
+
+    describe('stopping and crashing', () => {
+        beforeAll(() => setupNet());
+        afterAll(() => teardownNet());
+
+        it('`share-this-cd stop` from another process stops a share and leaves nothing', async () => {
+            const share = await startShare(['--medium', medium]);
+            const r = cliInServer(['stop']);
+            expect(r.stdout).toContain('Sharing stopped.');
+            expect(await share.ended()).toBe(0);
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+            expect(cliInServer(['status']).stdout).toContain('Not sharing.');
+        });
+
+        it('after kill -9 of the CLI, a new start cleans the leftovers and shares again', async () => {
+            const first = await startShare(['--medium', medium, '--no-http']);
+            first.signal(9);
+            await first.ended();
+            expect(leftovers().processes.length).toBeGreaterThan(0); // orphaned daemons still run
+            const second = await startShare(['--medium', medium]);
+            expect(second.output).toMatch(/Cleaned up after an earlier run that did not stop: stopped dnsmasq \(pid \d+\)/);
+            const lease = clientDhcp();
+            expect(lease.server).toBe(SRV_IP);
+            ns(CLIENT, ['curl', '-sSf', '-o', '/dev/null', `http://${SRV_IP}/medium/casper/vmlinuz`]);
+            await stopAndCheck(second);
+        });
+
+        it('after kill -9, `share-this-cd stop` cleans up too', async () => {
+            const first = await startShare(['--medium', medium]);
+            first.signal(9);
+            await first.ended();
+            expect(cliInServer(['stop']).stdout).toContain('Cleaned up after a share that was not running any more.');
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+    });
+
+    describe('with --no-http', () => {
+        beforeAll(() => setupNet());
+        afterAll(() => teardownNet());
+
+        it('serves pxelinux.0 and a TFTP-only menu, and listens on no HTTP port', async () => {
+            const share = await startShare(['--medium', medium, '--no-http']);
+            expect(share.output).toContain('TFTP only');
+            expect(bootFile(pxeProbe(0).find(o => o.server === SRV_IP))).toBe('pxelinux.0');
+            ns(CLIENT, ['ip', 'addr', 'add', '10.77.0.201/24', 'dev', 'eth0']);
+            ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'pxelinux.cfg/default', `${tmp}/tftp-only.cfg`]);
+            expect(sh(['cat', `${tmp}/tftp-only.cfg`]).stdout).toContain('KERNEL medium/casper/vmlinuz');
+            expect(nsTry(SRV, ['ss', '-Hltn', 'sport = :80']).stdout.trim()).toBe('');
+            await stopAndCheck(share);
+        });
+    });
+
+    describe('on a direct cable (an interface without an address)', () => {
+        beforeAll(() => setupNet({ serverAddress: false }));
+        afterAll(() => teardownNet());
+
+        it('puts a free private /24 on the interface, hands out addresses in it, and takes it off at stop', async () => {
+            const share = await startShare(['--medium', medium]);
+            expect(share.output).toContain('br0 has no address: using 192.168.77.1/24 for a direct cable.');
+            expect(sh(['ip', '-n', SRV, '-4', 'addr', 'show', 'br0']).stdout).toContain('192.168.77.1/24');
+            const lease = clientDhcp();
+            expect(lease.server).toBe('192.168.77.1');
+            expect(lease.address).toMatch(/^192\.168\.77\.\d+$/);
+            share.signal(15);
+            expect(await share.ended()).toBe(0);
+            expect(sh(['ip', '-n', SRV, '-4', 'addr', 'show', 'br0']).stdout).not.toContain('inet ');
+            expect(leftovers().processes).toEqual([]);
+        });
+    });
+});

@@ -1,0 +1,74 @@
+// A PXE client for the lab (not shipped): sends a PXE DHCPDISCOVER (option 60 PXEClient, option 93 arch) out of
+// an interface without an address, prints every answer as a JSON line, and with --4011 also asks the proxy's
+// boot server (port 4011) for the boot file, as PXE firmware does after a proxy offer.
+// Usage (inside the client namespace): gjs -m build/pxe-probe.js IFACE ARCH [--4011] [--wait MS]
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+import system from 'system';
+
+import { MessageType, buildDiscover, givesAddress, messageType, optionText, parsePacket, serverId } from '../../src/backend/network/dhcpPacket.ts';
+import { UnixInputStream, receiveDatagram } from '../../src/backend/network/probe.ts';
+
+const [iface = 'eth0', archText = '0', ...rest] = system.programArgs;
+const arch = Number(archText);
+const ask4011 = rest.includes('--4011');
+const waitMs = Number(rest[rest.indexOf('--wait') + 1]) || 2000;
+const mac = new TextDecoder().decode(GLib.file_get_contents(`/sys/class/net/${iface}/address`)[1]).trim();
+const vendorClass = `PXEClient:Arch:${String(arch).padStart(5, '0')}:UNDI:003016`;
+const xid = Math.floor(Math.random() * 0xffffffff) >>> 0;
+
+const socket = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
+socket.set_broadcast(true);
+socket.bind(Gio.InetSocketAddress.new_from_string('0.0.0.0', 68) as Gio.InetSocketAddress, true);
+const stream = new UnixInputStream({ fd: socket.get_fd(), close_fd: false });
+
+const t0 = GLib.get_monotonic_time();
+const arrival = new Map<object, number>();
+
+function collect(ms: number, sock: Gio.Socket, input: Gio.InputStream): ReturnType<typeof parsePacket>[] {
+    const out: ReturnType<typeof parsePacket>[] = [];
+    const deadline = GLib.get_monotonic_time() + ms * 1000;
+    while (GLib.get_monotonic_time() < deadline) {
+        const bytes = receiveDatagram(sock, input);
+        if (bytes === null) {
+            GLib.usleep(10000);
+            continue;
+        }
+        const p = parsePacket(bytes);
+        if (p && p.op === 2 && p.xid === xid) {
+            arrival.set(p, Math.round((GLib.get_monotonic_time() - t0) / 1000));
+            out.push(p);
+        }
+    }
+    return out;
+}
+
+function show(kind: string, p: NonNullable<ReturnType<typeof parsePacket>>): void {
+    print(JSON.stringify({ kind, ms: arrival.get(p) ?? null, type: messageType(p), server: serverId(p), yiaddr: p.yiaddr, siaddr: p.siaddr, file: p.file,
+        vendor: optionText(p, 60), bootfile67: optionText(p, 67), givesAddress: givesAddress(p), hasPxeOptions: p.options.has(43) }));
+}
+
+socket.send_to(Gio.InetSocketAddress.new_from_string('255.255.255.255', 67),
+    buildDiscover({ mac, xid, arch, vendorClass, broadcast: true }), null);
+const offers = collect(waitMs, socket, stream);
+for (const p of offers)
+    if (p)
+        show('offer', p);
+
+if (ask4011) {
+    // The boot-server request goes from the address the client has by now (from the real DHCP server).
+    const proxy = offers.find(p => p && !givesAddress(p) && serverId(p));
+    if (proxy) {
+        const s2 = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
+        const myIp = (GLib.getenv('PROBE_IP') ?? '0.0.0.0');
+        s2.bind(Gio.InetSocketAddress.new_from_string(myIp, 0) as Gio.InetSocketAddress, true);
+        const s2in = new UnixInputStream({ fd: s2.get_fd(), close_fd: false });
+        const request = buildDiscover({ mac, xid, arch, vendorClass, broadcast: false, messageType: MessageType.REQUEST, ciaddr: myIp,
+            // A menu in the offer (option 43) → ask for its first boot item; no menu → a plain request.
+            extra: proxy.options.has(43) ? [[43, Uint8Array.from([71, 4, 0x80, 0x00, 0x00, 0x00, 255])]] : [] });
+        s2.send_to(Gio.InetSocketAddress.new_from_string(serverId(proxy) as string, 4011), request, null);
+        for (const p of collect(waitMs, s2, s2in))
+            if (p)
+                show('boot-server', p);
+    }
+}
