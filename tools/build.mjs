@@ -41,5 +41,6 @@ await Promise.all([
         outfile: join(outdir, 'tests.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-plan.ts')], outfile: join(outdir, 'bench-plan.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/pxeProbe.ts')], outfile: join(outdir, 'pxe-probe.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/holdPort.ts')], outfile: join(outdir, 'hold-port.js') }),
 ]);
 console.log(`built share-this-cd.js, tests.js (${specs.length} spec files), bench-plan.js -> ${outdir}`);

@@ -2,6 +2,7 @@
 // runtime tree → daemons (each waited for) → sharing; any failure rolls back everything already done.
 // stop is idempotent and leaves nothing. Every effect is recorded in state.json *before* it is made, so a
 // crashed run's leftovers (daemons, exports, mounts, addresses, files) are found and removed at the next start.
+import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { _, format } from '../shared/i18n.ts';
@@ -303,6 +304,7 @@ export class Share {
                 if (r.status !== 0)
                     throw new ShareError('DaemonFailed', format(_("The NFS export failed: {error}"), { error: r.stderr.trim() }));
             }
+            await checkPortsFree(spec);
             for (const d of spec.daemons) {
                 progress(format(_("Starting {name}…"), { name: d.name }));
                 await share.startDaemon(d.name, d.argv, d.readyTcp, d.readyLine);
@@ -450,6 +452,30 @@ export class Share {
         for (const d of [...this.daemons].reverse())
             await d.stop();
         await cleanupLeftovers(this.env.runtimeDir);
+    }
+}
+
+/** Refuses to start when a TCP/UDP port a daemon needs is already served by another program. */
+async function checkPortsFree(spec: ShareSpec): Promise<void> {
+    const names: Record<number, string> = { 69: 'TFTP', 80: 'HTTP', 111: 'portmapper', 2049: 'NFS', 20048: 'NFS mount' };
+    for (const d of spec.daemons) {
+        for (const t of d.readyTcp) {
+            if (await tcpConnects(t.address, t.port, 200))
+                throw new ShareError('DaemonFailed', format(_("Port {port} ({what}) is already used by another program on this computer: stop it, or share with --no-http if it is port 80."), { port: t.port, what: names[t.port] ?? d.name }));
+        }
+    }
+    if (!udpPortFree(spec.server.address, 69))
+        throw new ShareError('DaemonFailed', format(_("Port {port} ({what}) is already used by another program on this computer: stop it, then try again."), { port: 69, what: 'TFTP' }));
+}
+
+function udpPortFree(address: string, port: number): boolean {
+    try {
+        const s = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
+        s.bind(Gio.InetSocketAddress.new_from_string(address, port) as Gio.InetSocketAddress, false);
+        s.close();
+        return true;
+    } catch {
+        return false;
     }
 }
 

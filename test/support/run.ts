@@ -13,6 +13,13 @@ let skipped = 0;
 const failures: string[] = [];
 const verbose = GLib.getenv('SPEC_VERBOSE') === '1';
 env.addReporter({
+    // A failing beforeAll/afterAll is reported on its suite: count it, or a broken set-up would pass silently.
+    suiteDone(result) {
+        if (result.failedExpectations.length > 0) {
+            failed++;
+            failures.push(`FAILED (suite set-up or tear-down): ${result.fullName}\n${result.failedExpectations.map(f => `    ${f.message}`).join('\n')}`);
+        }
+    },
     specDone(result) {
         if (result.status === 'passed')
             passed++;
