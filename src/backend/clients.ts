@@ -128,6 +128,13 @@ export class ClientTracker {
                 const { client, isNew } = this.findOrAdd(null, ip, now);
                 touch(client, isNew, 'running', 'mounted the live system over NFS');
             }
+            // A connection that just closed was there until now: silence counts from here.
+            for (const ip of this.nfsPeers) {
+                const id = peers.has(ip) ? undefined : this.byIp.get(ip);
+                const c = id ? this.clients.get(id) : undefined;
+                if (c)
+                    c.lastSeen = now;
+            }
             this.nfsPeers = peers;
             break;
         }

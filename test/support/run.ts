@@ -42,7 +42,7 @@ try {
     const result = await env.execute();
     for (const f of failures)
         print(`\n${f}`);
-    print(`\nunit specs finished in ${((GLib.get_monotonic_time() - t0) / 1e6).toFixed(2)} s (${result.overallStatus})`);
+    print(`\nspecs finished in ${((GLib.get_monotonic_time() - t0) / 1e6).toFixed(2)} s (${result.overallStatus})`);
     // Pending/excluded specs count as failures: a skipped spec is not done.
     print(`${passed} passed, ${failed + skipped} failed`);
     code = result.overallStatus === 'passed' && skipped === 0 && failed === 0 ? 0 : 1;

@@ -1,0 +1,244 @@
+import { planBoot } from '../../src/backend/bootPlan.ts';
+import { ClientTracker, DnsmasqLogReader, fileClassifier } from '../../src/backend/clients.ts';
+import { inspectMedium } from '../../src/backend/medium/inspect.ts';
+import { DirReader } from '../../src/backend/medium/reader.ts';
+import { type ShareInputs, planShare } from '../../src/backend/plan.ts';
+import { explainDnsmasqFailure, renderDnsmasq } from '../../src/backend/services/dnsmasq.ts';
+import { parseHttpAccess, renderLighttpd } from '../../src/backend/services/http.ts';
+import { kernelExportArgv, kernelUnexportArgv, parseExportfs, parseNfsPeers, renderGanesha } from '../../src/backend/services/nfs.ts';
+import { FIXTURES } from '../support/helpers.ts';
+
+const base = {
+    interface: 'enp3s0', serverAddress: '192.168.1.20', network: '192.168.1.0', tftpRoot: '/run/share-this-cd/tftp',
+    leaseFile: '/run/share-this-cd/dnsmasq.leases', biosBootFile: 'lpxelinux.0', uefiBootFile: 'bootx64.efi', label: 'Ubuntu 24.04 "Noble"\nevil=1',
+};
+
+describe('dnsmasq configuration', () => {
+    it('proxy mode: no addresses, PXE services per firmware, no DNS, one interface', () => {
+        const text = renderDnsmasq({ ...base, mode: 'proxy', range: null });
+        const lines = text.split('\n');
+        expect(lines).toContain('interface=enp3s0');
+        expect(lines).toContain('bind-interfaces');
+        expect(lines).toContain('except-interface=lo');
+        expect(lines).toContain('port=0');
+        expect(lines).toContain('dhcp-range=192.168.1.0,proxy');
+        expect(lines).toContain('pxe-service=x86PC,"Ubuntu 24.04 Noble evil1 (BIOS)",lpxelinux');
+        expect(lines).toContain('pxe-service=BC_EFI,"Ubuntu 24.04 Noble evil1 (UEFI)",bootx64.efi');
+        expect(lines).toContain('pxe-service=x86-64_EFI,"Ubuntu 24.04 Noble evil1 (UEFI)",bootx64.efi');
+        expect(text).not.toMatch(/dhcp-range=\d+\.\d+\.\d+\.\d+,\d/);
+        expect(lines.filter(l => l.startsWith('evil'))).toEqual([]);
+    });
+
+    it('full mode: the range, no router or DNS announced, boot file by arch with our address as next server', () => {
+        const text = renderDnsmasq({ ...base, mode: 'dhcp', range: { start: '192.168.1.100', end: '192.168.1.199', netmask: '255.255.255.0' } });
+        const lines = text.split('\n');
+        expect(lines).toContain('dhcp-range=192.168.1.100,192.168.1.199,255.255.255.0,1h');
+        expect(lines).toContain('dhcp-option=option:router');
+        expect(lines).toContain('dhcp-option=option:dns-server');
+        expect(lines).toContain('dhcp-match=set:efi64,option:client-arch,7');
+        expect(lines).toContain('dhcp-match=set:efi64,option:client-arch,9');
+        expect(lines).toContain('dhcp-boot=tag:!efi64,lpxelinux.0,,192.168.1.20');
+        expect(lines).toContain('dhcp-boot=tag:efi64,bootx64.efi,,192.168.1.20');
+        expect(text).not.toContain('pxe-service');
+    });
+
+    it('explains start-up failures in words', () => {
+        expect(explainDnsmasqFailure('dnsmasq: failed to bind DHCP server socket: Address in use')).toBe('port 67 (DHCP) is already used by another program on this computer');
+        expect(explainDnsmasqFailure('dnsmasq: unknown interface enp9s0')).toBe('the network interface disappeared');
+        expect(explainDnsmasqFailure('dnsmasq: bad option at line 3')).toBe('bad option at line 3');
+        expect(explainDnsmasqFailure('')).toBeNull();
+    });
+});
+
+describe('lighttpd configuration and access log', () => {
+    it('serves only the tree, read-only, bound to one address, as nobody, without listings', () => {
+        const text = renderLighttpd({ address: '10.77.0.1', port: 80, documentRoot: '/run/share-this-cd/tftp', accessLog: '/run/share-this-cd/http-access.log', user: 'nobody', group: 'nogroup' });
+        expect(text).toContain('server.document-root = "/run/share-this-cd/tftp"');
+        expect(text).toContain('server.bind = "10.77.0.1"');
+        expect(text).toContain('server.username = "nobody"');
+        expect(text).toContain('dir-listing.activate = "disable"');
+        expect(text).toContain('server.network-backend = "sendfile"');
+        expect(text).toContain('$HTTP["request-method"] !~ "^(GET|HEAD)$" { url.access-deny = ( "" ) }');
+    });
+
+    it('parses access lines', () => {
+        expect(parseHttpAccess('http-access 10.77.0.57 "GET /medium/casper/vmlinuz HTTP/1.1" 200 14926216')).toEqual({ client: '10.77.0.57', path: '/medium/casper/vmlinuz', status: 200, bytes: 14926216 });
+        expect(parseHttpAccess('http-access 10.77.0.57 "HEAD /medium/a%20b HTTP/1.0" 404 -')).toEqual({ client: '10.77.0.57', path: '/medium/a b', status: 404, bytes: 0 });
+        expect(parseHttpAccess('2026-11-26 (server.c.1700) something')).toBeNull();
+    });
+});
+
+describe('NFS export', () => {
+    const spec = { path: '/cdrom', subnet: '192.168.1.0/24', address: '192.168.1.20', stateDir: '/run/share-this-cd/ganesha' };
+
+    it('kernel nfsd: a runtime export read-only to the subnet with a fixed fsid, and its removal', () => {
+        expect(kernelExportArgv(spec)).toEqual(['/usr/sbin/exportfs', '-i', '-o', 'ro,no_subtree_check,insecure,no_root_squash,crossmnt,fsid=7077', '192.168.1.0/24:/cdrom']);
+        expect(kernelUnexportArgv(spec)).toEqual(['/usr/sbin/exportfs', '-u', '192.168.1.0/24:/cdrom']);
+    });
+
+    it('reads `exportfs -v`, including wrapped long paths', () => {
+        const text = '/cdrom        \t192.168.1.0/24(sync,wdelay,hide,no_subtree_check,fsid=7077,sec=sys,ro,secure,no_root_squash,no_all_squash)\n'
+            + '/media/ubuntu/a-very-long-medium-name-indeed\n\t\t10.0.0.0/8(ro)\n';
+        expect(parseExportfs(text)).toEqual([['/cdrom', '192.168.1.0/24'], ['/media/ubuntu/a-very-long-medium-name-indeed', '10.0.0.0/8']]);
+    });
+
+    it('ganesha: NFSv3+v4, no grace period, read-only for the subnet only, bound to our address', () => {
+        const text = renderGanesha(spec);
+        expect(text).toContain('Bind_addr = 192.168.1.20;');
+        expect(text).toContain('Protocols = 3, 4;');
+        expect(text).toContain('Graceless = true;');
+        expect(text).toContain('Path = "/cdrom";\n    Pseudo = "/cdrom";\n    Access_Type = None;');
+        expect(text).toContain('CLIENT {\n        Clients = 192.168.1.0/24;\n        Access_Type = RO;\n    }');
+    });
+
+    it('counts NFS peers from ss, IPv4 and IPv4-mapped IPv6', () => {
+        const ss = '0      0      [::ffff:10.77.0.1]:2049 [::ffff:10.77.0.57]:815\n0 0 10.77.0.1:2049 10.77.0.58:700\n0 0 10.77.0.1:2049 10.77.0.58:701\n';
+        expect(parseNfsPeers(ss)).toEqual(['10.77.0.57', '10.77.0.58']);
+        expect(parseNfsPeers('')).toEqual([]);
+    });
+});
+
+describe('client tracker', () => {
+    const classify = fileClassifier(['medium/casper/vmlinuz'], ['medium/casper/initrd']);
+    const MAC = '52:54:00:12:34:56';
+
+    it('follows one client: discovered → loading → running → gone', () => {
+        const t = new ClientTracker(classify, 60);
+        expect(t.apply({ type: 'dhcp', mac: MAC.toUpperCase(), ip: null, arch: 'uefi', what: 'DHCP DISCOVER' }, 100).map(c => c.reason)).toEqual(['new']);
+        t.apply({ type: 'dhcp', mac: MAC, ip: '10.0.0.5', arch: null, what: 'DHCP ACK 10.0.0.5' }, 101);
+        const loading = t.apply({ type: 'file', ip: '10.0.0.5', path: 'bootx64.efi', via: 'tftp', ok: true }, 102);
+        expect(loading.map(c => [c.reason, c.from, c.client.stage])).toEqual([['stage', 'discovered', 'loading']]);
+        expect(t.apply({ type: 'file', ip: '10.0.0.5', path: 'medium/casper/vmlinuz', via: 'http', ok: true }, 103).map(c => c.reason)).toEqual(['fetched']);
+        expect(t.apply({ type: 'file', ip: '10.0.0.5', path: 'medium/casper/vmlinuz', via: 'http', ok: true }, 104)).toEqual([]);
+        t.apply({ type: 'file', ip: '10.0.0.5', path: 'medium/casper/initrd', via: 'http', ok: true }, 105);
+        const running = t.apply({ type: 'nfs', peers: ['10.0.0.5'] }, 110);
+        expect(running.map(c => c.client.stage)).toEqual(['running']);
+        const [c] = t.list();
+        expect(c).toEqual(jasmine.objectContaining({ id: MAC, mac: MAC, ip: '10.0.0.5', arch: 'uefi', stage: 'running', firstSeen: 100, fetched: ['bootloader', 'kernel', 'initrd'] }));
+        // Connected clients never go; silent ones do.
+        expect(t.tick(500)).toEqual([]);
+        t.apply({ type: 'nfs', peers: [] }, 501);
+        expect(t.tick(540)).toEqual([]);
+        expect(t.tick(562).map(x => x.client.stage)).toEqual(['gone']);
+        expect(t.active()).toEqual([]);
+        // A gone client that comes back is discovered again.
+        expect(t.apply({ type: 'dhcp', mac: MAC, ip: null, arch: null, what: 'DHCP DISCOVER' }, 600).map(x => [x.from, x.client.stage])).toEqual([['gone', 'discovered']]);
+    });
+
+    it('joins a client seen only by IP (TFTP in proxy mode) with its MAC from the neighbour table', () => {
+        const t = new ClientTracker(classify, 60);
+        t.apply({ type: 'dhcp', mac: MAC, ip: null, arch: 'bios', what: 'proxy' }, 1);
+        t.apply({ type: 'file', ip: '192.168.1.57', path: 'lpxelinux.0', via: 'tftp', ok: true }, 2);
+        expect(t.list().length).toBe(2);
+        const v = t.version;
+        t.apply({ type: 'neighbours', pairs: [['192.168.1.57', MAC]] }, 3);
+        expect(t.version).toBeGreaterThan(v);
+        expect(t.list().map(c => [c.id, c.ip, c.stage, c.arch])).toEqual([[MAC, '192.168.1.57', 'loading', 'bios']]);
+    });
+
+    it('a failed transfer is noted but does not advance the stage', () => {
+        const t = new ClientTracker(classify, 60);
+        t.apply({ type: 'dhcp', mac: MAC, ip: '10.0.0.5', arch: null, what: 'x' }, 1);
+        t.apply({ type: 'file', ip: '10.0.0.5', path: 'medium/casper/vmlinuz', via: 'tftp', ok: false }, 2);
+        expect(t.list()[0]).toEqual(jasmine.objectContaining({ stage: 'discovered', fetched: [], detail: 'failed to send medium/casper/vmlinuz over TFTP' }));
+    });
+});
+
+describe('dnsmasq log reading', () => {
+    const lines = [
+        'dnsmasq-dhcp[10325]: 3286430503 available DHCP range: 10.88.0.100 -- 10.88.0.150',
+        'dnsmasq-dhcp[10325]: 3286430503 vendor class: PXEClient:Arch:00007:UNDI:003016',
+        'dnsmasq-dhcp[10325]: 3286430503 DHCPDISCOVER(br0) de:90:b2:f0:2d:7c ',
+        'dnsmasq-dhcp[10325]: 3286430503 DHCPOFFER(br0) 10.88.0.146 de:90:b2:f0:2d:7c ',
+        'dnsmasq-dhcp[10325]: 3286430503 DHCPREQUEST(br0) 10.88.0.146 de:90:b2:f0:2d:7c ',
+        'dnsmasq-dhcp[10325]: 3286430503 DHCPACK(br0) 10.88.0.146 de:90:b2:f0:2d:7c ',
+        'dnsmasq-dhcp[10325]: 1111 vendor class: PXEClient:Arch:00000:UNDI:002001',
+        'dnsmasq-dhcp[10325]: 1111 PXE(br0) 52:54:00:12:34:56 proxy',
+        'dnsmasq-dhcp[10325]: 1111 PXE(br0) 10.77.0.57 52:54:00:12:34:56 lpxelinux.0',
+        'dnsmasq-tftp[10325]: sent /run/share-this-cd/tftp/lpxelinux.0 to 10.88.0.146',
+        'dnsmasq-tftp[10325]: failed sending /run/share-this-cd/tftp/medium/casper/vmlinuz to 10.88.0.146',
+        'dnsmasq[10325]: started, version 2.90 DNS disabled',
+    ];
+
+    it('turns DHCP, proxy-DHCP and TFTP lines into events, with the arch of the transaction', () => {
+        const reader = new DnsmasqLogReader('/run/share-this-cd/tftp');
+        const events = lines.map(l => reader.read(l)).filter(e => e !== null);
+        expect(events).toEqual([
+            { type: 'dhcp', mac: 'de:90:b2:f0:2d:7c', ip: null, arch: 'uefi', what: 'DHCP DISCOVER' },
+            { type: 'dhcp', mac: 'de:90:b2:f0:2d:7c', ip: '10.88.0.146', arch: 'uefi', what: 'DHCP OFFER 10.88.0.146' },
+            { type: 'dhcp', mac: 'de:90:b2:f0:2d:7c', ip: null, arch: 'uefi', what: 'DHCP REQUEST 10.88.0.146' },
+            { type: 'dhcp', mac: 'de:90:b2:f0:2d:7c', ip: '10.88.0.146', arch: 'uefi', what: 'DHCP ACK 10.88.0.146' },
+            { type: 'dhcp', mac: '52:54:00:12:34:56', ip: null, arch: 'bios', what: 'asked for network boot (proxy-DHCP)' },
+            { type: 'dhcp', mac: '52:54:00:12:34:56', ip: '10.77.0.57', arch: 'bios', what: 'asked the boot server for lpxelinux.0' },
+            { type: 'file', ip: '10.88.0.146', path: 'lpxelinux.0', via: 'tftp', ok: true },
+            { type: 'file', ip: '10.88.0.146', path: 'medium/casper/vmlinuz', via: 'tftp', ok: false },
+        ] as unknown as typeof events);
+    });
+});
+
+describe('share plan', () => {
+    const medium = `${FIXTURES}/ubuntu-24.04-desktop`;
+    const reader = new DirReader(medium);
+    const boot = planBoot(inspectMedium(reader), reader, { server: '10.77.0.1', http: true, httpPort: 80 });
+    const loaders = {
+        pxelinux: '/usr/lib/PXELINUX/pxelinux.0', lpxelinux: '/usr/lib/PXELINUX/lpxelinux.0', syslinuxModules: '/usr/lib/syslinux/modules/bios',
+        shim: '/usr/lib/shim/shimx64.efi.signed', mokManager: '/usr/lib/shim/mmx64.efi.signed',
+        grubNet: '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed', grubMkimage: '/usr/bin/grub-mkimage',
+    };
+    const inputs: ShareInputs = {
+        boot, interfaceName: 'br0', server: { address: '10.77.0.1', prefix: 24 }, addressAssigned: false, mode: 'dhcp',
+        range: { start: '10.77.0.155', end: '10.77.0.254', netmask: '255.255.255.0' }, http: { port: 80 }, nfsBackend: 'ganesha',
+        ownRpcbind: true, runtimeDir: '/run/share-this-cd', loaders, bindAlias: null,
+    };
+
+    it('is the same for the same inputs', () => {
+        expect(JSON.stringify(planShare(inputs))).toBe(JSON.stringify(planShare(inputs)));
+    });
+
+    it('builds the TFTP tree: lpxelinux + modules + menu, shim + signed GRUB + menu, the medium link', () => {
+        const spec = planShare(inputs);
+        expect(spec.tree.map(t => `${t.kind}:${t.path}`)).toEqual([
+            'copy:lpxelinux.0', 'copy:ldlinux.c32', 'copy:menu.c32', 'copy:libutil.c32', 'text:pxelinux.cfg/default',
+            'copy:bootx64.efi', 'copy:mmx64.efi', 'copy:grubx64.efi', 'text:grub/grub.cfg', 'symlink:medium',
+        ]);
+        expect(spec.tree.find(t => t.path === 'grubx64.efi')).toEqual({ path: 'grubx64.efi', kind: 'copy', from: loaders.grubNet });
+        expect(spec.tree.find(t => t.path === 'medium')).toEqual({ path: 'medium', kind: 'symlink', target: medium });
+        expect(spec.kernels).toEqual(['medium/casper/vmlinuz']);
+        expect(spec.initrds).toEqual(['medium/casper/initrd']);
+    });
+
+    it('starts NFS (rpcbind, ganesha), then HTTP, then dnsmasq, each with its readiness check', () => {
+        const spec = planShare(inputs);
+        expect(spec.daemons.map(d => d.name)).toEqual(['rpcbind', 'ganesha', 'lighttpd', 'dnsmasq']);
+        expect(spec.daemons[1].readyTcp).toEqual([{ address: '10.77.0.1', port: 2049 }, { address: '10.77.0.1', port: 20048 }]);
+        expect(spec.daemons[3].readyLine).toBe('TFTP root is ');
+        expect(planShare({ ...inputs, ownRpcbind: false }).daemons.map(d => d.name)).toEqual(['ganesha', 'lighttpd', 'dnsmasq']);
+    });
+
+    it('uses pxelinux.0 and no HTTP server with TFTP only', () => {
+        const tftpBoot = planBoot(inspectMedium(reader), reader, { server: '10.77.0.1', http: false, httpPort: 80 });
+        const spec = planShare({ ...inputs, boot: tftpBoot, http: null });
+        expect(spec.tree[0]).toEqual({ path: 'pxelinux.0', kind: 'copy', from: loaders.pxelinux });
+        expect(spec.daemons.map(d => d.name)).not.toContain('lighttpd');
+        expect(spec.httpAccessLog).toBeNull();
+    });
+
+    it('builds a GRUB with our address in it for UEFI clients behind proxy-DHCP, and says Secure Boot must be off', () => {
+        const spec = planShare({ ...inputs, mode: 'proxy', range: null });
+        expect(spec.tree.find(t => t.path === 'grubx64.efi')).toEqual({ path: 'grubx64.efi', kind: 'grub-mkimage', mkimage: '/usr/bin/grub-mkimage', prefix: '(tftp,10.77.0.1)/grub' });
+        expect(spec.uefi).toEqual({ bootFile: 'bootx64.efi', grub: 'grub-mkimage' });
+        expect(spec.warnings).toContain('UEFI computers boot through proxy-DHCP only with Secure Boot switched off (see the README).');
+    });
+
+    it('exports with the kernel server when it runs, and says what cannot boot when loaders are missing', () => {
+        const spec = planShare({ ...inputs, nfsBackend: 'kernel', loaders: { ...loaders, shim: null, pxelinux: null, lpxelinux: null } });
+        expect(spec.nfs.exportArgv).toEqual(['/usr/sbin/exportfs', '-i', '-o', 'ro,no_subtree_check,insecure,no_root_squash,crossmnt,fsid=7077', `10.77.0.0/24:${medium}`]);
+        expect(spec.daemons.map(d => d.name)).toEqual(['lighttpd', 'dnsmasq']);
+        expect(spec.bios).toBeNull();
+        expect(spec.uefi).toBeNull();
+        expect(spec.warnings).toEqual(jasmine.arrayContaining([
+            'BIOS computers cannot network-boot: pxelinux is not installed (packages pxelinux and syslinux-common).',
+            'UEFI computers cannot network-boot: install shim-signed and grub-efi-amd64-signed.',
+        ]));
+    });
+});
