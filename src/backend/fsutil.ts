@@ -63,6 +63,23 @@ export function symlink(target: string, path: string): void {
     Gio.File.new_for_path(path).make_symbolic_link(target, null);
 }
 
+/** True when every directory on the way to `path` lets other users through (the daemons run as nobody). */
+export function traversableByOthers(path: string): boolean {
+    let dir = path;
+    for (;;) {
+        try {
+            const mode = Gio.File.new_for_path(dir).query_info('unix::mode', Gio.FileQueryInfoFlags.NONE, null).get_attribute_uint32('unix::mode');
+            if ((mode & 0o001) === 0)
+                return false;
+        } catch {
+            return false;
+        }
+        if (dir === '/' || dir === '')
+            return true;
+        dir = GLib.path_get_dirname(dir);
+    }
+}
+
 /** Mount points at or below `dir`, deepest first (from /proc/self/mounts). */
 export function mountsBelow(dir: string): string[] {
     const text = readTextFile('/proc/self/mounts') ?? '';

@@ -10,7 +10,7 @@ import { ShareError, isShareError } from '../shared/errors.ts';
 import { hasControlChars } from '../shared/text.ts';
 import { planBoot } from './bootPlan.ts';
 import { type Client, ClientTracker, DnsmasqLogReader, type TrackerChange, type TrackerEvent, fileClassifier } from './clients.ts';
-import { chmod, copyFile, createExclusive, mkdirs, mountsBelow, readTextFile, removeTree, rename, symlink, writeAtomic } from './fsutil.ts';
+import { chmod, copyFile, createExclusive, mkdirs, mountsBelow, readTextFile, removeTree, rename, symlink, traversableByOthers, writeAtomic } from './fsutil.ts';
 import { inspectMedium } from './medium/inspect.ts';
 import { openMedium, runningMediumPath } from './medium/running.ts';
 import { addAddress, listInterfaces, neighbours, removeAddress, takenNetworks } from './network/host.ts';
@@ -182,6 +182,8 @@ export class Share {
     private pollTimer: number | null = null;
     private logTimer: number | null = null;
     private stopped = false;
+    /** How long the DHCP probe listened (part of the start time). */
+    probeMs = 0;
     /** All daemons answered: from now on a daemon that exits is a failure of the share. */
     private serving = false;
 
@@ -211,6 +213,7 @@ export class Share {
         const notes = cleaned.length > 0 ? [format(_("Cleaned up after an earlier run that did not stop: {what}."), { what: cleaned.join(', ') })] : [];
         const progress = (t: string): void => callbacks.onProgress?.(t);
         let share: Share | null = null;
+        let probeMs = 0;
         try {
             save();
             // 1. The medium (before touching the network).
@@ -255,7 +258,9 @@ export class Share {
             state.address = server;
             save();
             progress(format(_("Looking for other DHCP servers on {name}…"), { name: iface.name }));
+            const probeStart = GLib.get_monotonic_time();
             const probe = await probeDhcp({ address: server.address, mac: iface.mac }, env.probeWindowMs);
+            probeMs = Math.round((GLib.get_monotonic_time() - probeStart) / 1000);
             const decision = decideMode(options.mode, probe, assigned);
             notes.push(...decision.notes);
             const range = decision.mode === 'dhcp'
@@ -267,7 +272,10 @@ export class Share {
             const backend = nfsBackend();
             if (backend === null)
                 throw new ShareError('DaemonFailed', _("No NFS server is installed: install nfs-kernel-server (or nfs-ganesha and nfs-ganesha-vfs)."));
-            const bindAlias = isPlainPath(medium.root.slice(1)) ? null : `${dir}/medium`;
+            // Serve through a read-only bind mount under the runtime dir when the medium's own path cannot be
+            // written on a kernel command line (spaces…) or is not reachable for the daemons (udisks mounts under
+            // /media/USER, which only USER may enter).
+            const bindAlias = isPlainPath(medium.root.slice(1)) && traversableByOthers(medium.root) ? null : `${dir}/medium`;
             const boot = planBoot(medium, reader, { server: server.address, http: options.http, httpPort: options.httpPort, nfsRoot: bindAlias ?? undefined });
             const ownRpcbind = backend === 'ganesha' && !(await tcpConnects(server.address, 111, 200));
             const spec = planShare({ boot, interfaceName: iface.name, server, addressAssigned: assigned, mode: decision.mode, range,
@@ -310,6 +318,7 @@ export class Share {
                 await share.startDaemon(d.name, d.argv, d.readyTcp, d.readyLine);
             }
             share.serving = true;
+            share.probeMs = probeMs;
             share.startPolling();
             writeAtomic(`${dir}/status.json`, JSON.stringify(share.status(), null, 1));
             return share;

@@ -216,10 +216,10 @@ async function commandStart(parsed: Parsed): Promise<number> {
     const ms = Math.round((GLib.get_monotonic_time() - t0) / 1000);
     for (const n of [...share.notes, ...spec.warnings])
         print(format(_("Note: {message}"), { message: n }));
-    print(format(_("Sharing {label} on {interface} ({address}), {mode} mode, {http}; ready in {ms} ms."), {
+    print(format(_("Sharing {label} on {interface} ({address}), {mode} mode, {http}; ready in {ms} ms (DHCP probe {probe} ms)."), {
         label: spec.medium.label, interface: spec.interfaceName, address: spec.server.address,
         mode: spec.mode === 'proxy' ? _("proxy-DHCP") : _("full DHCP"),
-        http: spec.http ? format(_("HTTP on port {port}"), { port: spec.http.port }) : _("TFTP only"), ms }));
+        http: spec.http ? format(_("HTTP on port {port}"), { port: spec.http.port }) : _("TFTP only"), ms, probe: share.probeMs }));
     print(_("Start the other computers from the network (often F12, F11 or Esc at power-on). Ctrl-C stops sharing."));
     const onSignal = (): boolean => {
         print(_("Stopping…"));

@@ -77,7 +77,7 @@ describe('sharing in the lab', () => {
 
         it('chose full DHCP because no other DHCP server answered', () => {
             expect(share.output).toContain('No DHCP server answered: this computer hands out addresses itself (full DHCP).');
-            expect(share.output).toMatch(/Sharing .* on br0 \(10\.77\.0\.1\), full DHCP mode, HTTP on port 80; ready in \d+ ms\./);
+            expect(share.output).toMatch(/Sharing .* on br0 \(10\.77\.0\.1\), full DHCP mode, HTTP on port 80; ready in \d+ ms \(DHCP probe \d+ ms\)\./);
         });
 
         it('offers BIOS PXE clients an address and lpxelinux.0, UEFI clients bootx64.efi, from this server', () => {

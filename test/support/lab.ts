@@ -214,7 +214,7 @@ export class RunningShare {
 /** Starts a share and waits until it serves. */
 export async function startShare(args: string[], env: Record<string, string> = {}): Promise<RunningShare> {
     const share = new RunningShare(args, env);
-    await share.waitFor(/^Sharing .* ready in \d+ ms\.$/);
+    await share.waitFor(/^Sharing .* ready in \d+ ms \(DHCP probe \d+ ms\)\.$/);
     return share;
 }
 
