@@ -10,6 +10,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+. tools/netns-lib.sh
 SRV=benchsrv CLI=benchcli IP=10.78.0.1 CIP=10.78.0.2
 N=${BENCH_CLIENTS:-32}
 RUNS=${BENCH_RUNS:-5}
@@ -19,14 +20,7 @@ share_pid=
 
 teardown() {
     [ -n "$share_pid" ] && kill "$share_pid" 2>/dev/null && sleep 1
-    for ns in $CLI $SRV; do
-        if ip netns list | grep -qw "$ns"; then
-            for p in $(ip netns pids "$ns"); do kill "$p" 2>/dev/null || true; done
-            sleep 0.3
-            for p in $(ip netns pids "$ns"); do kill -9 "$p" 2>/dev/null || true; done
-            ip netns del "$ns"
-        fi
-    done
+    teardown_namespaces $CLI $SRV
     rm -rf "$work"
 }
 trap teardown EXIT INT TERM

@@ -2,6 +2,8 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
+import { ShareError } from '../../src/shared/errors.ts';
+
 /** Repository root (specs run from it: `gjs -m build/tests.js`). */
 export const TOP = GLib.get_current_dir();
 export const FIXTURES = `${TOP}/test/fixtures/media`;
@@ -62,4 +64,16 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRes
 export function readText(path: string): string {
     const [, bytes] = GLib.file_get_contents(path);
     return new TextDecoder().decode(bytes);
+}
+
+/** The ShareError that `f` throws (a spec fails when it throws nothing or something else). */
+export function thrownShareError(f: () => unknown): ShareError {
+    try {
+        f();
+    } catch (e) {
+        if (e instanceof ShareError)
+            return e;
+        throw e;
+    }
+    throw new Error('no ShareError was thrown');
 }

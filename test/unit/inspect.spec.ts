@@ -1,19 +1,9 @@
 import { findRunningMedium, inspectMedium } from '../../src/backend/medium/inspect.ts';
 import { DirReader, MemoryReader } from '../../src/backend/medium/reader.ts';
-import { ShareError } from '../../src/shared/errors.ts';
-import { FIXTURES } from '../support/helpers.ts';
+import { FIXTURES, thrownShareError } from '../support/helpers.ts';
 
 const inspect = (files: Record<string, string>) => inspectMedium(new MemoryReader('/media/cd', files));
-const refusal = (files: Record<string, string>): ShareError => {
-    try {
-        inspect(files);
-    } catch (e) {
-        if (e instanceof ShareError)
-            return e;
-        throw e;
-    }
-    throw new Error('no error');
-};
+const refusal = (files: Record<string, string>) => thrownShareError(() => inspect(files));
 
 describe('medium inspection', () => {
     it('recognises casper media and lists kernels, initrds (name drift included) and squashfs', () => {

@@ -2,18 +2,7 @@ import { MessageType, buildDiscover, givesAddress, macBytes, messageType, option
 import { chooseInterface, parseInterfaces, usableInterfaces } from '../../src/backend/network/interfaces.ts';
 import { contains, overlaps, parseCidr, subnetText } from '../../src/backend/network/ipv4.ts';
 import { chooseDirectSubnet, chooseRange, decideMode } from '../../src/backend/network/mode.ts';
-import { ShareError } from '../../src/shared/errors.ts';
-
-function thrown(f: () => unknown): ShareError {
-    try {
-        f();
-    } catch (e) {
-        if (e instanceof ShareError)
-            return e;
-        throw e;
-    }
-    throw new Error('nothing thrown');
-}
+import { thrownShareError as thrown } from '../support/helpers.ts';
 
 describe('DHCP packets', () => {
     it('builds a PXE DISCOVER with arch, vendor class and broadcast flag that parses back', () => {
