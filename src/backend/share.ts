@@ -22,7 +22,7 @@ import { GRUB_MKIMAGE_MODULES, type ShareSpec, planShare } from './plan.ts';
 import { explainDnsmasqFailure } from './services/dnsmasq.ts';
 import { parseHttpAccess } from './services/http.ts';
 import { kernelUnexportArgv, parseNfsPeers } from './services/nfs.ts';
-import { Daemon, isRunning, killPid, run, tcpConnects } from './services/supervisor.ts';
+import { Daemon, isRunning, killPid, run, sleep, tcpConnects } from './services/supervisor.ts';
 import { isoProblem, mountIso, unmount } from './medium/iso.ts';
 import { findLoaders, nfsBackend } from './system.ts';
 import { isPlainPath } from '../shared/paths.ts';
@@ -554,7 +554,7 @@ export async function stopShare(dir = DEFAULT_RUNTIME_DIR, timeoutMs = 10000): P
         run(['kill', '-TERM', String(state.owner)]);
         const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
         while (isOwnerAlive(state.owner) && GLib.get_monotonic_time() < deadline)
-            await new Promise<void>(r => GLib.timeout_add(GLib.PRIORITY_DEFAULT, 20, () => { r(); return GLib.SOURCE_REMOVE; }));
+            await sleep(20);
         if (isOwnerAlive(state.owner))
             await killPid(state.owner, null, 100);
         await cleanupLeftovers(dir);

@@ -102,9 +102,9 @@ describe('pxelinux renderer', () => {
 });
 
 describe('GRUB renderer', () => {
-    it('fetches over HTTP when GRUB has the http module, else TFTP, from the server address', () => {
+    it('fetches over HTTP when GRUB can read a file over HTTP, else TFTP, from the server address', () => {
         const text = renderGrub(menu(), http, 'Ubuntu');
-        expect(text).toContain('if insmod http; then\n\tset sharecd=(http,10.0.0.1)/medium\nelse\n\tset sharecd=(tftp,10.0.0.1)/medium\nfi\nexport sharecd\n');
+        expect(text).toContain('if [ -e (http,10.0.0.1)/grub/grub.cfg ]; then\n\tset sharecd=(http,10.0.0.1)/medium\nelse\n\tset sharecd=(tftp,10.0.0.1)/medium\nfi\nexport sharecd\n');
         expect(renderGrub(menu(), tftp, 'Ubuntu')).toContain('\nset sharecd=(tftp,10.0.0.1)/medium\nexport sharecd\n');
     });
 

@@ -1,5 +1,7 @@
 // grub/grub.cfg renderer (pure): the UEFI clients' menu, read by GRUB's network image. Kernels and initrds come
-// over HTTP when the GRUB image has the http module, else over TFTP.
+// over HTTP when the GRUB image can speak it, else over TFTP. The test is a file read over HTTP, not
+// `insmod http`: Debian 12's signed GRUB has no http module, and `if insmod http` took the HTTP branch anyway
+// (seen with tools/measure-uefi.sh: "error: disk `http,…' not found").
 import { oneLine } from '../../shared/text.ts';
 import { type Menu, type MenuItem } from './model.ts';
 import { type FileSource, GENERATED_NOTE } from './render.ts';
@@ -40,9 +42,10 @@ export function renderGrub(menu: Menu, source: FileSource, title: string): strin
     ];
     if (source.http !== null) {
         const port = source.http.port === 80 ? '' : `:${source.http.port}`;
+        const http = `(http,${source.server}${port})`;
         out.push(
-            'if insmod http; then',
-            `\tset sharecd=(http,${source.server}${port})/${source.prefix}`,
+            `if [ -e ${http}/grub/grub.cfg ]; then`,
+            `\tset sharecd=${http}/${source.prefix}`,
             'else',
             `\tset sharecd=${tftp}`,
             'fi');

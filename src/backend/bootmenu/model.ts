@@ -28,8 +28,6 @@ export interface MenuEntry {
     default: boolean;
     /** syslinux `text help` block, one line per element. */
     help: string[];
-    /** Where the source said this works: a GRUB `if [ $grub_platform = efi ]` branch, a syslinux file (bios). */
-    platform: 'any' | 'bios' | 'efi';
 }
 
 export interface Submenu {
@@ -54,7 +52,7 @@ export interface Menu {
 export function newEntry(fields: Partial<MenuEntry> & { label: string }): MenuEntry {
     return {
         type: 'entry', name: null, hotkey: null, kind: 'linux', kernel: null, initrds: [], args: [],
-        default: false, help: [], platform: 'any', ...fields,
+        default: false, help: [], ...fields,
     };
 }
 
