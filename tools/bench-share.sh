@@ -131,7 +131,7 @@ report_parallel() {
     for r in $(seq "$REPEAT"); do
         local urls=()
         for i in $(seq "$N"); do urls+=(-o /dev/null "http://$IP/medium/casper/payload.bin"); done
-        ip netns exec $CLI curl -sf --parallel --parallel-immediate --parallel-max "$N" -w '%{time_total}\n' "${urls[@]}" > "$work/par.t"
+        ip netns exec $CLI curl -sf --parallel --parallel-immediate --parallel-max "$N" -w '%{time_total}\n' "${urls[@]}" > "$work/par.t"  2>/dev/null
         [ "$(wc -l < "$work/par.t")" = "$N" ] || { echo "parallel downloads failed"; exit 1; }
         results+=("$(sort -n "$work/par.t" | tail -1) $(sort -n "$work/par.t" | head -1)")
     done
