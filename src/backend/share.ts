@@ -87,15 +87,20 @@ function statePath(dir: string): string {
     return `${dir}/state.json`;
 }
 
-function readState(dir: string): ShareState | null {
-    const text = readTextFile(statePath(dir));
+/** A JSON file we wrote (atomically), or null when it is missing or unreadable. */
+function readJson<T>(path: string): T | null {
+    const text = readTextFile(path);
     if (text === null)
         return null;
     try {
-        return JSON.parse(text) as ShareState;
+        return JSON.parse(text) as T;
     } catch {
         return null;
     }
+}
+
+function readState(dir: string): ShareState | null {
+    return readJson<ShareState>(statePath(dir));
 }
 
 /** True when `pid` is a running share-this-cd process (gjs running our bundle). */
@@ -537,14 +542,7 @@ export function readStatus(dir = DEFAULT_RUNTIME_DIR): StatusJson | null {
     const state = readState(dir);
     if (!state || !isOwnerAlive(state.owner))
         return null;
-    const text = readTextFile(`${dir}/status.json`);
-    if (text === null)
-        return null;
-    try {
-        return JSON.parse(text) as StatusJson;
-    } catch {
-        return null;
-    }
+    return readJson<StatusJson>(`${dir}/status.json`);
 }
 
 /** Stops a share owned by another process (SIGTERM, wait), or cleans up after a dead one. */
