@@ -6,12 +6,12 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 # Runtime: gjs, dnsmasq (DHCP/proxy-DHCP + TFTP), pxelinux + syslinux modules (BIOS), shim + signed GRUB
-# network image (UEFI) and grub-mkimage (the proxy-DHCP UEFI image), lighttpd (HTTP fast path), nfs-ganesha +
+# network image (UEFI) and grub-mkimage (the proxy-DHCP UEFI image), nginx-light (HTTP fast path), nfs-ganesha +
 # rpcbind (NFS where the kernel has no nfsd), fuseiso (ISO files without iso9660 in the kernel), iproute2.
 # Build: meson, ninja, gettext. Tests: DHCP/TFTP/HTTP/NFS clients (udhcpc, isc-dhcp-client, tftp-hpa, curl,
 # libnfs-utils), iperf3 (benchmark), xorriso (test ISO), tcpdump.
 PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
-    dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin lighttpd
+    dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin nginx-light
     nfs-ganesha nfs-ganesha-vfs rpcbind fuseiso fuse3 iproute2 kmod
     udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils iperf3 xorriso tcpdump)
 
@@ -23,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || { echo "setup: run as root to install: ${missing[*]}" >&2; exit 1; }
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    # Packages such as lighttpd, rpcbind and nfs-ganesha start their system service when installed; we run our
+    # Packages such as nginx, rpcbind and nfs-ganesha start their system service when installed; we run our
     # own instances, so forbid service starts during the install (policy-rc.d), unless one is already in place.
     own_policy=
     if [ ! -e /usr/sbin/policy-rc.d ]; then

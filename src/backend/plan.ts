@@ -7,7 +7,7 @@ import { PXELINUX_MODULES } from './bootmenu/pxelinux.ts';
 import { type Cidr, formatIpv4, networkOf, subnetText } from './network/ipv4.ts';
 import type { DhcpRange, Mode } from './network/mode.ts';
 import { type DnsmasqSpec, dnsmasqArgv, renderDnsmasq } from './services/dnsmasq.ts';
-import { LIGHTTPD, lighttpdArgv, renderLighttpd } from './services/http.ts';
+import { NGINX, nginxArgv, renderNginx } from './services/http.ts';
 import { MOUNT_PORT, NFS_PORT, type NfsBackend, type NfsSpec, ganeshaArgv, kernelExportArgv, renderGanesha, rpcbindArgv } from './services/nfs.ts';
 
 /** Boot loaders found on this machine (absolute paths, or null when missing). */
@@ -50,7 +50,7 @@ export type TreeItem =
     | { path: string; kind: 'grub-mkimage'; mkimage: string; prefix: string };
 
 export interface DaemonSpec {
-    name: 'rpcbind' | 'ganesha' | 'lighttpd' | 'dnsmasq';
+    name: 'rpcbind' | 'ganesha' | 'nginx' | 'dnsmasq';
     argv: string[];
     /** Ready when a TCP connection to this works. */
     readyTcp: { address: string; port: number }[];
@@ -61,7 +61,7 @@ export interface DaemonSpec {
 export interface ShareSpec {
     runtimeDir: string;
     tftpRoot: string;
-    /** lighttpd's access log (null without HTTP). */
+    /** The HTTP server's access log (null without HTTP). */
     httpAccessLog: string | null;
     interfaceName: string;
     server: Cidr;
@@ -148,9 +148,10 @@ export function planShare(i: ShareInputs): ShareSpec {
             readyTcp: [{ address: i.server.address, port: NFS_PORT }, { address: i.server.address, port: MOUNT_PORT }], readyLine: null });
     }
     if (i.http) {
-        const conf = `${i.runtimeDir}/lighttpd.conf`;
-        configs.push({ path: conf, text: renderLighttpd({ address: i.server.address, port: i.http.port, documentRoot: tftpRoot, accessLog: `${i.runtimeDir}/http-access.log`, user: 'nobody', group: 'nogroup' }) });
-        daemons.push({ name: 'lighttpd', argv: lighttpdArgv(conf), readyTcp: [{ address: i.server.address, port: i.http.port }], readyLine: null });
+        const conf = `${i.runtimeDir}/nginx.conf`;
+        configs.push({ path: conf, text: renderNginx({ address: i.server.address, port: i.http.port, documentRoot: tftpRoot,
+            accessLog: `${i.runtimeDir}/http-access.log`, stateDir: `${i.runtimeDir}/nginx`, user: 'nobody', group: 'nogroup' }) });
+        daemons.push({ name: 'nginx', argv: nginxArgv(conf), readyTcp: [{ address: i.server.address, port: i.http.port }], readyLine: null });
     }
     const dnsmasqSpec: DnsmasqSpec = {
         interface: i.interfaceName, serverAddress: i.server.address, network: formatIpv4(networkOf(i.server)),
@@ -175,5 +176,5 @@ export function planShare(i: ShareInputs): ShareSpec {
     };
 }
 
-/** lighttpd binary, for availability checks. */
-export const HTTP_SERVER = LIGHTTPD;
+/** The HTTP server binary, for availability checks. */
+export const HTTP_SERVER = NGINX;

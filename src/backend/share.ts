@@ -303,7 +303,7 @@ export class Share {
             writeTree(spec);
             if (spec.httpAccessLog !== null) {
                 writeAtomic(spec.httpAccessLog, '');
-                run(['chown', 'nobody:nogroup', spec.httpAccessLog]);
+                mkdirs(`${dir}/nginx`, 0o755);
             }
             for (const c of spec.configs)
                 writeAtomic(c.path, c.text);
@@ -369,7 +369,7 @@ export class Share {
 
     private accessLogOffset = 0;
 
-    /** New lines of lighttpd's access log → file events. */
+    /** New lines of the HTTP server's access log → file events. */
     private followAccessLog(): void {
         const path = this.spec.httpAccessLog;
         const text = path === null ? null : readTextFile(path);

@@ -4,7 +4,7 @@ import { inspectMedium } from '../../src/backend/medium/inspect.ts';
 import { DirReader } from '../../src/backend/medium/reader.ts';
 import { type ShareInputs, planShare } from '../../src/backend/plan.ts';
 import { explainDnsmasqFailure, renderDnsmasq } from '../../src/backend/services/dnsmasq.ts';
-import { parseHttpAccess, renderLighttpd } from '../../src/backend/services/http.ts';
+import { parseHttpAccess, renderNginx } from '../../src/backend/services/http.ts';
 import { kernelExportArgv, kernelUnexportArgv, parseExportfs, parseNfsPeers, renderGanesha } from '../../src/backend/services/nfs.ts';
 import { FIXTURES } from '../support/helpers.ts';
 
@@ -50,15 +50,20 @@ describe('dnsmasq configuration', () => {
     });
 });
 
-describe('lighttpd configuration and access log', () => {
-    it('serves only the tree, read-only, bound to one address, as nobody, without listings', () => {
-        const text = renderLighttpd({ address: '10.77.0.1', port: 80, documentRoot: '/run/share-this-cd/tftp', accessLog: '/run/share-this-cd/http-access.log', user: 'nobody', group: 'nogroup' });
-        expect(text).toContain('server.document-root = "/run/share-this-cd/tftp"');
-        expect(text).toContain('server.bind = "10.77.0.1"');
-        expect(text).toContain('server.username = "nobody"');
-        expect(text).toContain('dir-listing.activate = "disable"');
-        expect(text).toContain('server.network-backend = "sendfile"');
-        expect(text).toContain('$HTTP["request-method"] !~ "^(GET|HEAD)$" { url.access-deny = ( "" ) }');
+describe('nginx configuration and access log', () => {
+    it('serves only the tree, read-only, bound to one address, as nobody, without listings, in the foreground', () => {
+        const text = renderNginx({ address: '10.77.0.1', port: 80, documentRoot: '/run/share-this-cd/tftp', accessLog: '/run/share-this-cd/http-access.log',
+            stateDir: '/run/share-this-cd/nginx', user: 'nobody', group: 'nogroup' });
+        const lines = text.split('\n').map(l => l.trim());
+        expect(lines).toContain('daemon off;');
+        expect(lines).toContain('user nobody nogroup;');
+        expect(lines).toContain('listen 10.77.0.1:80;');
+        expect(lines).toContain('root /run/share-this-cd/tftp;');
+        expect(lines).toContain('autoindex off;');
+        expect(lines).toContain('sendfile on;');
+        expect(lines).toContain('limit_except GET HEAD { deny all; }');
+        expect(lines).toContain('access_log /run/share-this-cd/http-access.log sharecd;');
+        expect(lines).toContain('pid /run/share-this-cd/nginx/nginx.pid;');
     });
 
     it('parses access lines', () => {
@@ -209,17 +214,17 @@ describe('share plan', () => {
 
     it('starts NFS (rpcbind, ganesha), then HTTP, then dnsmasq, each with its readiness check', () => {
         const spec = planShare(inputs);
-        expect(spec.daemons.map(d => d.name)).toEqual(['rpcbind', 'ganesha', 'lighttpd', 'dnsmasq']);
+        expect(spec.daemons.map(d => d.name)).toEqual(['rpcbind', 'ganesha', 'nginx', 'dnsmasq']);
         expect(spec.daemons[1].readyTcp).toEqual([{ address: '10.77.0.1', port: 2049 }, { address: '10.77.0.1', port: 20048 }]);
         expect(spec.daemons[3].readyLine).toBe('TFTP root is ');
-        expect(planShare({ ...inputs, ownRpcbind: false }).daemons.map(d => d.name)).toEqual(['ganesha', 'lighttpd', 'dnsmasq']);
+        expect(planShare({ ...inputs, ownRpcbind: false }).daemons.map(d => d.name)).toEqual(['ganesha', 'nginx', 'dnsmasq']);
     });
 
     it('uses pxelinux.0 and no HTTP server with TFTP only', () => {
         const tftpBoot = planBoot(inspectMedium(reader), reader, { server: '10.77.0.1', http: false, httpPort: 80 });
         const spec = planShare({ ...inputs, boot: tftpBoot, http: null });
         expect(spec.tree[0]).toEqual({ path: 'pxelinux.0', kind: 'copy', from: loaders.pxelinux });
-        expect(spec.daemons.map(d => d.name)).not.toContain('lighttpd');
+        expect(spec.daemons.map(d => d.name)).not.toContain('nginx');
         expect(spec.httpAccessLog).toBeNull();
     });
 
@@ -233,7 +238,7 @@ describe('share plan', () => {
     it('exports with the kernel server when it runs, and says what cannot boot when loaders are missing', () => {
         const spec = planShare({ ...inputs, nfsBackend: 'kernel', loaders: { ...loaders, shim: null, pxelinux: null, lpxelinux: null } });
         expect(spec.nfs.exportArgv).toEqual(['/usr/sbin/exportfs', '-i', '-o', 'ro,no_subtree_check,insecure,no_root_squash,crossmnt,fsid=7077', `10.77.0.0/24:${medium}`]);
-        expect(spec.daemons.map(d => d.name)).toEqual(['lighttpd', 'dnsmasq']);
+        expect(spec.daemons.map(d => d.name)).toEqual(['nginx', 'dnsmasq']);
         expect(spec.bios).toBeNull();
         expect(spec.uefi).toBeNull();
         expect(spec.warnings).toEqual(jasmine.arrayContaining([
