@@ -4,7 +4,8 @@ import GLib from 'gi://GLib';
 import { removeTree } from '../support/helpers.ts';
 import {
     CLIENT, CLIENT_MAC, NOTHING_LEFT, ROUTER_LEASES, ROUTER_LOG, RTR_IP, RunningShare, SRV, SRV_IP, cliInServer, clientDhcp,
-    leftovers, makeMedium, ns, nsTry, pxeProbe, setupNet, sh, sha256, sleep, startRouterDhcp, startShare, teardownNet,
+    leftovers, makeMedium, ns, nsTry, pxeProbe, setupNet, sh, sha256, sleep, startRouterDhcp, startShare, teardownNet, waitStatus,
+    type StatusClient,
 } from '../support/lab.ts';
 
 const TIMEOUT = 90000;
@@ -14,24 +15,6 @@ function bootFile(answer: Record<string, unknown> | undefined): unknown {
     return answer ? answer.file || answer.bootfile67 : undefined;
 }
 
-interface StatusClient { mac: string | null; ip: string | null; arch: string; stage: string; fetched: string[] }
-
-function status(): { state: string; mode: string; clientCount: number; clients: StatusClient[] } {
-    const r = cliInServer(['status', '--json']);
-    return JSON.parse(r.stdout);
-}
-
-async function waitStatus(pred: (s: ReturnType<typeof status>) => boolean, what: string, timeoutMs = 15000): Promise<ReturnType<typeof status>> {
-    const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
-    for (;;) {
-        const s = status();
-        if (pred(s))
-            return s;
-        if (GLib.get_monotonic_time() > deadline)
-            throw new Error(`status never showed ${what}: ${JSON.stringify(s)}`);
-        await sleep(200);
-    }
-}
 
 async function stopAndCheck(share: RunningShare): Promise<void> {
     share.signal(2);

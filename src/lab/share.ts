@@ -1,0 +1,92 @@
+// A running `share-this-cd start` inside a lab namespace, as a user runs it, with its output collected line by
+// line (used by the tests, the demo and the boot benchmark).
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { sleep } from '../backend/services/supervisor.ts';
+
+/** The line `start` prints once everything answers. */
+export const READY = /^Sharing .* ready in \d+ ms \(DHCP probe \d+ ms\)\.$/;
+
+export class LabShare {
+    readonly proc: Gio.Subprocess;
+    readonly lines: string[] = [];
+    private exited = false;
+
+    /** `cli`: the command-line bundle; `netns`: the server namespace; `env` adds to the environment. */
+    constructor(cli: string, netns: string, args: string[], env: Record<string, string> = {}, onLine: (line: string) => void = () => {}) {
+        const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_MERGE });
+        launcher.setenv('LANGUAGE', 'C', true);
+        for (const [k, v] of Object.entries(env))
+            launcher.setenv(k, v, true);
+        this.proc = launcher.spawnv(['ip', 'netns', 'exec', netns, 'gjs', '-m', cli, 'start', ...args]);
+        const stream = new Gio.DataInputStream({ base_stream: this.proc.get_stdout_pipe() as Gio.InputStream });
+        const next = (): void => {
+            stream.read_line_async(GLib.PRIORITY_DEFAULT, null, (_s, res) => {
+                const [line] = stream.read_line_finish_utf8(res);
+                if (line === null)
+                    return;
+                this.lines.push(line);
+                onLine(line);
+                next();
+            });
+        };
+        next();
+        this.proc.wait_async(null, () => {
+            this.exited = true;
+        });
+    }
+
+    get running(): boolean {
+        return !this.exited;
+    }
+
+    get output(): string {
+        return this.lines.join('\n');
+    }
+
+    /** Waits for a line matching `re`; throws with the output when the process ends or time runs out. */
+    async waitFor(re: RegExp, timeoutMs = 20000): Promise<string> {
+        const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
+        for (;;) {
+            const found = this.lines.find(l => re.test(l));
+            if (found)
+                return found;
+            if (this.exited) {
+                await sleep(50);
+                const late = this.lines.find(l => re.test(l));
+                if (late)
+                    return late;
+                throw new Error(`share-this-cd start ended (status ${this.exitStatus}) before ${re}:\n${this.output}`);
+            }
+            if (GLib.get_monotonic_time() > deadline)
+                throw new Error(`timed out waiting for ${re}:\n${this.output}`);
+            await sleep(50);
+        }
+    }
+
+    /** Resolves with the exit status once the process has ended. */
+    async ended(timeoutMs = 15000): Promise<number> {
+        const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
+        while (!this.exited && GLib.get_monotonic_time() < deadline)
+            await sleep(20);
+        if (!this.exited)
+            throw new Error(`share-this-cd start did not end:\n${this.output}`);
+        await sleep(50);
+        return this.exitStatus;
+    }
+
+    get exitStatus(): number {
+        return this.proc.get_if_exited() ? this.proc.get_exit_status() : 128 + this.proc.get_term_sig();
+    }
+
+    /** The pid of the gjs process (ip netns exec execs it, so it is the subprocess itself). */
+    get pid(): number {
+        return Number(this.proc.get_identifier());
+    }
+
+    signal(sig: number): void {
+        if (!this.exited)
+            this.proc.send_signal(sig);
+    }
+}
