@@ -89,6 +89,20 @@ export function mountsBelow(dir: string): string[] {
     return [...new Set(points)].sort((a, b) => b.length - a.length);
 }
 
+/** The names in a directory (empty when it cannot be read). */
+export function listDir(path: string): string[] {
+    const names: string[] = [];
+    try {
+        const children = Gio.File.new_for_path(path).enumerate_children('standard::name', Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, null);
+        for (let child = children.next_file(null); child !== null; child = children.next_file(null))
+            names.push(child.get_name());
+        children.close(null);
+    } catch {
+        return [];
+    }
+    return names;
+}
+
 /**
  * Removes a tree without following symlinks and without entering another file system: a directory on a
  * different device (a mount point) is left alone and reported.
