@@ -1,5 +1,7 @@
 // Bundles the TypeScript sources into ES modules for gjs (Debian 12's gjs 1.74):
-//   share-this-cd.js  the command line      tests.js  every unit spec + runner      bench-plan.js  benchmark
+//   share-this-cd.js  the command line      tests.js  every unit spec + runner
+//   bench-plan.js, bench-boot.js  benchmarks      lab-image.js  builds the lab live image
+//   pxe-probe.js, hold-port.js  test tools
 // Usage: node tools/build.mjs [--outdir DIR] [--localedir DIR]   (meson passes both for installs)
 import * as esbuild from 'esbuild';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -42,5 +44,7 @@ await Promise.all([
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-plan.ts')], outfile: join(outdir, 'bench-plan.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/pxeProbe.ts')], outfile: join(outdir, 'pxe-probe.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/holdPort.ts')], outfile: join(outdir, 'hold-port.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'tools/lab-image.ts')], outfile: join(outdir, 'lab-image.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-boot.ts')], outfile: join(outdir, 'bench-boot.js') }),
 ]);
 console.log(`built share-this-cd.js, tests.js (${specs.length} spec files), bench-plan.js -> ${outdir}`);

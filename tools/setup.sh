@@ -12,13 +12,14 @@ cd "$top"
 # libnfs-utils), iperf3 (benchmark), xorriso (test ISO), tcpdump.
 # The lab (e2e tests, demo, boot benchmark): qemu with SeaBIOS/iPXE and OVMF (with the Secure Boot images), and
 # what the lab live image is built from: Debian's signed kernel, initramfs-tools + live-boot, busybox-static,
-# squashfs-tools, zstd, isolinux, mtools + dosfstools (the ISO's UEFI image).
+# squashfs-tools, zstd, isolinux, mtools + dosfstools (the ISO's UEFI image); sbsigntool (an unsigned kernel for the
+# Secure Boot test).
 PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
     dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin nginx-light
     nfs-ganesha nfs-ganesha-vfs rpcbind fuseiso fuse3 iproute2 kmod
     udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils iperf3 xorriso tcpdump
     qemu-system-x86 ipxe-qemu seabios ovmf linux-image-amd64 initramfs-tools live-boot live-boot-initramfs-tools
-    busybox-static squashfs-tools zstd isolinux mtools dosfstools)
+    busybox-static squashfs-tools zstd isolinux mtools dosfstools sbsigntool)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

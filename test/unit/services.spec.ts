@@ -96,6 +96,15 @@ describe('NFS export', () => {
         expect(text).toContain('CLIENT {\n        Clients = 192.168.1.0/24;\n        Access_Type = RO;\n    }');
     });
 
+    it('ganesha: TCP keepalive closes the connection of a client switched off within about a minute', () => {
+        const text = renderGanesha(spec);
+        expect(text).toContain('Enable_TCP_keepalive = true;');
+        const n = (key: string): number => Number(new RegExp(`${key} = (\\d+);`).exec(text)?.[1]);
+        const deadAfter = n('TCP_KEEPIDLE') + n('TCP_KEEPINTVL') * n('TCP_KEEPCNT');
+        expect(deadAfter).toBeGreaterThanOrEqual(20);
+        expect(deadAfter).toBeLessThanOrEqual(60);
+    });
+
     it('counts NFS peers from ss, IPv4 and IPv4-mapped IPv6', () => {
         const ss = '0      0      [::ffff:10.77.0.1]:2049 [::ffff:10.77.0.57]:815\n0 0 10.77.0.1:2049 10.77.0.58:700\n0 0 10.77.0.1:2049 10.77.0.58:701\n';
         expect(parseNfsPeers(ss)).toEqual(['10.77.0.57', '10.77.0.58']);

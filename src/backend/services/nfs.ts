@@ -24,6 +24,8 @@ export const NFS_PORT = 2049;
 export const MOUNT_PORT = 20048;
 /** A stable fsid: the medium may be a FUSE or loop mount without a device number nfsd can use. */
 export const NFS_FSID = 7077;
+/** TCP keepalive on NFS connections (seconds): idle time, probe interval, probes before a dead peer is dropped. */
+export const KEEPALIVE = { idle: 20, interval: 5, count: 4 };
 
 export function exportOptions(): string {
     return `ro,no_subtree_check,insecure,no_root_squash,crossmnt,fsid=${NFS_FSID}`;
@@ -71,6 +73,12 @@ NFS_CORE_PARAM {
     Plugins_Dir = /usr/lib/x86_64-linux-gnu/ganesha;
     mount_path_pseudo = true;
     Clustered = false;
+    # A client switched off mid-session never closes its connection: probe idle connections so a dead one is
+    # closed within about a minute (and the client tracker can report the computer gone).
+    Enable_TCP_keepalive = true;
+    TCP_KEEPIDLE = ${KEEPALIVE.idle};
+    TCP_KEEPINTVL = ${KEEPALIVE.interval};
+    TCP_KEEPCNT = ${KEEPALIVE.count};
 }
 NFSV4 {
     Graceless = true;

@@ -1,0 +1,201 @@
+// A virtual client for the lab: qemu (TCG: no KVM on these machines) booting from the network (SeaBIOS + iPXE
+// ROM for BIOS; OVMF's own PXE for UEFI, with or without Secure Boot) or from a CD image. Its serial console
+// is a socket with a log file: the log is the client's screen, and typing `poweroff` into the socket switches
+// the lab live system off.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { sleep } from '../backend/services/supervisor.ts';
+import { MARKER, POWEROFF_WORD } from './image.ts';
+
+export type Firmware = 'bios' | 'uefi' | 'uefi-secure';
+
+export interface VmOptions {
+    name: string;
+    firmware: Firmware;
+    /** Scratch directory for the serial log, socket, pid file and UEFI variables. */
+    workDir: string;
+    /** Network namespace and tap to plug into (network boot); null with `cdrom`. */
+    netns?: string;
+    tap?: string;
+    mac?: string;
+    /** Boot this ISO image instead of the network (no NIC). */
+    cdrom?: string;
+    memoryMiB?: number;
+}
+
+export interface Marker {
+    /** What live-boot mounted as the medium: `10.77.0.1:/run/share-this-cd/medium` or `/dev/sr0`. */
+    medium: string;
+    type: string;
+    firmware: string;
+    secureBoot: string;
+    uptime: number;
+    /** Seconds from power-on (qemu started) to the marker on the console. */
+    seconds: number;
+}
+
+const OVMF = '/usr/share/OVMF';
+
+export function firmwareLabel(f: Firmware): string {
+    return { bios: 'BIOS', uefi: 'UEFI', 'uefi-secure': 'UEFI, Secure Boot' }[f];
+}
+
+/** qemu's command line. Pure. */
+export function qemuArgv(o: VmOptions, paths: { log: string; socket: string; pid: string; vars: string }): string[] {
+    const argv = ['qemu-system-x86_64', '-accel', 'tcg,thread=multi', '-m', String(o.memoryMiB ?? 1024), '-smp', '1',
+        '-display', 'none', '-monitor', 'none', '-no-reboot', '-pidfile', paths.pid,
+        '-chardev', `socket,id=ser0,path=${paths.socket},server=on,wait=off,logfile=${paths.log}`, '-serial', 'chardev:ser0'];
+    // BIOS: SeaBIOS, iPXE and pxelinux write to the (invisible) VGA screen only; the kernel writes to the serial
+    // console. (The serial graphics adapter, -device sga, would copy the screen but made pxelinux's initrd
+    // download fail.)
+    if (o.firmware !== 'bios') {
+        const code = o.firmware === 'uefi-secure' ? `${OVMF}/OVMF_CODE_4M.ms.fd` : `${OVMF}/OVMF_CODE_4M.fd`;
+        argv.push('-machine', 'q35', '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${code}`,
+            '-drive', `if=pflash,format=raw,unit=1,file=${paths.vars}`);
+    }
+    if (o.cdrom) {
+        argv.push('-drive', `file=${o.cdrom},media=cdrom,readonly=on,if=none,id=cd0`, '-device', 'ide-cd,drive=cd0,bootindex=0', '-nic', 'none');
+    } else {
+        // UEFI: OVMF's own PXE (shim fails when loaded through iPXE's ROM), so no option ROM on the NIC.
+        const rom = o.firmware === 'bios' ? '' : ',romfile=';
+        argv.push('-netdev', `tap,id=n0,ifname=${o.tap ?? 'tap0'},script=no,downscript=no`,
+            '-device', `virtio-net-pci,netdev=n0,mac=${o.mac ?? '52:54:00:12:34:56'}${rom},bootindex=0`);
+    }
+    return o.netns ? ['ip', 'netns', 'exec', o.netns, ...argv] : argv;
+}
+
+/** Reads the marker line the lab image's init prints. Pure. */
+export function parseMarker(line: string): Omit<Marker, 'seconds'> | null {
+    const i = line.indexOf(`${MARKER} `);
+    if (i < 0)
+        return null;
+    const fields = Object.fromEntries(line.slice(i + MARKER.length + 1).trim().split(/\s+/).map(kv => {
+        const eq = kv.indexOf('=');
+        return eq < 0 ? [kv, ''] : [kv.slice(0, eq), kv.slice(eq + 1)];
+    }));
+    return {
+        medium: fields.medium ?? 'none', type: fields.type ?? 'none', firmware: fields.firmware ?? 'unknown',
+        secureBoot: fields.secureboot ?? 'unknown', uptime: parseFloat(fields.uptime ?? 'NaN'),
+    };
+}
+
+export class LabVm {
+    readonly log: string;
+    readonly socket: string;
+    private readonly pidFile: string;
+    private readonly vars: string;
+    private proc: Gio.Subprocess | null = null;
+    private startedAt = 0;
+    private exited = false;
+
+    constructor(readonly options: VmOptions) {
+        const base = `${options.workDir}/${options.name}`;
+        this.log = `${base}.serial`;
+        this.socket = `${base}.sock`;
+        this.pidFile = `${base}.pid`;
+        this.vars = `${base}.vars.fd`;
+    }
+
+    /** Powers the machine on. */
+    start(): void {
+        for (const f of [this.log, this.socket, this.pidFile, this.vars])
+            GLib.unlink(f);
+        if (this.options.firmware !== 'bios') {
+            const vars = this.options.firmware === 'uefi-secure' ? `${OVMF}/OVMF_VARS_4M.ms.fd` : `${OVMF}/OVMF_VARS_4M.fd`;
+            Gio.File.new_for_path(vars).copy(Gio.File.new_for_path(this.vars), Gio.FileCopyFlags.OVERWRITE, null, null);
+        }
+        const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDOUT_SILENCE | Gio.SubprocessFlags.STDERR_PIPE | Gio.SubprocessFlags.STDIN_PIPE });
+        this.startedAt = GLib.get_monotonic_time();
+        this.proc = launcher.spawnv(qemuArgv(this.options, { log: this.log, socket: this.socket, pid: this.pidFile, vars: this.vars }));
+        this.exited = false;
+        this.proc.wait_async(null, () => {
+            this.exited = true;
+        });
+    }
+
+    get running(): boolean {
+        return this.proc !== null && !this.exited;
+    }
+
+    /** Seconds since power-on. */
+    get uptime(): number {
+        return (GLib.get_monotonic_time() - this.startedAt) / 1e6;
+    }
+
+    /** The console so far, as lines (control characters and escape sequences removed). */
+    consoleLines(): string[] {
+        let text = '';
+        try {
+            const [ok, bytes] = GLib.file_get_contents(this.log);
+            if (ok)
+                text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+        } catch {
+            return [];
+        }
+        // eslint-disable-next-line no-control-regex
+        return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1b[()][A-Z0-9]/g, '').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '')
+            .split(/\r?\n|\r/).map(l => l.trimEnd()).filter(l => l !== '');
+    }
+
+    lastLines(n = 15): string[] {
+        return this.consoleLines().slice(-n);
+    }
+
+    /** Waits for a console line matching `re`; null when the machine stops or time runs out first. */
+    async waitForLine(re: RegExp, timeoutMs: number): Promise<string | null> {
+        const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
+        for (;;) {
+            const found = this.consoleLines().find(l => re.test(l));
+            if (found)
+                return found;
+            if (!this.running || GLib.get_monotonic_time() > deadline)
+                return null;
+            await sleep(250);
+        }
+    }
+
+    /** Waits for the lab image's marker: the live system's init runs from the shared root. */
+    async waitForMarker(timeoutMs: number): Promise<Marker | null> {
+        const line = await this.waitForLine(new RegExp(`${MARKER} `), timeoutMs);
+        const marker = line ? parseMarker(line) : null;
+        return marker ? { ...marker, seconds: this.uptime } : null;
+    }
+
+    /** Types `poweroff` on the serial console; resolves when qemu has ended (or kills it after `timeoutMs`). */
+    async powerOff(timeoutMs = 20000): Promise<void> {
+        if (!this.running)
+            return;
+        try {
+            const client = new Gio.SocketClient();
+            const conn = client.connect(Gio.UnixSocketAddress.new(this.socket), null);
+            conn.get_output_stream().write_all(new TextEncoder().encode(`${POWEROFF_WORD}\n`), null);
+            await sleep(300);
+            conn.close(null);
+        } catch (e) {
+            console.warn(`share-this-cd-lab: ${this.options.name}: cannot type on the console: ${e}`);
+        }
+        const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
+        while (this.running && GLib.get_monotonic_time() < deadline)
+            await sleep(100);
+        await this.kill();
+    }
+
+    /** Pulls the plug. */
+    async kill(): Promise<void> {
+        if (!this.proc || !this.running)
+            return;
+        this.proc.send_signal(15);
+        for (let i = 0; i < 50 && this.running; i++)
+            await sleep(100);
+        if (this.running)
+            this.proc.force_exit();
+        for (let i = 0; i < 50 && this.running; i++)
+            await sleep(100);
+    }
+
+    removeFiles(): void {
+        for (const f of [this.log, this.socket, this.pidFile, this.vars])
+            GLib.unlink(f);
+    }
+}

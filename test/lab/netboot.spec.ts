@@ -1,0 +1,251 @@
+// A real client boots the shared live system: the lab live image (src/lab/image.ts), shared by the real
+// `share-this-cd start` in the lab network, booted by qemu clients (TCG) from the network all the way to the
+// live system's own init on the NFS-served squashfs. Assertions come from what the clients print (the
+// marker line) and what the engine reports (its output, `status --json`), never from our own config files.
+import GLib from 'gi://GLib';
+
+import { type LabImage, ensureLabImage } from '../../src/lab/image.ts';
+import { type Firmware, LabVm, type Marker, firmwareLabel } from '../../src/lab/vm.ts';
+import {
+    LAB, NOTHING_LEFT, RunningShare, SRV_IP, type Status, type StatusClient, cliInServer, leftovers, setupNet, sh, startRouterDhcp, startShare, status,
+    teardownNet, waitStatus,
+} from '../support/lab.ts';
+
+const BOOT_TIMEOUT = 240000;
+const SPEC_TIMEOUT = 420000;
+
+/** The medium as the client mounted it: our NFS export of the tree (directly, or through the engine's alias). */
+function sharedRoot(tree: string): jasmine.AsymmetricMatcher<string> {
+    return jasmine.stringMatching(new RegExp(`^${SRV_IP.replace(/\./g, '\\.')}:(${tree}|/run/share-this-cd/medium)$`));
+}
+
+
+const vms: LabVm[] = [];
+const work = GLib.dir_make_tmp('share-this-cd-netboot-XXXXXX');
+const timings: string[] = [];
+
+function vm(name: string, firmware: Firmware, index = 0): LabVm {
+    const v = new LabVm({ name, firmware, workDir: work, netns: LAB.srv, tap: `tap${index}`, mac: `52:54:00:12:34:${(0x50 + index).toString(16)}` });
+    vms.push(v);
+    v.start();
+    return v;
+}
+
+/**
+ * Waits for the client's marker. On a time-out the failure shows what a person at the client would see (its
+ * last console lines) and what the engine knows of it.
+ */
+async function marker(v: LabVm, timeoutMs = BOOT_TIMEOUT): Promise<Marker> {
+    const m = await v.waitForMarker(timeoutMs);
+    if (m === null) {
+        const mac = v.options.mac;
+        const view = status().clients.find(c => c.mac === mac) ?? 'the engine never saw this client';
+        const lines = v.lastLines();
+        const screen = lines.length > 0 ? `Last console lines:\n  ${lines.join('\n  ')}`
+            : 'Nothing on its serial console (BIOS firmware, iPXE and pxelinux write to the screen only).';
+        throw new Error(`${v.options.name} (${firmwareLabel(v.options.firmware)}) did not reach the live system in ${Math.round(v.uptime)} s.\n` +
+            `${screen}\nThe engine's view of ${mac}: ${JSON.stringify(view)}`);
+    }
+    timings.push(`${v.options.name}: ${m.seconds.toFixed(1)} s`);
+    return m;
+}
+
+async function stopAndCheck(share: RunningShare): Promise<void> {
+    share.signal(2);
+    expect(await share.ended()).withContext(share.output).toBe(0);
+    expect(share.output).toContain('Stopped: nothing of the share is left running.');
+    expect(leftovers()).toEqual(NOTHING_LEFT);
+}
+
+function clientOf(s: Status, v: LabVm): StatusClient | undefined {
+    return s.clients.find(c => c.mac === v.options.mac);
+}
+
+/** An unsigned copy of the image (hard links, but a kernel with its Secure Boot signature removed). */
+function unsignedVariant(image: LabImage): string {
+    const dir = `${work}/unsigned`;
+    const must = (argv: string[]): void => {
+        const r = sh(argv);
+        if (r.status !== 0)
+            throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+    };
+    must(['cp', '-al', image.tree, dir]);
+    must(['rm', `${dir}/live/vmlinuz`]);
+    must(['cp', `${image.tree}/live/vmlinuz`, `${dir}/live/vmlinuz`]);
+    must(['sbattach', '--remove', `${dir}/live/vmlinuz`]);
+    must(['chmod', '644', `${dir}/live/vmlinuz`]);
+    return dir;
+}
+
+describe('a real client boots the shared live system (qemu)', () => {
+    let image: LabImage;
+    let share: RunningShare | null = null;
+    const t0 = GLib.get_monotonic_time();
+
+    beforeAll(() => {
+        image = ensureLabImage();
+        sh(['chmod', '755', work]);
+    }, SPEC_TIMEOUT);
+    afterEach(async () => {
+        for (const v of vms.splice(0))
+            await v.kill();
+        if (share?.running) {
+            share.signal(2);
+            await share.ended().catch(() => 0);
+        }
+        share = null;
+        teardownNet();
+    }, SPEC_TIMEOUT);
+    afterAll(() => {
+        sh(['rm', '-rf', work]);
+        print(`netboot e2e: ${timings.join('; ')}; total ${((GLib.get_monotonic_time() - t0) / 1e6).toFixed(0)} s`);
+    });
+
+    it('1. BIOS client, empty LAN (full DHCP), kernel and initrd over HTTP', async () => {
+        setupNet({ taps: 1 });
+        share = await startShare(['--medium', image.tree]);
+        expect(share.output).toContain('full DHCP mode, HTTP on port 80');
+        const client = vm('bios-full-http', 'bios');
+        const m = await marker(client);
+        expect(m).toEqual(jasmine.objectContaining({ medium: sharedRoot(image.tree), type: 'nfs', firmware: 'bios' }));
+        // The engine saw it through its stages and sent kernel and initrd over HTTP.
+        const s = await waitStatus(x => clientOf(x, client)?.stage === 'running', 'the client running', 10000);
+        expect(clientOf(s, client)).toEqual(jasmine.objectContaining({ arch: 'bios', stage: 'running' }));
+        expect(clientOf(s, client)?.fetched).toEqual(jasmine.arrayContaining(['bootloader', 'kernel', 'initrd']));
+        expect(clientOf(s, client)?.ip).toMatch(/^10\.77\.0\.\d+$/);
+        expect(share.output).toMatch(/sent \/?medium\/live\/vmlinuz over HTTP/);
+        expect(share.output).toMatch(/sent \/?medium\/live\/initrd\.img over HTTP/);
+        await client.powerOff();
+        await stopAndCheck(share);
+    }, SPEC_TIMEOUT);
+
+    it('2. BIOS client, LAN with a router\'s DHCP (proxy-DHCP), kernel and initrd over TFTP only', async () => {
+        setupNet({ taps: 1, router: true });
+        startRouterDhcp();
+        share = await startShare(['--medium', image.tree, '--no-http']);
+        expect(share.output).toContain('proxy-DHCP mode, TFTP only');
+        const client = vm('bios-proxy-tftp', 'bios');
+        const m = await marker(client);
+        expect(m).toEqual(jasmine.objectContaining({ medium: sharedRoot(image.tree), type: 'nfs', firmware: 'bios' }));
+        // Its address came from the router's DHCP server, not from us.
+        const s = await waitStatus(x => clientOf(x, client)?.stage === 'running', 'the client running', 10000);
+        expect(clientOf(s, client)?.ip).toMatch(/^10\.77\.0\.(5\d|[6-9]\d)$/);
+        expect(GLib.file_get_contents(LAB.routerLeases)[1].length).toBeGreaterThan(0);
+        expect(new TextDecoder().decode(GLib.file_get_contents(LAB.routerLeases)[1])).toContain(client.options.mac as string);
+        expect(share.output).toMatch(/sent \/?medium\/live\/vmlinuz over TFTP/);
+        expect(share.output).not.toContain('over HTTP');
+        await client.powerOff();
+        await stopAndCheck(share);
+    }, SPEC_TIMEOUT);
+
+    it('3. UEFI client (OVMF), full DHCP: shim → signed GRUB → signed kernel', async () => {
+        setupNet({ taps: 1 });
+        share = await startShare(['--medium', image.tree]);
+        const client = vm('uefi-full', 'uefi');
+        const m = await marker(client);
+        expect(m).toEqual(jasmine.objectContaining({ medium: sharedRoot(image.tree), type: 'nfs', firmware: 'uefi', secureBoot: 'disabled' }));
+        const s = await waitStatus(x => clientOf(x, client)?.stage === 'running', 'the client running', 10000);
+        expect(clientOf(s, client)).toEqual(jasmine.objectContaining({ arch: 'uefi', stage: 'running' }));
+        await client.powerOff();
+        await stopAndCheck(share);
+    }, SPEC_TIMEOUT);
+
+    it('4. UEFI client with Secure Boot enforced: the signed chain boots, an unsigned kernel is refused', async () => {
+        setupNet({ taps: 1 });
+        share = await startShare(['--medium', image.tree]);
+        const client = vm('uefi-secure', 'uefi-secure');
+        const m = await marker(client);
+        expect(m).toEqual(jasmine.objectContaining({ medium: sharedRoot(image.tree), type: 'nfs', firmware: 'uefi', secureBoot: 'enabled' }));
+        await client.powerOff();
+        await stopAndCheck(share);
+
+        // The same setup with the kernel's signature removed: GRUB (verifying through shim) refuses it.
+        const unsigned = unsignedVariant(image);
+        share = await startShare(['--medium', unsigned]);
+        const refused = vm('uefi-secure-unsigned', 'uefi-secure');
+        const said = await refused.waitForLine(/bad shim signature|Security Violation|verification failed/i, BOOT_TIMEOUT);
+        expect(said).withContext(refused.lastLines().join('\n')).not.toBeNull();
+        const s = await waitStatus(x => clientOf(x, refused)?.fetched.includes('kernel') ?? false, 'the unsigned kernel fetched', 10000);
+        expect(clientOf(s, refused)?.stage).not.toBe('running');
+        expect(await refused.waitForMarker(5000)).toBeNull();
+        await refused.kill();
+        await stopAndCheck(share);
+    }, SPEC_TIMEOUT * 2);
+
+    it('5. UEFI client, LAN with a router\'s DHCP (proxy-DHCP): boots with Secure Boot off, and the user is told why it must be off', async () => {
+        setupNet({ taps: 1, router: true });
+        startRouterDhcp();
+        share = await startShare(['--medium', image.tree]);
+        expect(share.output).toContain('proxy-DHCP mode');
+        expect(share.output).toContain('UEFI computers boot through proxy-DHCP only with Secure Boot switched off');
+        const client = vm('uefi-proxy', 'uefi');
+        const m = await marker(client);
+        expect(m).toEqual(jasmine.objectContaining({ medium: sharedRoot(image.tree), type: 'nfs', firmware: 'uefi' }));
+        const s = await waitStatus(x => clientOf(x, client)?.stage === 'running', 'the client running', 10000);
+        expect(clientOf(s, client)?.ip).toMatch(/^10\.77\.0\.(5\d|[6-9]\d)$/);
+        await client.powerOff();
+        await stopAndCheck(share);
+    }, SPEC_TIMEOUT);
+
+    it('6. three clients at once (BIOS, UEFI, UEFI with Secure Boot): all boot; the tracker counts 3 running, then 0', async () => {
+        setupNet({ taps: 3 });
+        share = await startShare(['--medium', image.tree]);
+        const clients = [vm('mixed-bios', 'bios', 0), vm('mixed-uefi', 'uefi', 1), vm('mixed-uefi-sb', 'uefi-secure', 2)];
+        const markers = await Promise.all(clients.map(c => marker(c, BOOT_TIMEOUT * 1.5)));
+        expect(markers.map(m => [m.type, m.firmware])).toEqual([['nfs', 'bios'], ['nfs', 'uefi'], ['nfs', 'uefi']]);
+        const s = await waitStatus(x => x.clientCount === 3 && x.clients.every(c => c.stage === 'running'), '3 running clients', 15000);
+        expect(clients.map(c => clientOf(s, c)?.arch)).toEqual(['bios', 'uefi', 'uefi']);
+        expect(share.output).toMatch(/computers booting: 3\)/);
+        await Promise.all(clients.map(c => c.powerOff()));
+        // Switched-off clients never close their NFS connections: TCP keepalive finds them dead, then the
+        // tracker reports them gone (SHARE_THIS_CD_GONE_AFTER=4 in the lab).
+        const after = await waitStatus(x => x.clientCount === 0, 'no client any more', 120000);
+        expect(after.clients.map(c => c.stage)).toEqual(['gone', 'gone', 'gone']);
+        await stopAndCheck(share);
+    }, SPEC_TIMEOUT * 2);
+
+    describe('what a user meets when things go wrong', () => {
+        it('sharing stopped while a client boots: the tool says so, nothing is left, the client does not finish', async () => {
+            setupNet({ taps: 1 });
+            share = await startShare(['--medium', image.tree]);
+            const client = vm('stopped-midway', 'bios');
+            await waitStatus(x => clientOf(x, client)?.fetched.includes('kernel') ?? false, 'the kernel fetched', BOOT_TIMEOUT);
+            await stopAndCheck(share);
+            expect(share.output).toMatch(/Note: 1 computer was still starting from this share: it will not finish booting\./);
+            expect(await client.waitForMarker(60000)).toBeNull();
+        }, SPEC_TIMEOUT);
+
+        it('a second share started in the same lab while a client boots is refused; the first one keeps serving', async () => {
+            setupNet({ taps: 1 });
+            share = await startShare(['--medium', image.tree]);
+            const client = vm('second-share', 'bios');
+            await waitStatus(x => clientOf(x, client) !== undefined, 'the client', BOOT_TIMEOUT);
+            const second = cliInServer(['start', '--medium', image.tree]);
+            expect(second.status).toBe(1);
+            expect(second.stderr).toMatch(/already shar/i);
+            const m = await marker(client);
+            expect(m.medium).toEqual(sharedRoot(image.tree));
+            await client.powerOff();
+            await stopAndCheck(share);
+        }, SPEC_TIMEOUT);
+
+        it('a client that does not boot times out with its last console lines and the engine\'s view', async () => {
+            setupNet({ taps: 1 });
+            // The medium's initrd is damaged (random bytes): the kernel starts, then cannot find its root.
+            const broken = `${work}/broken`;
+            sh(['cp', '-al', image.tree, broken]);
+            sh(['rm', `${broken}/live/initrd.img`]);
+            sh(['sh', '-c', `head -c 1000000 /dev/urandom > ${broken}/live/initrd.img && chmod 644 ${broken}/live/initrd.img`]);
+            share = await startShare(['--medium', broken]);
+            const client = vm('broken-medium', 'bios');
+            expect(await client.waitForLine(/Kernel panic/, BOOT_TIMEOUT)).not.toBeNull();
+            const error = await marker(client, 3000).then(() => null, (e: Error) => e);
+            expect(error?.message).toMatch(/broken-medium \(BIOS\) did not reach the live system in \d+ s\./);
+            expect(error?.message).toMatch(/Last console lines:\n(.|\n)*panic/);
+            expect(error?.message).toMatch(/The engine's view of 52:54:00:12:34:50: \{.*"arch":"bios"/);
+            await client.kill();
+            await stopAndCheck(share);
+        }, SPEC_TIMEOUT);
+    });
+});
+
