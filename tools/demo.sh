@@ -1,15 +1,10 @@
 #!/bin/bash
-# The main job for now: set up, then plan the netboot of the bundled Ubuntu 24.04-style sample medium and
-# show the menus BIOS and UEFI clients would get. (Later issues make this the full lab demo.)
+# The main job (npm run demo): set up this machine (Debian packages, npm packages, build), then run
+# `share-this-cd demo`: the lab live image is built (first run) or reused, an isolated lab network is made
+# of network namespaces, the real engine shares the image, and a virtual computer boots it over the network.
+# Options are passed on: npm run demo -- --clients 3 --uefi   (see share-this-cd --help).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 tools/setup.sh >/dev/null
-medium=test/fixtures/media/ubuntu-24.04-desktop
-echo "== share-this-cd plan --medium $medium --server 192.168.1.20"
-./bin/share-this-cd plan --medium "$medium" --server 192.168.1.20
-for f in pxelinux.cfg/default grub/grub.cfg; do
-    echo
-    echo "== $f"
-    ./bin/share-this-cd plan --medium "$medium" --server 192.168.1.20 --show "$f"
-done
+exec ./bin/share-this-cd demo "$@"

@@ -2,6 +2,8 @@
 import { setConsoleLogDomain } from 'console';
 import system from 'system';
 
+
+import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { type BootPlan, planFromReader } from '../backend/bootPlan.ts';
@@ -9,9 +11,10 @@ import type { Client, TrackerChange } from '../backend/clients.ts';
 import { openMedium, runningMediumPath } from '../backend/medium/running.ts';
 import type { RequestedMode } from '../backend/network/mode.ts';
 import { DEFAULT_ENV, type EngineEnv, Share, type StatusJson, readStatus, stopShare } from '../backend/share.ts';
-import { _, format } from '../shared/i18n.ts';
+import { _, format, ngettext } from '../shared/i18n.ts';
 import { ShareError, isShareError } from '../shared/errors.ts';
 import { hasControlChars } from '../shared/text.ts';
+import { runDemo } from './demo.ts';
 
 setConsoleLogDomain('share-this-cd');
 
@@ -26,6 +29,7 @@ const USAGE = [
     _("  status   show whether this computer is sharing, and how"),
     _("  clients  list the computers booting from this one"),
     _("  plan     show what would be served: the medium, its boot entries and the netboot menus"),
+    _("  demo     boot virtual computers from a lab live image in an isolated lab network (as root)"),
     '',
     _("Options of start:"),
     _("  --medium DIR      the live medium's folder (default: the medium this live session runs from)"),
@@ -45,6 +49,13 @@ const USAGE = [
     _("  --json            print the plan as JSON"),
     _("  --show FILE       print one generated file (pxelinux.cfg/default, grub/grub.cfg)"),
     '',
+    _("Options of demo:"),
+    _("  --clients N       how many virtual computers boot (1–8, default 1)"),
+    _("  --uefi            UEFI computers (default: BIOS)"),
+    _("  --secure-boot     UEFI computers with Secure Boot enforced"),
+    _("  --proxy           the lab LAN has a router with its own DHCP server (proxy-DHCP)"),
+    _("  --timeout S       seconds a computer may take to boot (default 300)"),
+    '',
     _("  --help            show this help"),
     _("  --version         show the version"),
 ].join('\n');
@@ -57,7 +68,7 @@ interface Parsed {
     flags: Set<string>;
 }
 
-const VALUE_OPTIONS = new Set(['medium', 'server', 'http-port', 'show', 'iso', 'interface', 'mode']);
+const VALUE_OPTIONS = new Set(['medium', 'server', 'http-port', 'show', 'iso', 'interface', 'mode', 'clients', 'timeout']);
 const FLAG_OPTIONS = new Set(['json', 'no-http', 'help', 'version']);
 
 /** Parses `COMMAND [--opt VALUE | --opt=VALUE | --flag]…`, refusing unknown, repeated and unsafe options. */
@@ -157,6 +168,7 @@ const COMMAND_OPTIONS: Record<string, string[]> = {
     stop: [],
     status: ['json'],
     clients: ['json'],
+    demo: ['clients', 'uefi', 'secure-boot', 'proxy', 'timeout'],
 };
 
 function checkOptions(parsed: Parsed): void {
@@ -223,6 +235,15 @@ async function commandStart(parsed: Parsed): Promise<number> {
     print(_("Start the other computers from the network (often F12, F11 or Esc at power-on). Ctrl-C stops sharing."));
     const onSignal = (): boolean => {
         print(_("Stopping…"));
+        const active = share.clients().filter(c => c.stage !== 'gone');
+        const starting = active.filter(c => c.stage !== 'running').length;
+        const running = active.length - starting;
+        if (starting > 0)
+            print(format(ngettext("Note: {n} computer was still starting from this share: it will not finish booting.",
+                "Note: {n} computers were still starting from this share: they will not finish booting.", starting), { n: starting }));
+        if (running > 0)
+            print(format(ngettext("Note: {n} computer was running the live system from this share: it stops working.",
+                "Note: {n} computers were running the live system from this share: they stop working.", running), { n: running }));
         share.stop().then(() => {
             print(_("Stopped: nothing of the share is left running."));
             finish(0);
@@ -236,6 +257,25 @@ async function commandStart(parsed: Parsed): Promise<number> {
     unixSignalAdd(GLib.PRIORITY_HIGH, 15, onSignal);
     unixSignalAdd(GLib.PRIORITY_HIGH, 1, onSignal);
     return done;
+}
+
+function countOption(parsed: Parsed, name: string, fallback: number, min: number, max: number): number {
+    const text = parsed.values.get(name);
+    if (text === undefined)
+        return fallback;
+    if (!/^\d{1,4}$/.test(text) || Number(text) < min || Number(text) > max)
+        throw new ShareError('InvalidOption', format(_("--{option} takes a number from {min} to {max}, not “{value}”."), { option: name, min, max, value: text }));
+    return Number(text);
+}
+
+async function commandDemo(parsed: Parsed): Promise<number> {
+    const clients = countOption(parsed, 'clients', 1, 1, 8);
+    const timeout = countOption(parsed, 'timeout', 300, 30, 3600);
+    const firmware = parsed.flags.has('secure-boot') ? 'uefi-secure' : parsed.flags.has('uefi') ? 'uefi' : 'bios';
+    if (new Gio.Credentials().get_unix_user() !== 0)
+        throw new ShareError('InvalidOption', _("The demo creates network namespaces and virtual computers: run it as root."));
+    const cli = GLib.filename_from_uri(import.meta.url)[0];
+    return runDemo({ clients, firmware, proxy: parsed.flags.has('proxy'), timeout }, cli);
 }
 
 async function commandStop(): Promise<number> {
@@ -293,6 +333,8 @@ export async function main(argv: string[]): Promise<number> {
             return commandStatus(parsed, false);
         case 'clients':
             return commandStatus(parsed, true);
+        case 'demo':
+            return await commandDemo(parsed);
         case '':
             throw new UsageError(_("No command given."));
         default:
