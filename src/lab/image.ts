@@ -29,7 +29,7 @@ export const IMAGE_PACKAGES = ['initramfs-tools-core', 'live-boot', 'live-boot-i
     'isolinux', 'syslinux-common', 'shim-signed', 'grub-efi-amd64-signed', 'xorriso', 'mtools', 'dosfstools'];
 
 /** Bumped when the build steps change in a way the generated text does not show. */
-const BUILDER_REVISION = 1;
+const BUILDER_REVISION = 2;
 
 /**
  * The text files of the image: the medium's boot menus (isolinux and GRUB, in live-build's layout) and the

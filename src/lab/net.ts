@@ -119,11 +119,19 @@ export class LabNet {
             GLib.usleep(20000);
     }
 
-    /** The LAN router's own DHCP server (a plain dnsmasq in <p>rtr handing out .50–.99). */
-    startRouterDhcp(): void {
+    /**
+     * The LAN router's own DHCP server (a plain dnsmasq in <p>rtr handing out .50–.99). With `ipv6`, it also
+     * advertises an IPv6 prefix (router advertisements), as most home routers do.
+     */
+    startRouterDhcp(opts: { ipv6?: boolean } = {}): void {
         sh(['rm', '-f', this.routerLeases, this.routerLog]);
+        const v6: string[] = [];
+        if (opts.ipv6) {
+            ip('-n', this.rtr, 'addr', 'add', 'fd77::fe/64', 'dev', 'eth0', 'nodad');
+            v6.push('--enable-ra', '--dhcp-range=::,constructor:eth0,ra-only');
+        }
         const r = sh(['ip', 'netns', 'exec', this.rtr, 'dnsmasq', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--port=0',
-            '--interface=eth0', '--bind-interfaces', '--dhcp-range=10.77.0.50,10.77.0.99,255.255.255.0,1h',
+            '--interface=eth0', '--bind-interfaces', '--dhcp-range=10.77.0.50,10.77.0.99,255.255.255.0,1h', ...v6,
             `--dhcp-option=option:router,${this.routerIp}`, `--dhcp-leasefile=${this.routerLeases}`, '--log-dhcp',
             `--log-facility=${this.routerLog}`, `--pid-file=${this.routerPid}`]);
         if (r.status !== 0)

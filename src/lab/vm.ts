@@ -85,27 +85,33 @@ export class LabVm {
     readonly socket: string;
     private readonly pidFile: string;
     private readonly vars: string;
+    /** What qemu itself printed (errors such as a busy tap). */
+    readonly qemuLog: string;
     private proc: Gio.Subprocess | null = null;
     private startedAt = 0;
     private exited = false;
 
     constructor(readonly options: VmOptions) {
-        const base = `${options.workDir}/${options.name}`;
+        // qemu's option syntax gives commas a meaning: file names made of the name keep to safe characters.
+        const base = `${options.workDir}/${options.name.replace(/[^A-Za-z0-9_.-]+/g, '-')}`;
         this.log = `${base}.serial`;
         this.socket = `${base}.sock`;
         this.pidFile = `${base}.pid`;
         this.vars = `${base}.vars.fd`;
+        this.qemuLog = `${base}.qemu`;
     }
 
     /** Powers the machine on. */
     start(): void {
-        for (const f of [this.log, this.socket, this.pidFile, this.vars])
+        for (const f of [this.log, this.socket, this.pidFile, this.vars, this.qemuLog])
             GLib.unlink(f);
         if (this.options.firmware !== 'bios') {
             const vars = this.options.firmware === 'uefi-secure' ? `${OVMF}/OVMF_VARS_4M.ms.fd` : `${OVMF}/OVMF_VARS_4M.fd`;
             Gio.File.new_for_path(vars).copy(Gio.File.new_for_path(this.vars), Gio.FileCopyFlags.OVERWRITE, null, null);
         }
-        const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDOUT_SILENCE | Gio.SubprocessFlags.STDERR_PIPE | Gio.SubprocessFlags.STDIN_PIPE });
+        const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDIN_PIPE });
+        launcher.set_stdout_file_path(this.qemuLog);
+        launcher.set_stderr_file_path(this.qemuLog);
         this.startedAt = GLib.get_monotonic_time();
         this.proc = launcher.spawnv(qemuArgv(this.options, { log: this.log, socket: this.socket, pid: this.pidFile, vars: this.vars }));
         this.exited = false;
@@ -138,15 +144,44 @@ export class LabVm {
             .split(/\r?\n|\r/).map(l => l.trimEnd()).filter(l => l !== '');
     }
 
+    /** The last console lines; when the console is empty and qemu has ended, what qemu said instead. */
     lastLines(n = 15): string[] {
-        return this.consoleLines().slice(-n);
+        const lines = this.consoleLines().slice(-n);
+        if (lines.length > 0 || this.running)
+            return lines;
+        try {
+            const said = new TextDecoder().decode(GLib.file_get_contents(this.qemuLog)[1]).trim();
+            return said === '' ? [] : said.split('\n').slice(-n).map(l => `qemu: ${l}`);
+        } catch {
+            return [];
+        }
+    }
+
+    /**
+     * When each console line was first seen (seconds after power-on; as exact as the polling of the waits,
+     * 250 ms), for the boot timeline.
+     */
+    readonly seenAt: number[] = [];
+
+    private look(): string[] {
+        const lines = this.consoleLines();
+        const now = this.uptime;
+        while (this.seenAt.length < lines.length)
+            this.seenAt.push(now);
+        return lines;
+    }
+
+    /** Seconds after power-on when a console line matching `re` was first seen; null if none was. */
+    firstSeen(re: RegExp): number | null {
+        const i = this.look().findIndex(l => re.test(l));
+        return i < 0 ? null : this.seenAt[i];
     }
 
     /** Waits for a console line matching `re`; null when the machine stops or time runs out first. */
     async waitForLine(re: RegExp, timeoutMs: number): Promise<string | null> {
         const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
         for (;;) {
-            const found = this.consoleLines().find(l => re.test(l));
+            const found = this.look().find(l => re.test(l));
             if (found)
                 return found;
             if (!this.running || GLib.get_monotonic_time() > deadline)
@@ -195,7 +230,7 @@ export class LabVm {
     }
 
     removeFiles(): void {
-        for (const f of [this.log, this.socket, this.pidFile, this.vars])
+        for (const f of [this.log, this.socket, this.pidFile, this.vars, this.qemuLog])
             GLib.unlink(f);
     }
 }

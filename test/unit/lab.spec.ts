@@ -1,0 +1,91 @@
+// The lab's pure parts: the lab image's menus go through the engine's own `plan` (as the e2e tests rely on),
+// the marker line, qemu's command lines and the demo's plain-words reading of a console.
+import { describeConsoleLine } from '../../src/cli/demo.ts';
+import { KERNEL_ARGS, MARKER, labImageFiles } from '../../src/lab/image.ts';
+import { parseMarker, qemuArgv } from '../../src/lab/vm.ts';
+import { makeTree, removeTree, runCli } from '../support/helpers.ts';
+
+describe('the lab live image', () => {
+    const files = labImageFiles('6.1.0-99-amd64');
+    let tree: string;
+
+    beforeAll(() => {
+        const withBinaries: Record<string, string> = { 'live/vmlinuz': 'k', 'live/initrd.img': 'i', 'live/filesystem.squashfs': 's' };
+        for (const [path, text] of Object.entries(files)) {
+            if (!path.startsWith('rootfs/'))
+                withBinaries[path] = text;
+        }
+        tree = makeTree(withBinaries);
+    });
+    afterAll(() => removeTree(tree));
+
+    it('is a live-boot medium whose own menus the engine turns into netboot menus that boot by themselves', () => {
+        const r = runCli(['plan', '--medium', tree, '--server', '10.77.0.1', '--json']);
+        expect(r.status).withContext(r.stderr).toBe(0);
+        const plan = JSON.parse(r.stdout);
+        expect(plan.medium.flavour).toBe('live-boot');
+        expect(plan.medium.label).toBe('Share This CD lab live system (Debian kernel 6.1.0-99-amd64)');
+        const pxe: string = plan.files['pxelinux.cfg/default'];
+        const grub: string = plan.files['grub/grub.cfg'];
+        // The medium's own timeouts (1 s) are kept, so a client boots the default entry unattended.
+        expect(pxe).toContain('TIMEOUT 10\n');
+        expect(grub).toContain('set timeout=1\n');
+        expect(pxe).toContain(`APPEND ${KERNEL_ARGS} netboot=nfs nfsroot=10.77.0.1:${tree} ip=dhcp`);
+        expect(grub).toContain(`linux $sharecd/live/vmlinuz ${KERNEL_ARGS} netboot=nfs nfsroot=10.77.0.1:${tree} ip=dhcp`);
+        expect(grub).not.toContain('findiso');
+    });
+
+    it('has an init that prints the marker with its root and waits for poweroff', () => {
+        const init = files['rootfs/sbin/init'];
+        expect(init.startsWith('#!/bin/sh\n')).toBeTrue();
+        expect(init).toContain(`echo "${MARKER} medium=`);
+        expect(init).toContain("grep ' /run/live/medium ' /proc/mounts");
+        expect(init).toContain('poweroff -f');
+    });
+});
+
+describe('lab clients', () => {
+    it('reads the marker line', () => {
+        expect(parseMarker('noise SHARECD-LAB-OK medium=10.77.0.1:/run/share-this-cd/medium type=nfs firmware=uefi secureboot=enabled uptime=24.5s'))
+            .toEqual({ medium: '10.77.0.1:/run/share-this-cd/medium', type: 'nfs', firmware: 'uefi', secureBoot: 'enabled', uptime: 24.5 });
+        expect(parseMarker('SHARECD-LAB-OK medium=/dev/sr0 type=iso9660 firmware=bios secureboot=n/a uptime=9.2s')?.type).toBe('iso9660');
+        expect(parseMarker('echo "SHARECD-LAB-OKAY"')).toBeNull();
+        expect(parseMarker('')).toBeNull();
+    });
+
+    const paths = { log: '/w/c.serial', socket: '/w/c.sock', pid: '/w/c.pid', vars: '/w/c.vars.fd' };
+
+    it('boots BIOS clients with the iPXE ROM and UEFI clients with OVMF\'s own PXE, in the lab namespace', () => {
+        const bios = qemuArgv({ name: 'c', firmware: 'bios', workDir: '/w', netns: 'labsrv', tap: 'tap1', mac: '52:54:00:00:00:01' }, paths);
+        expect(bios.slice(0, 4)).toEqual(['ip', 'netns', 'exec', 'labsrv']);
+        expect(bios).toContain('virtio-net-pci,netdev=n0,mac=52:54:00:00:00:01,bootindex=0');
+        expect(bios).toContain('tap,id=n0,ifname=tap1,script=no,downscript=no');
+        expect(bios.join(' ')).not.toContain('OVMF');
+        expect(bios).toContain(`socket,id=ser0,path=/w/c.sock,server=on,wait=off,logfile=/w/c.serial`);
+
+        const sb = qemuArgv({ name: 'c', firmware: 'uefi-secure', workDir: '/w', netns: 'labsrv' }, paths);
+        expect(sb).toContain('if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd');
+        expect(sb).toContain('if=pflash,format=raw,unit=1,file=/w/c.vars.fd');
+        expect(sb.join(' ')).toContain(',romfile=,');
+        const uefi = qemuArgv({ name: 'c', firmware: 'uefi', workDir: '/w', netns: 'labsrv' }, paths);
+        expect(uefi).toContain('if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd');
+    });
+
+    it('boots from a CD image without a network card', () => {
+        const cd = qemuArgv({ name: 'c', firmware: 'bios', workDir: '/w', cdrom: '/cache/lab.iso' }, paths);
+        expect(cd[0]).toBe('qemu-system-x86_64');
+        expect(cd).toContain('file=/cache/lab.iso,media=cdrom,readonly=on,if=none,id=cd0');
+        expect(cd).toContain('none');
+        expect(cd.join(' ')).not.toContain('netdev');
+    });
+
+    it('tells what a console line means, in plain words', () => {
+        expect(describeConsoleLine('[    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)')).toBe('the kernel 6.1.0-56-amd64 starts');
+        expect(describeConsoleLine('  Station IP address is 10.77.0.207')).toBe('firmware: got the address 10.77.0.207');
+        expect(describeConsoleLine('IP-Config: ens3 complete (dhcp from 10.77.0.1):')).toBe('initrd: network configured (DHCP from 10.77.0.1)');
+        expect(describeConsoleLine('Begin: Trying nfsmount -o nolock -o ro  10.77.0.1:/srv/cd /run/live/medium ... done.'))
+            .toBe('initrd: mounting the shared medium 10.77.0.1:/srv/cd over NFS');
+        expect(describeConsoleLine('error: bad shim signature.')).toBe('GRUB error: bad shim signature.');
+        expect(describeConsoleLine('[    1.5] random driver noise')).toBeNull();
+    });
+});
