@@ -1,5 +1,5 @@
 // Bundles the TypeScript sources into ES modules for gjs (Debian 12's gjs 1.74):
-//   share-this-cd.js  the command line      tests.js  every unit spec + runner
+//   share-this-cd.js  the command line      tests.js  every spec (unit + lab) + runner      unit-tests.js  unit specs
 //   bench-plan.js, bench-boot.js  benchmarks      lab-image.js  builds the lab live image
 //   pxe-probe.js, hold-port.js  test tools
 // Usage: node tools/build.mjs [--outdir DIR] [--localedir DIR]   (meson passes both for installs)
@@ -28,19 +28,23 @@ const common = {
 
 // Specs: test/unit/*.spec.ts, bundled after the jasmine boot and before the runner (order = import order).
 // Unit specs first, then the lab specs (network namespaces, real daemons; need root).
-const specs = ['unit', 'lab'].flatMap(dir => readdirSync(join(root, 'test', dir)).filter(f => f.endsWith('.spec.ts')).sort().map(f => `${dir}/${f}`));
-const testEntry = [
+const specsOf = dirs => dirs.flatMap(dir => readdirSync(join(root, 'test', dir)).filter(f => f.endsWith('.spec.ts')).sort().map(f => `${dir}/${f}`));
+const testEntry = specs => [
     `import './test/support/polyfills.ts';`,
     `import './test/support/boot.ts';`,
     ...specs.map(s => `import './test/${s}';`),
     `import './test/support/run.ts';`,
 ].join('\n');
+const specs = specsOf(['unit', 'lab']);
 
 await Promise.all([
     esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(outdir, 'share-this-cd.js'),
         banner: { js: '#!/usr/bin/env -S gjs -m' } }),
-    esbuild.build({ ...common, stdin: { contents: testEntry, resolveDir: root, sourcefile: 'all-specs.ts', loader: 'ts' },
+    esbuild.build({ ...common, stdin: { contents: testEntry(specs), resolveDir: root, sourcefile: 'all-specs.ts', loader: 'ts' },
         outfile: join(outdir, 'tests.js') }),
+    // The unit specs alone (no namespaces, daemons or virtual machines): meson test runs these.
+    esbuild.build({ ...common, stdin: { contents: testEntry(specsOf(['unit'])), resolveDir: root, sourcefile: 'unit-specs.ts', loader: 'ts' },
+        outfile: join(outdir, 'unit-tests.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-plan.ts')], outfile: join(outdir, 'bench-plan.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/pxeProbe.ts')], outfile: join(outdir, 'pxe-probe.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/holdPort.ts')], outfile: join(outdir, 'hold-port.js') }),

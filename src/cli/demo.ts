@@ -56,6 +56,7 @@ export async function runDemo(opts: DemoOptions, cli: string): Promise<number> {
     const vms: LabVm[] = [];
     let share: LabShare | null = null;
     let interrupted = false;
+    let verdict = '';
 
     const cleanup = async (): Promise<void> => {
         for (const vm of vms)
@@ -140,22 +141,23 @@ export async function runDemo(opts: DemoOptions, cli: string): Promise<number> {
             say(format(_("The engine's last client line: {line}"), { line: status }));
         for (const vm of vms)
             await vm.powerOff();
-        const total = ((GLib.get_monotonic_time() - t0) / 1e6).toFixed(0);
         const times = ok.map(m => `${m.seconds.toFixed(1)} s`).join(', ');
-        if (ok.length === opts.clients)
-            print(format(_("Verdict: PASS — {ok} of {n} booted the shared live system over the network ({times} from power-on); the demo took {total} s."), { ok: ok.length, n: opts.clients, times, total }));
-        else
-            print(format(_("Verdict: FAIL — {ok} of {n} booted the shared live system; the demo took {total} s."), { ok: ok.length, n: opts.clients, total }));
+        verdict = ok.length === opts.clients
+            ? format(_("Verdict: PASS — {ok} of {n} booted the shared live system over the network ({times} from power-on); the demo took {total} s."), { ok: ok.length, n: opts.clients, times, total: '{total}' })
+            : format(_("Verdict: FAIL — {ok} of {n} booted the shared live system; the demo took {total} s."), { ok: ok.length, n: opts.clients, total: '{total}' });
         return ok.length === opts.clients ? 0 : 1;
     } catch (e) {
         if (interrupted) {
             print(_("Interrupted: cleaning up…"));
             return 130;
         }
-        print(format(_("Verdict: FAIL — {message}"), { message: e instanceof Error ? e.message : String(e) }));
+        verdict = format(_("Verdict: FAIL — {message} (after {total} s)"), { message: e instanceof Error ? e.message : String(e), total: '{total}' });
         return 1;
     } finally {
         await cleanup();
         print(_("Cleaned up: the lab network, the share and the virtual computers are gone."));
+        // The verdict is the last line, with the whole time, clean-up included.
+        if (verdict)
+            print(format(verdict, { total: ((GLib.get_monotonic_time() - t0) / 1e6).toFixed(0) }));
     }
 }
