@@ -121,7 +121,7 @@ export interface LabImage {
     seconds: number;
 }
 
-export type Log = (line: string) => void;
+export type Progress = (line: string) => void;
 
 export class LabImageError extends Error {}
 
@@ -168,7 +168,7 @@ function write(path: string, text: string, mode = 0o644): void {
  * Returns the cached lab image, building it first when missing or when an input changed (kernel, package
  * versions, generated files, builder revision). Needs root (mkinitramfs, mksquashfs -all-root).
  */
-export function ensureLabImage(log: Log = () => {}): LabImage {
+export function ensureLabImage(progress: Progress = () => {}): LabImage {
     const t0 = GLib.get_monotonic_time();
     const kernelVersion = GLib.getenv('SHARE_THIS_CD_LAB_KERNEL') ?? newestKernel();
     const files = labImageFiles(kernelVersion);
@@ -192,7 +192,7 @@ export function ensureLabImage(log: Log = () => {}): LabImage {
 
     const work = `${root}/${key}.tmp-${GLib.random_int()}`;
     try {
-        build(work, kernelVersion, files, log);
+        build(work, kernelVersion, files, progress);
         rename(work, dir);
     } catch (e) {
         removeTree(work);
@@ -201,7 +201,7 @@ export function ensureLabImage(log: Log = () => {}): LabImage {
     return image(true);
 }
 
-function build(work: string, kernelVersion: string, files: Record<string, string>, log: Log): void {
+function build(work: string, kernelVersion: string, files: Record<string, string>, progress: Progress): void {
     const tree = `${work}/tree`;
     mkdirs(`${tree}/live`);
     for (const [path, text] of Object.entries(files)) {
@@ -209,10 +209,10 @@ function build(work: string, kernelVersion: string, files: Record<string, string
             write(`${tree}/${path}`, text);
     }
 
-    log(`kernel: Debian's signed ${kernelVersion}`);
+    progress(`kernel: Debian's signed ${kernelVersion}`);
     copyFile(`/boot/vmlinuz-${kernelVersion}`, `${tree}/live/vmlinuz`);
 
-    log('initrd: mkinitramfs with live-boot (MODULES=netboot, CD drivers, zstd)');
+    progress('initrd: mkinitramfs with live-boot (MODULES=netboot, CD drivers, zstd)');
     const conf = `${work}/initramfs-conf`;
     must(['cp', '-a', '/etc/initramfs-tools', conf], 'copying the initramfs configuration');
     const confFile = `${conf}/initramfs.conf`;
@@ -224,7 +224,7 @@ function build(work: string, kernelVersion: string, files: Record<string, string
     must(['mkinitramfs', '-d', conf, '-o', `${tree}/live/initrd.img`, kernelVersion], 'mkinitramfs');
     removeTree(conf);
 
-    log('root file system: busybox squashfs with the marker init');
+    progress('root file system: busybox squashfs with the marker init');
     const rootfs = `${work}/rootfs`;
     for (const d of ['bin', 'sbin', 'etc', 'etc/network', 'proc', 'sys', 'dev', 'run', 'tmp', 'root', 'mnt', 'usr/bin', 'usr/sbin'])
         mkdirs(`${rootfs}/${d}`);
@@ -240,7 +240,7 @@ function build(work: string, kernelVersion: string, files: Record<string, string
     must(['mksquashfs', rootfs, `${tree}/live/filesystem.squashfs`, '-noappend', '-comp', 'xz', '-quiet', '-all-root'], 'mksquashfs');
     removeTree(rootfs);
 
-    log('boot loaders: isolinux (BIOS), shim + Debian\'s signed CD GRUB (UEFI)');
+    progress('boot loaders: isolinux (BIOS), shim + Debian\'s signed CD GRUB (UEFI)');
     copyFile('/usr/lib/ISOLINUX/isolinux.bin', `${tree}/isolinux/isolinux.bin`);
     for (const module of ['ldlinux.c32', 'vesamenu.c32', 'libcom32.c32', 'libutil.c32'])
         copyFile(`/usr/lib/syslinux/modules/bios/${module}`, `${tree}/isolinux/${module}`);
@@ -258,12 +258,12 @@ function build(work: string, kernelVersion: string, files: Record<string, string
         must(['mcopy', '-i', efiImg, `${tree}/EFI/boot/${f}`, `::/EFI/boot/${f}`], 'mcopy');
     must(['chmod', '-R', 'a+rX', tree], 'chmod');
 
-    log('ISO: xorriso (hybrid, BIOS + UEFI)');
+    progress('ISO: xorriso (hybrid, BIOS + UEFI)');
     must(['xorriso', '-as', 'mkisofs', '-r', '-J', '-joliet-long', '-l', '-iso-level', '3', '-V', VOLUME_ID,
         '-isohybrid-mbr', '/usr/lib/ISOLINUX/isohdpfx.bin', '-partition_offset', '16',
         '-c', 'isolinux/boot.cat', '-b', 'isolinux/isolinux.bin', '-no-emul-boot', '-boot-load-size', '4', '-boot-info-table',
         '-eltorito-alt-boot', '-e', 'boot/grub/efi.img', '-no-emul-boot', '-isohybrid-gpt-basdat',
         '-o', `${work}/lab.iso`, tree], 'xorriso');
     write(`${work}/complete`, `${kernelVersion}\n`);
-    console.log(`${LOG_DOMAIN}: lab image built in ${work}`);
+    console.info(`${LOG_DOMAIN}: lab image built (${kernelVersion})`);
 }
