@@ -12,6 +12,8 @@ export class LabShare {
     readonly proc: Gio.Subprocess;
     readonly lines: string[] = [];
     private exited = false;
+    /** All output read (end of file on the pipe). */
+    private drained = false;
 
     /** `cli`: the command-line bundle; `netns`: the server namespace; `env` adds to the environment. */
     constructor(cli: string, netns: string, args: string[], env: Record<string, string> = {}, onLine: (line: string) => void = () => {}) {
@@ -23,9 +25,16 @@ export class LabShare {
         const stream = new Gio.DataInputStream({ base_stream: this.proc.get_stdout_pipe() as Gio.InputStream });
         const next = (): void => {
             stream.read_line_async(GLib.PRIORITY_DEFAULT, null, (_s, res) => {
-                const [line] = stream.read_line_finish_utf8(res);
-                if (line === null)
+                let line: string | null = null;
+                try {
+                    [line] = stream.read_line_finish_utf8(res);
+                } catch {
+                    line = null;
+                }
+                if (line === null) {
+                    this.drained = true;
                     return;
+                }
                 this.lines.push(line);
                 onLine(line);
                 next();
@@ -52,11 +61,7 @@ export class LabShare {
             const found = this.lines.find(l => re.test(l));
             if (found)
                 return found;
-            if (this.exited) {
-                await sleep(50);
-                const late = this.lines.find(l => re.test(l));
-                if (late)
-                    return late;
+            if (this.exited && this.drained) {
                 throw new Error(`share-this-cd start ended (status ${this.exitStatus}) before ${re}:\n${this.output}`);
             }
             if (GLib.get_monotonic_time() > deadline)
@@ -65,14 +70,13 @@ export class LabShare {
         }
     }
 
-    /** Resolves with the exit status once the process has ended. */
+    /** Resolves with the exit status once the process has ended and all its output has been read. */
     async ended(timeoutMs = 15000): Promise<number> {
         const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
-        while (!this.exited && GLib.get_monotonic_time() < deadline)
+        while (!(this.exited && this.drained) && GLib.get_monotonic_time() < deadline)
             await sleep(20);
         if (!this.exited)
             throw new Error(`share-this-cd start did not end:\n${this.output}`);
-        await sleep(50);
         return this.exitStatus;
     }
 

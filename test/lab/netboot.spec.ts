@@ -197,7 +197,7 @@ describe('a real client boots the shared live system (qemu)', () => {
         expect(markers.map(m => [m.type, m.firmware])).toEqual([['nfs', 'bios'], ['nfs', 'uefi'], ['nfs', 'uefi']]);
         const s = await waitStatus(x => x.clientCount === 3 && x.clients.every(c => c.stage === 'running'), '3 running clients', 15000);
         expect(clients.map(c => clientOf(s, c)?.arch)).toEqual(['bios', 'uefi', 'uefi']);
-        expect(share.output).toMatch(/computers booting: 3\)/);
+        await share.waitFor(/computers booting: 3\)/, 5000);
         await Promise.all(clients.map(c => c.powerOff()));
         // Switched-off clients never close their NFS connections: TCP keepalive finds them dead, then the
         // tracker reports them gone (SHARE_THIS_CD_GONE_AFTER=4 in the lab).
@@ -213,7 +213,7 @@ describe('a real client boots the shared live system (qemu)', () => {
             const client = vm('stopped-midway', 'bios');
             await waitStatus(x => clientOf(x, client)?.fetched.includes('kernel') ?? false, 'the kernel fetched', BOOT_TIMEOUT);
             await stopAndCheck(share);
-            expect(share.output).toMatch(/Note: 1 computer was still starting from this share: it will not finish booting\./);
+            await share.waitFor(/Note: 1 computer was still starting from this share: it will not finish booting\./, 5000);
             expect(await client.waitForMarker(60000)).toBeNull();
         }, SPEC_TIMEOUT);
 
