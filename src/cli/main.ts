@@ -2,7 +2,6 @@
 import { setConsoleLogDomain } from 'console';
 import system from 'system';
 
-
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
@@ -69,7 +68,7 @@ interface Parsed {
 }
 
 const VALUE_OPTIONS = new Set(['medium', 'server', 'http-port', 'show', 'iso', 'interface', 'mode', 'clients', 'timeout']);
-const FLAG_OPTIONS = new Set(['json', 'no-http', 'help', 'version']);
+const FLAG_OPTIONS = new Set(['json', 'no-http', 'help', 'version', 'uefi', 'secure-boot', 'proxy']);
 
 /** Parses `COMMAND [--opt VALUE | --opt=VALUE | --flag]…`, refusing unknown, repeated and unsafe options. */
 export function parseArgs(argv: string[]): Parsed {

@@ -161,6 +161,24 @@ describe('share-this-cd options', () => {
         }
     });
 
+    it('demo: takes its flags, refuses bad counts and options of other commands, and changes nothing', () => {
+        for (const [args, message] of [
+            [['demo', '--uefi', '--clients', '99'], '--clients takes a number from 1 to 8, not “99”.'],
+            [['demo', '--proxy', '--secure-boot', '--clients', '0'], '--clients takes a number from 1 to 8, not “0”.'],
+            [['demo', '--timeout', '5'], '--timeout takes a number from 30 to 3600, not “5”.'],
+            [['demo', '--clients', '2\n'], 'contains a line break or control character'],
+        ] as [string[], string][]) {
+            const r = runCli(args);
+            expect(r.status).withContext(args.join(' ')).toBe(1);
+            expect(r.stderr).withContext(args.join(' ')).toContain(message);
+            expect(r.stdout).toBe('');
+        }
+        const other = runCli(['demo', '--medium', medium]);
+        expect(other.status).toBe(2);
+        expect(other.stderr).toContain('The option --medium does not go with “demo”.');
+        expect(GLib.file_test('/run/share-this-cd', GLib.FileTest.EXISTS)).toBeFalse();
+    });
+
     it('refuses a bad --http-port', () => {
         expect(runCli(['plan', '--medium', medium, '--server', '10.0.0.1', '--http-port', '70000']).stderr).toContain('is not a valid HTTP port');
     });
