@@ -116,6 +116,8 @@ export async function runDemo(opts: DemoOptions, cli: string): Promise<number> {
                 const m = await vm.waitForMarker(0);
                 if (m) {
                     say(`  ${name} | ${format(_("the live system runs, its root on {medium} ({type}), {s} s after power-on"), { medium: m.medium, type: m.type, s: m.seconds.toFixed(1) })}`);
+                    if (m.secureBoot === 'enabled')
+                        say(`  ${name} | ${_("its firmware enforced Secure Boot: every step of the chain was signed")}`);
                     markers[i] = m;
                     return;
                 }
