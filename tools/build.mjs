@@ -23,6 +23,8 @@ const common = {
     mainFields: ['module', 'main'],
     external: ['gi://*', 'resource://*', 'system', 'gettext', 'cairo', 'console'],
     define: { __LOCALEDIR__: JSON.stringify(localedir), __VERSION__: JSON.stringify(version) },
+    // The D-Bus interface XML is bundled as text: one file, read by the helper and its clients.
+    loader: { '.xml': 'text' },
     absWorkingDir: root, logLevel: 'warning', legalComments: 'none',
 };
 
@@ -39,6 +41,8 @@ const specs = specsOf(['unit', 'lab']);
 
 await Promise.all([
     esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(outdir, 'share-this-cd.js'),
+        banner: { js: '#!/usr/bin/env -S gjs -m' } }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'src/backend/main.ts')], outfile: join(outdir, 'share-this-cd-helper.js'),
         banner: { js: '#!/usr/bin/env -S gjs -m' } }),
     esbuild.build({ ...common, stdin: { contents: testEntry(specs), resolveDir: root, sourcefile: 'all-specs.ts', loader: 'ts' },
         outfile: join(outdir, 'tests.js') }),

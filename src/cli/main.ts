@@ -9,11 +9,12 @@ import { type BootPlan, planFromReader } from '../backend/bootPlan.ts';
 import type { Client, TrackerChange } from '../backend/clients.ts';
 import { openMedium, runningMediumPath } from '../backend/medium/running.ts';
 import type { RequestedMode } from '../backend/network/mode.ts';
-import { DEFAULT_ENV, type EngineEnv, Share, type StatusJson, readStatus, stopShare } from '../backend/share.ts';
+import { DEFAULT_ENV, type EngineEnv, Share, type ShareOptions, type StatusJson, readStatus, stopShare, validateOptions } from '../backend/share.ts';
 import { _, format, ngettext } from '../shared/i18n.ts';
 import { ShareError, isShareError } from '../shared/errors.ts';
 import { hasControlChars } from '../shared/text.ts';
 import { runDemo } from './demo.ts';
+import { startViaHelper, stopViaHelper } from './helperClient.ts';
 
 setConsoleLogDomain('share-this-cd');
 
@@ -23,7 +24,7 @@ const USAGE = [
     _("Share a Linux live CD/USB with the local network: other computers can network-boot it."),
     '',
     _("Commands:"),
-    _("  start    share the live medium until Ctrl-C (as root)"),
+    _("  start    share the live medium until Ctrl-C (other users: through the helper, polkit decides)"),
     _("  stop     stop sharing (also cleans up after a share that crashed)"),
     _("  status   show whether this computer is sharing, and how"),
     _("  clients  list the computers booting from this one"),
@@ -198,20 +199,36 @@ function envFromProcess(): EngineEnv {
     return { ...DEFAULT_ENV, runtimeDir: dir ?? DEFAULT_ENV.runtimeDir, goneAfter: Number.isInteger(gone) && gone > 0 ? gone : DEFAULT_ENV.goneAfter };
 }
 
+function isRoot(): boolean {
+    return new Gio.Credentials().get_unix_user() === 0;
+}
+
 async function commandStart(parsed: Parsed): Promise<number> {
     const mode = parsed.values.get('mode') ?? 'auto';
-    const env = envFromProcess();
-    const t0 = GLib.get_monotonic_time();
-    let finish: (code: number) => void = () => {};
-    const done = new Promise<number>(resolve => { finish = resolve; });
-    const share = await Share.start({
+    const options: ShareOptions = {
         medium: parsed.values.has('medium') ? mediumOption(parsed) : null,
         iso: parsed.values.get('iso') ?? null,
         interface: parsed.values.get('interface') ?? null,
         mode: mode as RequestedMode,
         http: !parsed.flags.has('no-http'),
         httpPort: httpPortOption(parsed),
-    }, env, {
+    };
+    if (!isRoot()) {
+        validateOptions(options);
+        return startViaHelper(options, text => print(text), text => printerr(text), handler => {
+            for (const signal of [1, 2, 15]) {
+                unixSignalAdd(GLib.PRIORITY_HIGH, signal, () => {
+                    handler();
+                    return GLib.SOURCE_REMOVE;
+                });
+            }
+        });
+    }
+    const env = envFromProcess();
+    const t0 = GLib.get_monotonic_time();
+    let finish: (code: number) => void = () => {};
+    const done = new Promise<number>(resolve => { finish = resolve; });
+    const share = await Share.start(options, env, {
         onProgress: text => print(text),
         onClient: (change: TrackerChange, count: number) => {
             const c = change.client;
@@ -271,13 +288,15 @@ async function commandDemo(parsed: Parsed): Promise<number> {
     const clients = countOption(parsed, 'clients', 1, 1, 8);
     const timeout = countOption(parsed, 'timeout', 300, 30, 3600);
     const firmware = parsed.flags.has('secure-boot') ? 'uefi-secure' : parsed.flags.has('uefi') ? 'uefi' : 'bios';
-    if (new Gio.Credentials().get_unix_user() !== 0)
+    if (!isRoot())
         throw new ShareError('InvalidOption', _("The demo creates network namespaces and virtual computers: run it as root."));
     const cli = GLib.filename_from_uri(import.meta.url)[0];
     return runDemo({ clients, firmware, proxy: parsed.flags.has('proxy'), timeout }, cli);
 }
 
 async function commandStop(): Promise<number> {
+    if (!isRoot())
+        return stopViaHelper(text => print(text), text => printerr(text));
     const result = await stopShare(envFromProcess().runtimeDir);
     print(result === 'stopped' ? _("Sharing stopped.") : result === 'cleaned' ? _("Cleaned up after a share that was not running any more.") : _("Not sharing."));
     return 0;

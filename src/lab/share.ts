@@ -15,13 +15,17 @@ export class LabShare {
     /** All output read (end of file on the pipe). */
     private drained = false;
 
-    /** `cli`: the command-line bundle; `netns`: the server namespace; `env` adds to the environment. */
-    constructor(cli: string, netns: string, args: string[], env: Record<string, string> = {}, onLine: (line: string) => void = () => {}) {
+    /**
+     * `cli`: the command-line bundle; `netns`: the server namespace; `env` adds to the environment; `wrapper`
+     * replaces `ip netns exec NETNS` (e.g. setpriv, to run as another user).
+     */
+    constructor(cli: string, netns: string, args: string[], env: Record<string, string> = {}, onLine: (line: string) => void = () => {},
+        wrapper: string[] | null = null) {
         const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_MERGE });
         launcher.setenv('LANGUAGE', 'C', true);
         for (const [k, v] of Object.entries(env))
             launcher.setenv(k, v, true);
-        this.proc = launcher.spawnv(['ip', 'netns', 'exec', netns, 'gjs', '-m', cli, 'start', ...args]);
+        this.proc = launcher.spawnv([...wrapper ?? ['ip', 'netns', 'exec', netns], 'gjs', '-m', cli, 'start', ...args]);
         const stream = new Gio.DataInputStream({ base_stream: this.proc.get_stdout_pipe() as Gio.InputStream });
         const next = (): void => {
             stream.read_line_async(GLib.PRIORITY_DEFAULT, null, (_s, res) => {

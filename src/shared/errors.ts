@@ -10,7 +10,9 @@ export type ErrorCode =
     | 'DhcpConflict'
     | 'DaemonFailed'
     | 'AlreadySharing'
-    | 'NotSharing';
+    | 'NotSharing'
+    | 'Busy'                // the helper is starting or stopping a share right now
+    | 'AuthorizationDismissed'; // the user closed the password dialog
 
 export class ShareError extends Error {
     readonly code: ErrorCode;

@@ -1,0 +1,384 @@
+// The exported object /io/github/ShareThisCD1: the engine behind the interface io.github.ShareThisCD1.
+// Every changing method runs in one order: validate → return early when nothing would change → polkit (the
+// caller's bus name) → act → emit PropertiesChanged and reply. Reads are open to everyone. One Start or Stop
+// acts at a time: a call that arrives while another acts gets Error.Busy, never a half-done share.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { _, format } from '../../shared/i18n.ts';
+import { ERROR_PREFIX, interfaceInfo } from '../../shared/dbus.ts';
+import { ShareError, isShareError } from '../../shared/errors.ts';
+import type { Client } from '../clients.ts';
+import type { NetInterface } from '../network/interfaces.ts';
+import { probeDhcp } from '../network/probe.ts';
+import type { SettingsStore } from '../settings.ts';
+import { type EngineEnv, Share, type ShareOptions, type StatusJson, cleanupLeftovers, readStatus, stopShare } from '../share.ts';
+import { InvalidArgs, type StartRequest, type WireValue, parseStartOptions, sameOptions } from './options.ts';
+import { type Authority, DBusFailure } from './polkit.ts';
+
+export type HelperState = 'stopped' | 'starting' | 'sharing' | 'stopping' | 'failed';
+
+export interface ServiceDeps {
+    authority: Authority;
+    env: EngineEnv;
+    settings: SettingsStore;
+    listInterfaces: () => NetInterface[];
+    /** Called on every method call (the idle timer starts again). */
+    onActivity?: () => void;
+}
+
+interface Props {
+    State: HelperState;
+    LastError: string;
+    Interface: string;
+    Address: string;
+    Mode: string;
+    Medium: string;
+    MediumLabel: string;
+    ClientCount: number;
+    Clients: Client[];
+}
+
+const STOPPED_PROPS: Omit<Props, 'State' | 'LastError'> = { Interface: '', Address: '', Mode: '', Medium: '', MediumLabel: '', ClientCount: 0, Clients: [] };
+
+const SIGNATURES: Record<keyof Props, string> = {
+    State: 's', LastError: 's', Interface: 's', Address: 's', Mode: 's', Medium: 's', MediumLabel: 's', ClientCount: 'u', Clients: 'aa{sv}',
+};
+
+/** A client as the Clients property carries it. */
+export function clientDict(c: Client): Record<string, GLib.Variant> {
+    return {
+        mac: new GLib.Variant('s', c.mac ?? ''),
+        ip: new GLib.Variant('s', c.ip ?? ''),
+        arch: new GLib.Variant('s', c.arch),
+        stage: new GLib.Variant('s', c.stage),
+        detail: new GLib.Variant('s', c.detail),
+        first_seen: new GLib.Variant('t', Math.floor(c.firstSeen)),
+        last_seen: new GLib.Variant('t', Math.floor(c.lastSeen)),
+    };
+}
+
+export class ShareService {
+    private readonly props: Props = { State: 'stopped', LastError: '', ...STOPPED_PROPS };
+    private exported: Gio.DBusExportedObject | null = null;
+    private share: Share | null = null;
+    private request: StartRequest | null = null;
+    /** Status of a share run by another process (`share-this-cd start` as root), polled from its status file. */
+    private external: StatusJson | null = null;
+    private externalTimer: number | null = null;
+    private acting = false;
+    private probing = false;
+
+    constructor(private readonly deps: ServiceDeps) {}
+
+    // Properties, read by Gio.DBusExportedObject (everyone may read them).
+    get State(): string { return this.props.State; }
+    get LastError(): string { return this.props.LastError; }
+    get Interface(): string { return this.props.Interface; }
+    get Address(): string { return this.props.Address; }
+    get Mode(): string { return this.props.Mode; }
+    get Medium(): string { return this.props.Medium; }
+    get MediumLabel(): string { return this.props.MediumLabel; }
+    get ClientCount(): number { return this.props.ClientCount; }
+    get Clients(): Record<string, GLib.Variant>[] { return this.props.Clients.map(clientDict); }
+
+    /** Nothing shared and nothing in progress: the helper may exit. */
+    get idle(): boolean {
+        return !this.acting && !this.probing && (this.props.State === 'stopped' || this.props.State === 'failed');
+    }
+
+    export(connection: Gio.DBusConnection, path: string): void {
+        // wrapJSObject calls <Method>Async(params, invocation) and reads properties from this object.
+        this.exported = Gio.DBusExportedObject.wrapJSObject(interfaceInfo() as unknown as string, this);
+        this.exported.export(connection, path);
+    }
+
+    unexport(): void {
+        this.exported?.unexport();
+        this.exported = null;
+    }
+
+    /**
+     * Start-up: the true state. A share of another live process is reported (and followed); leftovers of a share
+     * whose owner died (a helper killed with SIGKILL) are removed, and the state says so; otherwise, when the
+     * user chose to keep sharing across restarts and sharing was on, it starts again.
+     */
+    async reconcile(): Promise<void> {
+        const dir = this.deps.env.runtimeDir;
+        const status = readStatus(dir);
+        if (status !== null && status.pid !== null && status.pid !== ownPid()) {
+            this.followExternal(status);
+            return;
+        }
+        const cleaned = await cleanupLeftovers(dir);
+        if (cleaned.length > 0) {
+            const message = format(_("Sharing had stopped unexpectedly; what it left running was cleaned up ({what}). Start sharing again."), { what: cleaned.join(', ') });
+            console.warn(message);
+            this.set({ State: 'failed', LastError: message, ...STOPPED_PROPS });
+            return;
+        }
+        const settings = this.deps.settings.load();
+        if (settings.sharing && settings.remember && settings.last !== null) {
+            console.info('sharing again with the remembered options');
+            try {
+                await this.act(() => this.startShare({ options: settings.last as ShareOptions, remember: true }));
+            } catch (e) {
+                console.warn(`could not share again: ${(e as Error).message}`);
+            }
+        }
+    }
+
+    // --- methods -------------------------------------------------------------------------------------------
+
+    StartAsync(_params: unknown, invocation: Gio.DBusMethodInvocation): void {
+        this.handle(invocation, async () => {
+            const [dict] = invocation.get_parameters().deepUnpack() as [Record<string, GLib.Variant>];
+            const wire: Record<string, WireValue> = {};
+            for (const [key, v] of Object.entries(dict))
+                wire[key] = { type: v.get_type_string(), value: v.recursiveUnpack() };
+            const request = parseStartOptions(wire, this.deps.listInterfaces().map(i => i.name));
+            if (this.changeCheck() === 'unchanged-if-same' && this.request !== null && sameOptions(this.request.options, request.options)
+                && this.request.remember === request.remember)
+                return null;
+            this.refuseWhileBusyOrSharing();
+            await this.authorize(invocation);
+            this.refuseWhileBusyOrSharing();
+            await this.act(() => this.startShare(request));
+            return null;
+        });
+    }
+
+    StopAsync(_params: unknown, invocation: Gio.DBusMethodInvocation): void {
+        this.handle(invocation, async () => {
+            if (this.nothingToStop())
+                return null;
+            this.refuseWhileBusy();
+            await this.authorize(invocation);
+            this.refuseWhileBusy();
+            if (this.nothingToStop())
+                return null;
+            await this.act(() => this.stopShare());
+            return null;
+        });
+    }
+
+    ProbeAsync(_params: unknown, invocation: Gio.DBusMethodInvocation): void {
+        this.handle(invocation, async () => {
+            const [name] = invocation.get_parameters().deepUnpack() as [string];
+            const all = this.deps.listInterfaces();
+            const iface = all.find(i => i.name === name);
+            if (!iface)
+                throw new InvalidArgs(format(_("There is no network interface called “{name}”. Interfaces: {names}."), { name: JSON.stringify(name).slice(1, -1), names: all.map(i => i.name).join(', ') || _("none") }));
+            if (this.probing || this.props.State === 'starting')
+                throw new ShareError('Busy', _("Another check of the network is running: try again in a few seconds."));
+            const addresses = iface.ipv4.map(c => `${c.address}/${c.prefix}`);
+            let servers: { server: string; offered: string }[] = [];
+            let error = '';
+            if (iface.ipv4.length > 0 && iface.mac !== null) {
+                this.probing = true;
+                try {
+                    const probe = await probeDhcp({ address: iface.ipv4[0].address, mac: iface.mac }, this.deps.env.probeWindowMs);
+                    servers = probe.servers;
+                    error = probe.error ?? '';
+                } finally {
+                    this.probing = false;
+                }
+            }
+            const result: Record<string, GLib.Variant> = {
+                'interface': new GLib.Variant('s', iface.name),
+                'addresses': new GLib.Variant('as', addresses),
+                'servers': new GLib.Variant('aa{sv}', servers.map(s => ({ server: new GLib.Variant('s', s.server), offered: new GLib.Variant('s', s.offered) }))),
+                'suggested-mode': new GLib.Variant('s', servers.length > 0 || error !== '' ? 'proxy' : 'dhcp'),
+            };
+            if (error !== '')
+                result.error = new GLib.Variant('s', error);
+            return new GLib.Variant('(a{sv})', [result]);
+        });
+    }
+
+    // --- the steps -----------------------------------------------------------------------------------------
+
+    /** Runs a method body, answering with its result or its error (never an exception into GJS). */
+    private handle(invocation: Gio.DBusMethodInvocation, body: () => Promise<GLib.Variant | null>): void {
+        this.deps.onActivity?.();
+        body().then(result => invocation.return_value(result), (e: unknown) => {
+            const [name, message] = errorReply(e);
+            if (!name.endsWith('.AccessDenied') && !name.endsWith('.InvalidArgs'))
+                console.warn(`${invocation.get_method_name()} from ${invocation.get_sender()} failed: ${name}: ${message}`);
+            invocation.return_dbus_error(name, message);
+        }).finally(() => this.deps.onActivity?.());
+    }
+
+    private changeCheck(): 'unchanged-if-same' | 'other' {
+        return this.props.State === 'sharing' && this.share !== null ? 'unchanged-if-same' : 'other';
+    }
+
+    private nothingToStop(): boolean {
+        return !this.acting && this.share === null && this.external === null;
+    }
+
+    private refuseWhileBusy(): void {
+        if (this.acting)
+            throw new ShareError('Busy', this.props.State === 'stopping' ? _("Sharing is being stopped right now: try again in a moment.") : _("Sharing is being started right now: wait until it is ready, then try again."));
+    }
+
+    private refuseWhileBusyOrSharing(): void {
+        this.refuseWhileBusy();
+        if (this.share !== null || this.external !== null)
+            throw new ShareError('AlreadySharing', _("This computer is already sharing with other options: stop sharing first, then start again."));
+    }
+
+    private async authorize(invocation: Gio.DBusMethodInvocation): Promise<void> {
+        const flags = invocation.get_message().get_flags();
+        const interactive = (flags & Gio.DBusMessageFlags.ALLOW_INTERACTIVE_AUTHORIZATION) !== 0;
+        await this.deps.authority.check(invocation.get_sender() ?? '', interactive);
+    }
+
+    /** One action at a time (taken synchronously, so two calls can never both act). */
+    private async act(body: () => Promise<void>): Promise<void> {
+        if (this.acting)
+            throw new ShareError('Busy', _("Sharing is being started right now: wait until it is ready, then try again."));
+        this.acting = true;
+        try {
+            await body();
+        } finally {
+            this.acting = false;
+        }
+    }
+
+    private async startShare(request: StartRequest): Promise<void> {
+        this.set({ State: 'starting', LastError: '' });
+        try {
+            this.share = await Share.start(request.options, this.deps.env, {
+                onProgress: text => console.info(text),
+                onClient: () => this.publishClients(),
+                onFailure: error => this.onShareFailure(error),
+            });
+        } catch (e) {
+            const message = e instanceof Error ? e.message : String(e);
+            this.set({ State: 'failed', LastError: message, ...STOPPED_PROPS });
+            throw e;
+        }
+        this.request = request;
+        const spec = this.share.spec;
+        console.info(`sharing ${spec.medium.label} on ${spec.interfaceName} (${spec.server.address}), ${spec.mode}`);
+        this.saveSettings({ sharing: true, remember: request.remember, last: request.options });
+        this.set({
+            State: 'sharing', Interface: spec.interfaceName, Address: spec.server.address, Mode: spec.mode,
+            Medium: spec.medium.root, MediumLabel: spec.medium.label, ClientCount: 0, Clients: [],
+        });
+        this.publishClients();
+    }
+
+    private async stopShare(): Promise<void> {
+        this.set({ State: 'stopping' });
+        if (this.share !== null) {
+            const share = this.share;
+            this.share = null;
+            await share.stop();
+        } else if (this.external !== null) {
+            this.stopFollowing();
+            await stopShare(this.deps.env.runtimeDir);
+        }
+        this.request = null;
+        const settings = this.deps.settings.load();
+        this.saveSettings({ ...settings, sharing: false });
+        console.info('sharing stopped');
+        this.set({ State: 'stopped', LastError: '', ...STOPPED_PROPS });
+    }
+
+    private onShareFailure(error: ShareError): void {
+        console.warn(error.message);
+        this.share = null;
+        this.request = null;
+        this.set({ State: 'failed', LastError: error.message, ...STOPPED_PROPS });
+    }
+
+    private publishClients(): void {
+        if (this.share === null)
+            return;
+        const clients = this.share.clients();
+        this.set({ Clients: clients, ClientCount: clients.filter(c => c.stage !== 'gone').length });
+    }
+
+    private saveSettings(s: { sharing: boolean; remember: boolean; last: ShareOptions | null }): void {
+        try {
+            this.deps.settings.save({ version: 1, ...s });
+        } catch (e) {
+            console.warn(`could not save the settings: ${(e as Error).message}`);
+        }
+    }
+
+    /** Reports a share that another process runs, and follows its status file until it ends. */
+    private followExternal(status: StatusJson): void {
+        const apply = (s: StatusJson): void => {
+            this.external = s;
+            this.set({ State: 'sharing', LastError: '', Interface: s.interface ?? '', Address: s.address ?? '', Mode: s.mode ?? '',
+                Medium: s.medium ?? '', MediumLabel: s.label ?? '', ClientCount: s.clientCount, Clients: s.clients });
+        };
+        apply(status);
+        this.externalTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1000, () => {
+            const now = readStatus(this.deps.env.runtimeDir);
+            if (now === null) {
+                this.externalTimer = null;
+                this.external = null;
+                this.set({ State: 'stopped', ...STOPPED_PROPS });
+                return GLib.SOURCE_REMOVE;
+            }
+            if (JSON.stringify(now) !== JSON.stringify(this.external))
+                apply(now);
+            return GLib.SOURCE_CONTINUE;
+        });
+    }
+
+    private stopFollowing(): void {
+        if (this.externalTimer !== null)
+            GLib.source_remove(this.externalTimer);
+        this.externalTimer = null;
+        this.external = null;
+    }
+
+    /** Changes properties and emits PropertiesChanged for those that changed. */
+    private set(changes: Partial<Props>): void {
+        const changed: (keyof Props)[] = [];
+        for (const [key, value] of Object.entries(changes) as [keyof Props, Props[keyof Props]][]) {
+            if (JSON.stringify(this.props[key]) === JSON.stringify(value))
+                continue;
+            (this.props as unknown as Record<string, unknown>)[key] = value;
+            changed.push(key);
+        }
+        if (this.exported === null || changed.length === 0)
+            return;
+        for (const key of changed) {
+            const value = key === 'Clients' ? this.Clients : this.props[key];
+            this.exported.emit_property_changed(key, new GLib.Variant(SIGNATURES[key], value));
+        }
+        this.exported.flush();
+    }
+
+    /** Stops a share this helper runs (at exit on SIGTERM). */
+    async shutdown(): Promise<void> {
+        this.stopFollowing();
+        if (this.share !== null) {
+            const share = this.share;
+            this.share = null;
+            await share.stop();
+        }
+    }
+}
+
+/** The D-Bus error name and sentence for an exception. */
+export function errorReply(e: unknown): [string, string] {
+    if (e instanceof InvalidArgs)
+        return ['org.freedesktop.DBus.Error.InvalidArgs', e.message];
+    if (e instanceof DBusFailure)
+        return [e.errorName, e.message];
+    if (isShareError(e))
+        return [`${ERROR_PREFIX}.${e.code}`, e.message];
+    console.error(e);
+    return [`${ERROR_PREFIX}.DaemonFailed`, format(_("Internal error of the helper: {error}"), { error: e instanceof Error ? e.message : String(e) })];
+}
+
+function ownPid(): number {
+    return Number.parseInt(GLib.file_read_link('/proc/self'), 10);
+}

@@ -1,0 +1,113 @@
+// share-this-cd-helper: the privileged mechanism. Owns io.github.ShareThisCD1 on the system bus (started by
+// D-Bus activation, or by systemd as share-this-cd-helper.service), reconciles what an earlier run left, serves
+// the interface, and exits after an idle time when nothing is shared. SIGTERM stops a share cleanly first.
+import { setConsoleLogDomain } from 'console';
+import system from 'system';
+
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { BUS_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
+import { PolkitAuthority } from './dbus/polkit.ts';
+import { ShareService } from './dbus/service.ts';
+import { listInterfaces } from './network/host.ts';
+import { DEFAULT_STATE_DIR, SettingsStore } from './settings.ts';
+import { DEFAULT_ENV, type EngineEnv } from './share.ts';
+
+setConsoleLogDomain('share-this-cd-helper');
+
+// GLib.unix_signal_add exists at run time (GLib 2.74); the @girs types moved it to GLibUnix.
+const unixSignalAdd = (GLib as unknown as { unix_signal_add: (priority: number, signal: number, handler: () => boolean) => number }).unix_signal_add;
+
+/** Seconds from the environment (tests shorten the idle time), or the fallback. */
+function envSeconds(name: string, fallback: number): number {
+    const v = Number.parseFloat(GLib.getenv(name) ?? '');
+    return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+function engineEnv(): EngineEnv {
+    const gone = Number.parseInt(GLib.getenv('SHARE_THIS_CD_GONE_AFTER') ?? '', 10);
+    return { ...DEFAULT_ENV, runtimeDir: GLib.getenv('SHARE_THIS_CD_RUNTIME_DIR') ?? DEFAULT_ENV.runtimeDir,
+        goneAfter: Number.isInteger(gone) && gone > 0 ? gone : DEFAULT_ENV.goneAfter };
+}
+
+async function main(): Promise<number> {
+    registerErrorDomain();
+    const idleMs = envSeconds('SHARE_THIS_CD_IDLE_TIMEOUT', 60) * 1000;
+    // Top-level await keeps GJS's main loop turning; `finished` resolves when the helper should exit.
+    let exitCode = 0;
+    let finish: () => void = () => {};
+    const finished = new Promise<void>(resolve => { finish = resolve; });
+    let connection: Gio.DBusConnection;
+    try {
+        connection = Gio.bus_get_sync(Gio.BusType.SYSTEM, null);
+    } catch (e) {
+        console.error(`cannot connect to the system bus: ${(e as Error).message}`);
+        return 1;
+    }
+    let idleTimer: number | null = null;
+    let quitting = false;
+    const quit = (code: number): void => {
+        if (quitting)
+            return;
+        quitting = true;
+        exitCode = code;
+        finish();
+    };
+    const service: ShareService = new ShareService({
+        authority: new PolkitAuthority(connection),
+        env: engineEnv(),
+        settings: new SettingsStore(GLib.getenv('SHARE_THIS_CD_STATE_DIR') ?? DEFAULT_STATE_DIR),
+        listInterfaces,
+        onActivity: () => armIdle(),
+    });
+    // The idle timer runs while nothing is shared; each call starts it again.
+    function armIdle(): void {
+        if (idleTimer !== null)
+            GLib.source_remove(idleTimer);
+        idleTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, idleMs, () => {
+            idleTimer = null;
+            if (service.idle) {
+                console.info(`idle for ${idleMs / 1000} s: exiting`);
+                quit(0);
+            } else {
+                armIdle();
+            }
+            return GLib.SOURCE_REMOVE;
+        });
+    }
+
+    // Reconcile before taking the name: the first call sees the true state.
+    await service.reconcile();
+    service.export(connection, OBJECT_PATH);
+    const owned = await new Promise<boolean>(resolve => {
+        Gio.bus_own_name_on_connection(connection, BUS_NAME, Gio.BusNameOwnerFlags.DO_NOT_QUEUE,
+            () => resolve(true),
+            () => {
+                resolve(false);
+                quit(quitting ? exitCode : 1);
+            });
+    });
+    if (!owned) {
+        console.error(`could not own ${BUS_NAME} on the system bus (another helper runs, or the bus policy refuses it)`);
+        await service.shutdown();
+        return 1;
+    }
+    console.info(`ready on the system bus as ${BUS_NAME}`);
+    armIdle();
+    for (const signal of [1, 2, 15]) {
+        unixSignalAdd(GLib.PRIORITY_HIGH, signal, () => {
+            console.info('signal: stopping');
+            quit(0);
+            return GLib.SOURCE_REMOVE;
+        });
+    }
+    await finished;
+    // Leave the bus first (callers get a fresh activation), then undo a share.
+    service.unexport();
+    await service.shutdown();
+    connection.flush_sync(null);
+    return exitCode;
+}
+
+system.exit(await main());

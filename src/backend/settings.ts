@@ -1,0 +1,75 @@
+// Persistent settings (/var/lib/share-this-cd/settings.json): the last share's options and whether sharing was
+// on, so that a persistent live session (casper-rw, live-boot persistence) shares again after a reboot when the
+// user asked for it. Parsing is pure and forgiving (a damaged file means defaults); writes are atomic.
+import GLib from 'gi://GLib';
+
+import { mkdirs, readTextFile, writeAtomic } from './fsutil.ts';
+import type { RequestedMode } from './network/mode.ts';
+import type { ShareOptions } from './share.ts';
+
+export const DEFAULT_STATE_DIR = '/var/lib/share-this-cd';
+
+export interface Settings {
+    version: 1;
+    /** Sharing was on when the helper last changed it. */
+    sharing: boolean;
+    /** Share again at start-up (the user chose "keep sharing after a restart"). */
+    remember: boolean;
+    /** The last share's options (null before the first share). */
+    last: ShareOptions | null;
+}
+
+export const DEFAULT_SETTINGS: Settings = { version: 1, sharing: false, remember: false, last: null };
+
+const MODES: readonly string[] = ['auto', 'proxy', 'dhcp'];
+
+function stringOrNull(v: unknown): string | null | undefined {
+    return v === null ? null : typeof v === 'string' ? v : undefined;
+}
+
+/** The settings in `text`; anything missing or of the wrong type falls back to its default. */
+export function parseSettings(text: string | null): Settings {
+    let raw: unknown;
+    try {
+        raw = text === null ? null : JSON.parse(text);
+    } catch {
+        raw = null;
+    }
+    if (typeof raw !== 'object' || raw === null)
+        return { ...DEFAULT_SETTINGS };
+    const o = raw as Record<string, unknown>;
+    let last: ShareOptions | null = null;
+    const l = o.last as Record<string, unknown> | null | undefined;
+    if (typeof l === 'object' && l !== null) {
+        const medium = stringOrNull(l.medium), iso = stringOrNull(l.iso), iface = stringOrNull(l.interface);
+        if (medium !== undefined && iso !== undefined && iface !== undefined && typeof l.mode === 'string' && MODES.includes(l.mode)
+            && typeof l.http === 'boolean' && Number.isInteger(l.httpPort)) {
+            last = { medium, iso, interface: iface, mode: l.mode as RequestedMode, http: l.http, httpPort: l.httpPort as number };
+        }
+    }
+    const sharing = o.sharing === true && last !== null;
+    return { version: 1, sharing, remember: o.remember === true && last !== null, last };
+}
+
+export function renderSettings(s: Settings): string {
+    return `${JSON.stringify(s, null, 1)}\n`;
+}
+
+export class SettingsStore {
+    constructor(private readonly dir: string = DEFAULT_STATE_DIR) {}
+
+    get path(): string {
+        return `${this.dir}/settings.json`;
+    }
+
+    load(): Settings {
+        return parseSettings(readTextFile(this.path));
+    }
+
+    /** Writes atomically (temporary file + rename); the folder is made when missing. */
+    save(s: Settings): void {
+        if (!GLib.file_test(this.dir, GLib.FileTest.IS_DIR))
+            mkdirs(this.dir, 0o755);
+        writeAtomic(this.path, renderSettings(s), 0o644);
+    }
+}

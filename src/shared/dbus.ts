@@ -1,0 +1,58 @@
+// The helper's D-Bus names, its interface (data/io.github.ShareThisCD1.xml, bundled as text: one definition for
+// the helper and its clients) and the error domain: each ShareError code is a registered D-Bus error
+// io.github.ShareThisCD1.Error.<Code>, so a GLib.Error thrown in the helper arrives as the same code in a client.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import INTERFACE_XML from '../../data/io.github.ShareThisCD1.xml';
+import type { ErrorCode } from './errors.ts';
+
+export const BUS_NAME = 'io.github.ShareThisCD1';
+export const INTERFACE_NAME = 'io.github.ShareThisCD1';
+export const OBJECT_PATH = '/io/github/ShareThisCD1';
+export const POLKIT_ACTION = 'io.github.ShareThisCD1.share';
+export const ERROR_PREFIX = 'io.github.ShareThisCD1.Error';
+
+export { INTERFACE_XML };
+
+/** The codes, in a fixed order: a code's index is its number in the GLib error domain. */
+export const ERROR_CODES: readonly ErrorCode[] = ['NoLiveMedium', 'UnsupportedMedium', 'InvalidOption', 'NoUsableInterface',
+    'DhcpConflict', 'DaemonFailed', 'AlreadySharing', 'NotSharing', 'Busy', 'AuthorizationDismissed'];
+
+export const ERROR_QUARK = GLib.quark_from_string('share-this-cd-error-quark');
+
+let registered = false;
+
+/** Registers io.github.ShareThisCD1.Error.* with GIO (idempotent). Both sides call it. */
+export function registerErrorDomain(): void {
+    if (registered)
+        return;
+    registered = true;
+    ERROR_CODES.forEach((code, i) => Gio.dbus_error_register_error(ERROR_QUARK, i, `${ERROR_PREFIX}.${code}`));
+}
+
+/** The D-Bus error name of an error a call returned ("" for a local error), and its message without it. */
+export function remoteError(e: unknown): { name: string; code: ErrorCode | null; message: string } {
+    if (!(e instanceof GLib.Error))
+        return { name: '', code: null, message: String(e) };
+    const name = Gio.DBusError.get_remote_error(e) ?? '';
+    // A registered name comes back as our own domain: its code is the index in ERROR_CODES.
+    const code = e.domain === ERROR_QUARK ? ERROR_CODES[e.code] ?? null : null;
+    Gio.DBusError.strip_remote_error(e);
+    return { name: name || (code !== null ? `${ERROR_PREFIX}.${code}` : ''), code, message: e.message };
+}
+
+/** The interface's description, parsed once. */
+let info: Gio.DBusInterfaceInfo | null = null;
+export function interfaceInfo(): Gio.DBusInterfaceInfo {
+    if (info === null)
+        info = Gio.DBusNodeInfo.new_for_xml(INTERFACE_XML).lookup_interface(INTERFACE_NAME);
+    if (info === null)
+        throw new Error(`${INTERFACE_NAME} is missing from its XML`);
+    return info;
+}
+
+/** Option keys Start accepts, with their D-Bus type. */
+export const START_OPTIONS: Record<string, string> = {
+    'interface': 's', 'mode': 's', 'medium': 's', 'iso': 's', 'http': 'b', 'http-port': 'q', 'remember': 'b',
+};

@@ -1,0 +1,299 @@
+// The privileged helper on a private system bus with the real polkitd (src/lab/bus.ts): D-Bus activation and
+// idle exit, polkit decisions (root, a live session's user under the shipped rule, the same user on an installed
+// system, a user outside the rule), validation before anything else, the bus policy, a real share in the lab
+// started by a normal user's `share-this-cd start`, concurrent calls, kill -9 and sharing again after a restart.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { isRunning } from '../../src/backend/services/supervisor.ts';
+import { readTextFile } from '../../src/backend/fsutil.ts';
+import { BusLab } from '../../src/lab/bus.ts';
+import { LabShare } from '../../src/lab/share.ts';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/shared/dbus.ts';
+import { CLI, TOP, removeTree } from '../support/helpers.ts';
+import { CLIENT, CLIENT_MAC, NOTHING_LEFT, SRV, SRV_IP, clientDhcp, leftovers, makeMedium, ns, setupNet, sh, sleep, teardownNet } from '../support/lab.ts';
+
+const TIMEOUT = 90000;
+const NOBODY = 65534;
+/** A system user that is not in group sudo: outside the live-session rule. */
+const DAEMON = 1;
+const HELPER_JS = `${GLib.path_get_dirname(CLI)}/share-this-cd-helper.js`;
+
+interface Reply {
+    ok: boolean;
+    name: string;
+    message: string;
+    value: unknown;
+}
+
+describe('the privileged helper (D-Bus + polkit)', () => {
+    let bus: BusLab;
+    let medium: string;
+
+    function call(method: string, params: GLib.Variant | null, flags = Gio.DBusCallFlags.NONE, iface = INTERFACE_NAME): Promise<Reply> {
+        const conn = bus.connection();
+        return new Promise(resolve => {
+            conn.call(BUS_NAME, OBJECT_PATH, iface, method, params, null, flags, 60000, null, (_c, res) => {
+                try {
+                    const v = conn.call_finish(res);
+                    resolve({ ok: true, name: '', message: '', value: v.recursiveUnpack() });
+                } catch (e) {
+                    const name = Gio.DBusError.get_remote_error(e as GLib.Error) ?? '';
+                    Gio.DBusError.strip_remote_error(e as GLib.Error);
+                    resolve({ ok: false, name, message: (e as GLib.Error).message, value: null });
+                }
+            });
+        });
+    }
+
+    async function prop(name: string): Promise<unknown> {
+        const r = await call('Get', new GLib.Variant('(ss)', [INTERFACE_NAME, name]), Gio.DBusCallFlags.NONE, 'org.freedesktop.DBus.Properties');
+        if (!r.ok)
+            throw new Error(`Get ${name}: ${r.name}: ${r.message}`);
+        return (r.value as [unknown])[0];
+    }
+
+    async function waitProp(name: string, pred: (v: unknown) => boolean, timeoutMs = 20000): Promise<unknown> {
+        const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
+        for (;;) {
+            const v = await prop(name);
+            if (pred(v))
+                return v;
+            if (GLib.get_monotonic_time() > deadline)
+                throw new Error(`${name} stayed ${JSON.stringify(v)} (helper log: ${bus.logTail()})`);
+            await sleep(100);
+        }
+    }
+
+    const start = (options: Record<string, GLib.Variant>, flags = Gio.DBusCallFlags.NONE): Promise<Reply> =>
+        call('Start', new GLib.Variant('(a{sv})', [options]), flags);
+    const s = (v: string): GLib.Variant => new GLib.Variant('s', v);
+    /** gdbus Start as another user, with interaction allowed (no agent runs, so a password cannot be given). */
+    const gdbusStart = (uid: number, dict: string): ReturnType<BusLab['gdbus']> =>
+        bus.gdbus(uid, ['call', '--system', '--interactive', '--dest', BUS_NAME, '--object-path', OBJECT_PATH, '--method', `${INTERFACE_NAME}.Start`, dict]);
+
+    beforeAll(async () => {
+        jasmine.DEFAULT_TIMEOUT_INTERVAL = TIMEOUT;
+        setupNet();
+        medium = makeMedium();
+        bus = new BusLab({ top: TOP, helperJs: HELPER_JS, netns: SRV, idleTimeout: 3, env: { SHARE_THIS_CD_GONE_AFTER: '4', G_MESSAGES_DEBUG: 'share-this-cd-helper' } });
+        bus.startBus();
+        await bus.startPolkit('live');
+    });
+    afterAll(async () => {
+        await bus.stop();
+        teardownNet();
+        removeTree(medium);
+    });
+
+    describe('activation', () => {
+        it('is started by the first call, exits when idle, and is started again by the next call', async () => {
+            expect(bus.helperPid()).toBeNull();
+            expect(await prop('State')).toBe('stopped');
+            const first = bus.helperPid();
+            expect(first).not.toBeNull();
+            await bus.waitForName(BUS_NAME, false, 15000);
+            expect(isRunning(first as number)).toBeFalse();
+            expect(bus.logTail()).toContain('idle for 3 s: exiting');
+            expect(await prop('ClientCount')).toBe(0);
+            const second = bus.helperPid();
+            expect(second).not.toBeNull();
+            expect(second).not.toBe(first);
+        });
+    });
+
+    describe('polkit', () => {
+        afterAll(async () => {
+            await bus.stopPolkit();
+            await bus.startPolkit('live');
+        });
+
+        it('shows the action to pkaction, with an administrator password by default', () => {
+            const r = sh(['env', `DBUS_SYSTEM_BUS_ADDRESS=${bus.address}`, 'pkaction', '--action-id', 'io.github.ShareThisCD1.share', '--verbose']);
+            expect(r.status).withContext(r.stderr).toBe(0);
+            expect(r.stdout).toMatch(/description: +Share the live system with the local network/);
+            expect(r.stdout).toMatch(/implicit any: +auth_admin\n/);
+            expect(r.stdout).toMatch(/implicit active: +auth_admin_keep/);
+        });
+
+        it('lets root act (the check passes and the engine answers)', async () => {
+            const r = await start({ medium: s('/nonexistent/medium') });
+            expect(r.name).toBe('io.github.ShareThisCD1.Error.NoLiveMedium');
+            expect(await prop('State')).toBe('failed');
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+
+        it('refuses a user outside the live-session rule, and nothing starts', () => {
+            const r = gdbusStart(DAEMON, `{'medium': <'${medium}'>, 'interface': <'br0'>}`);
+            expect(r.status).not.toBe(0);
+            expect(r.stderr).toContain('org.freedesktop.DBus.Error.AccessDenied');
+            expect(r.stderr).toContain('needs an administrator');
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+            // Without ALLOW_INTERACTIVE_AUTHORIZATION the answer says a password would be needed.
+            const quiet = bus.gdbus(DAEMON, ['call', '--system', '--dest', BUS_NAME, '--object-path', OBJECT_PATH, '--method', `${INTERFACE_NAME}.Stop`]);
+            expect(quiet.status).toBe(0); // nothing to stop: no change, no question
+        });
+
+        it('lets the live session\'s user act without a password under the shipped rule', () => {
+            const r = gdbusStart(NOBODY, `{'medium': <'/nonexistent/medium'>}`);
+            expect(r.stderr).toContain('io.github.ShareThisCD1.Error.NoLiveMedium');
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+
+        it('refuses the same user when the computer is not a live session', async () => {
+            await bus.stopPolkit();
+            await bus.startPolkit('installed');
+            const r = gdbusStart(NOBODY, `{'medium': <'${medium}'>, 'interface': <'br0'>}`);
+            expect(r.stderr).toContain('org.freedesktop.DBus.Error.AccessDenied');
+            const quiet = bus.gdbus(NOBODY, ['call', '--system', '--dest', BUS_NAME, '--object-path', OBJECT_PATH, '--method', `${INTERFACE_NAME}.Start`, `{'medium': <'${medium}'>}`]);
+            expect(quiet.stderr).toContain('org.freedesktop.DBus.Error.InteractiveAuthorizationRequired');
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+    });
+
+    describe('bad input', () => {
+        const cases: [string, () => Record<string, GLib.Variant>, string][] = [
+            ['a wrong type', () => ({ mode: new GLib.Variant('i', 3) }), 'The option “mode” must have the D-Bus type “s”, not “i”.'],
+            ['an unknown key', () => ({ colour: s('blue') }), 'Unknown option “colour”'],
+            ['a newline in a path', () => ({ medium: s('/media/cd\nfoo') }), 'line break or control character'],
+            ['“..” in a path', () => ({ medium: s('/cdrom/../etc') }), 'contains “..”'],
+            ['a relative path', () => ({ iso: s('ubuntu.iso') }), 'is relative'],
+            ['an unknown interface', () => ({ interface: s('eth9') }), 'There is no network interface called “eth9”'],
+            ['an unknown mode', () => ({ mode: s('rogue') }), 'is not a mode'],
+            ['medium and iso together', () => ({ medium: s('/cdrom'), iso: s('/a.iso') }), 'not both'],
+        ];
+        for (const [what, options, message] of cases) {
+            it(`answers ${what} with InvalidArgs and a specific message, and changes nothing`, async () => {
+                const before = await prop('State');
+                const r = await start(options());
+                expect(r.name).toBe('org.freedesktop.DBus.Error.InvalidArgs');
+                expect(r.message).toContain(message);
+                expect(await prop('State')).toBe(before);
+                expect(leftovers()).toEqual(NOTHING_LEFT);
+            });
+        }
+
+        it('validates before polkit: a user who may not share still learns what is wrong', () => {
+            const r = gdbusStart(DAEMON, `{'mode': <'rogue'>}`);
+            expect(r.stderr).toContain('org.freedesktop.DBus.Error.InvalidArgs');
+        });
+    });
+
+    describe('bus policy', () => {
+        it('lets only root own the name', () => {
+            const r = bus.gdbus(NOBODY, ['call', '--system', '--dest', 'org.freedesktop.DBus', '--object-path', '/org/freedesktop/DBus',
+                '--method', 'org.freedesktop.DBus.RequestName', BUS_NAME, '4']);
+            expect(r.stderr).toContain('AccessDenied');
+        });
+
+        it('lets others call only the interface, Properties, Introspectable and Peer', async () => {
+            await prop('State');
+            const other = bus.gdbus(NOBODY, ['call', '--system', '--dest', BUS_NAME, '--object-path', OBJECT_PATH, '--method', 'org.example.Other.Do']);
+            expect(other.stderr).toContain('AccessDenied');
+            const intro = bus.gdbus(NOBODY, ['introspect', '--system', '--dest', BUS_NAME, '--object-path', OBJECT_PATH]);
+            expect(intro.stdout).toContain('interface io.github.ShareThisCD1');
+            expect(intro.stdout).toContain('readonly aa{sv} Clients');
+        });
+    });
+
+    describe('sharing through the helper in the lab', () => {
+        afterEach(async () => {
+            await call('Stop', null);
+        });
+
+        it('starts for a normal user\'s `share-this-cd start`, reports a client with PropertiesChanged, and Stop leaves nothing', async () => {
+            const changes: Record<string, unknown>[] = [];
+            const conn = bus.connection();
+            const sub = conn.signal_subscribe(null, 'org.freedesktop.DBus.Properties', 'PropertiesChanged', OBJECT_PATH, INTERFACE_NAME,
+                Gio.DBusSignalFlags.NONE, (_c, _s, _p, _i, _n, params) => changes.push((params.recursiveUnpack() as [string, Record<string, unknown>])[1]));
+            const cli = new LabShare(CLI, SRV, ['--medium', medium, '--interface', 'br0'], { DBUS_SYSTEM_BUS_ADDRESS: bus.address }, () => {},
+                ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups']);
+            try {
+                await cli.waitFor(/^Sharing .* through the helper\.$/, 30000);
+                expect(cli.output).toContain('full DHCP mode');
+                expect(await prop('State')).toBe('sharing');
+                expect(await prop('Interface')).toBe('br0');
+                expect(await prop('Address')).toBe(SRV_IP);
+                expect(await prop('Mode')).toBe('dhcp');
+                expect(await prop('Medium')).toBe(medium);
+                expect(changes.some(c => c.State === 'starting')).toBeTrue();
+                expect(changes.some(c => c.State === 'sharing' && c.Mode === 'dhcp')).toBeTrue();
+
+                clientDhcp();
+                ns(CLIENT, ['curl', '-sSf', '-o', '/dev/null', `http://${SRV_IP}/medium/casper/vmlinuz`]);
+                const clients = await waitProp('Clients', v => (v as Record<string, unknown>[]).some(c => c.mac === CLIENT_MAC && c.stage === 'loading')) as Record<string, unknown>[];
+                const c = clients.find(x => x.mac === CLIENT_MAC) as Record<string, unknown>;
+                expect(c.ip).toMatch(/^10\.77\.0\.\d+$/);
+                expect(typeof c.first_seen).toBe('number');
+                expect(await prop('ClientCount')).toBe(1);
+                await cli.waitFor(/^Computers booting: 1$/);
+                expect(changes.some(ch => ch.ClientCount === 1)).toBeTrue();
+                expect(changes.some(ch => Array.isArray(ch.Clients) && (ch.Clients as Record<string, unknown>[]).some(x => x.mac === CLIENT_MAC))).toBeTrue();
+                // The client falls silent: it goes, and the count follows.
+                await waitProp('ClientCount', v => v === 0, 20000);
+
+                cli.signal(2);
+                expect(await cli.ended(30000)).withContext(cli.output).toBe(0);
+                expect(cli.output).toContain('Stopped: nothing of the share is left running.');
+                expect(await prop('State')).toBe('stopped');
+                expect(changes.some(ch => ch.State === 'stopping')).toBeTrue();
+                expect(leftovers()).toEqual(NOTHING_LEFT);
+            } finally {
+                conn.signal_unsubscribe(sub);
+                if (cli.running)
+                    cli.signal(9);
+            }
+        });
+
+        it('lets one of two Start calls at once win; the other gets a clear error', async () => {
+            const options = { medium: s(medium), interface: s('br0') };
+            const [a, b] = await Promise.all([start(options), start(options)]);
+            const winners = [a, b].filter(r => r.ok);
+            const losers = [a, b].filter(r => !r.ok);
+            expect(winners.length).toBe(1);
+            expect(losers.length).toBe(1);
+            expect(losers[0].name).toBe('io.github.ShareThisCD1.Error.Busy');
+            expect(losers[0].message).toContain('Sharing is being started right now');
+            expect(await prop('State')).toBe('sharing');
+            // The same Start again changes nothing; other options are refused while sharing.
+            expect((await start(options)).ok).toBeTrue();
+            const other = await start({ medium: s(medium), interface: s('br0'), http: new GLib.Variant('b', false) });
+            expect(other.name).toBe('io.github.ShareThisCD1.Error.AlreadySharing');
+            expect((await call('Stop', null)).ok).toBeTrue();
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+
+        it('after kill -9 of the helper, the next call starts a new one that cleans up and says so', async () => {
+            expect((await start({ medium: s(medium), interface: s('br0') })).ok).toBeTrue();
+            const pid = bus.helperPid() as number;
+            expect(leftovers().processes.length).toBeGreaterThan(0);
+            GLib.spawn_command_line_sync(`kill -9 ${pid}`);
+            await bus.waitForName(BUS_NAME, false, 10000);
+            expect(await prop('State')).toBe('failed');
+            expect(bus.helperPid()).not.toBe(pid);
+            expect(await prop('LastError')).toMatch(/Sharing had stopped unexpectedly; what it left running was cleaned up \(stopped dnsmasq \(pid \d+\)/);
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+
+        it('shares again after a restart when asked to remember, and not after Stop', async () => {
+            expect((await start({ medium: s(medium), interface: s('br0'), remember: new GLib.Variant('b', true) })).ok).toBeTrue();
+            const settings = JSON.parse(readTextFile(`${bus.stateDir}/settings.json`) ?? '{}') as Record<string, unknown>;
+            expect(settings.sharing).toBeTrue();
+            expect(settings.remember).toBeTrue();
+            // A shutdown: SIGTERM stops the share cleanly, the settings stay.
+            const pid = bus.helperPid() as number;
+            GLib.spawn_command_line_sync(`kill -TERM ${pid}`);
+            await bus.waitForName(BUS_NAME, false, 15000);
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+            // The next start of the helper shares again.
+            await waitProp('State', v => v === 'sharing', 30000);
+            expect(await prop('Medium')).toBe(medium);
+            expect((await call('Stop', null)).ok).toBeTrue();
+            expect((JSON.parse(readTextFile(`${bus.stateDir}/settings.json`) ?? '{}') as Record<string, unknown>).sharing).toBeFalse();
+            GLib.spawn_command_line_sync(`kill -TERM ${bus.helperPid()}`);
+            await bus.waitForName(BUS_NAME, false, 15000);
+            expect(await prop('State')).toBe('stopped');
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+    });
+});
