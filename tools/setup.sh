@@ -14,12 +14,15 @@ cd "$top"
 # what the lab live image is built from: Debian's signed kernel, initramfs-tools + live-boot, busybox-static,
 # squashfs-tools, zstd, isolinux, mtools + dosfstools (the ISO's UEFI image); sbsigntool (an unsigned kernel for the
 # Secure Boot test).
+# The helper: the system bus (dbus-daemon) and polkitd; its tests run a private bus with the real polkitd and
+# check the shipped data with xmllint (libxml2-utils), pkaction (polkitd) and systemd-analyze (systemd).
 PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
     dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin nginx-light
-    nfs-ganesha nfs-ganesha-vfs rpcbind fuseiso fuse3 iproute2 kmod
+    nfs-ganesha nfs-ganesha-vfs rpcbind fuseiso fuse3 iproute2 kmod util-linux
     udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils iperf3 xorriso tcpdump
     qemu-system-x86 ipxe-qemu seabios ovmf linux-image-amd64 initramfs-tools live-boot live-boot-initramfs-tools
-    busybox-static squashfs-tools zstd isolinux mtools dosfstools sbsigntool)
+    busybox-static squashfs-tools zstd isolinux mtools dosfstools sbsigntool
+    dbus-daemon polkitd libxml2-utils systemd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

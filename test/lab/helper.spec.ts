@@ -11,7 +11,7 @@ import { BusLab } from '../../src/lab/bus.ts';
 import { LabShare } from '../../src/lab/share.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/shared/dbus.ts';
 import { CLI, TOP, removeTree } from '../support/helpers.ts';
-import { CLIENT, CLIENT_MAC, NOTHING_LEFT, SRV, SRV_IP, clientDhcp, leftovers, makeMedium, ns, setupNet, sh, sleep, teardownNet } from '../support/lab.ts';
+import { CLIENT, CLIENT_MAC, NOTHING_LEFT, RTR_IP, SRV, SRV_IP, clientDhcp, leftovers, makeMedium, ns, setupNet, sh, sleep, startRouterDhcp, teardownNet } from '../support/lab.ts';
 
 const TIMEOUT = 90000;
 const NOBODY = 65534;
@@ -293,6 +293,41 @@ describe('the privileged helper (D-Bus + polkit)', () => {
             GLib.spawn_command_line_sync(`kill -TERM ${bus.helperPid()}`);
             await bus.waitForName(BUS_NAME, false, 15000);
             expect(await prop('State')).toBe('stopped');
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+    });
+
+    describe('on a LAN with a router that runs DHCP', () => {
+        beforeAll(async () => {
+            // The helper runs in the old namespace until it exits: end it, then build the LAN with its router.
+            const pid = bus.helperPid();
+            if (pid !== null) {
+                GLib.spawn_command_line_sync(`kill -TERM ${pid}`);
+                await bus.waitForName(BUS_NAME, false, 15000);
+            }
+            teardownNet();
+            setupNet({ router: true });
+            startRouterDhcp();
+        });
+        afterAll(async () => {
+            await call('Stop', null);
+        });
+
+        it('Probe (open to everyone) names the router\'s DHCP server and suggests proxy-DHCP', () => {
+            const r = bus.gdbus(NOBODY, ['call', '--system', '--dest', BUS_NAME, '--object-path', OBJECT_PATH, '--method', `${INTERFACE_NAME}.Probe`, 'br0']);
+            expect(r.status).withContext(r.stderr).toBe(0);
+            expect(r.stdout).toContain(`'server': <'${RTR_IP}'>`);
+            expect(r.stdout).toContain(`'addresses': <['${SRV_IP}/24']>`);
+            expect(r.stdout).toContain(`'suggested-mode': <'proxy'>`);
+            const bad = bus.gdbus(NOBODY, ['call', '--system', '--dest', BUS_NAME, '--object-path', OBJECT_PATH, '--method', `${INTERFACE_NAME}.Probe`, 'eth9']);
+            expect(bad.stderr).toContain('org.freedesktop.DBus.Error.InvalidArgs');
+        });
+
+        it('Start in auto mode chooses proxy-DHCP next to the router', async () => {
+            const r = await start({ medium: s(medium), interface: s('br0') });
+            expect(r.ok).withContext(r.message).toBeTrue();
+            expect(await prop('Mode')).toBe('proxy');
+            expect((await call('Stop', null)).ok).toBeTrue();
             expect(leftovers()).toEqual(NOTHING_LEFT);
         });
     });

@@ -1,0 +1,253 @@
+// The helper's pure parts (Start's options, the settings file, error replies) and its shipped data files:
+// the interface XML, the bus policy, the activation file, the systemd unit (systemd-analyze verify), the polkit
+// action (translatable) and the live-session check.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { InvalidArgs, type WireValue, parseStartOptions, sameOptions } from '../../src/backend/dbus/options.ts';
+import { DBusFailure } from '../../src/backend/dbus/polkit.ts';
+import { ShareService, clientDict, errorReply } from '../../src/backend/dbus/service.ts';
+import { readTextFile } from '../../src/backend/fsutil.ts';
+import { DEFAULT_SETTINGS, SettingsStore, parseSettings, renderSettings } from '../../src/backend/settings.ts';
+import type { ShareOptions } from '../../src/backend/share.ts';
+import { ERROR_CODES, ERROR_QUARK, INTERFACE_XML, START_OPTIONS, interfaceInfo, registerErrorDomain } from '../../src/shared/dbus.ts';
+import { ShareError } from '../../src/shared/errors.ts';
+import { sh } from '../../src/lab/net.ts';
+import { TOP, makeTree, removeTree } from '../support/helpers.ts';
+
+const IFACES = ['lo', 'eth0', 'br0'];
+const str = (value: string): WireValue => ({ type: 's', value });
+
+function invalid(wire: Record<string, WireValue>): string {
+    try {
+        parseStartOptions(wire, IFACES);
+    } catch (e) {
+        if (e instanceof InvalidArgs)
+            return e.message;
+        throw e;
+    }
+    return '(accepted)';
+}
+
+describe('Start options', () => {
+    it('are all optional, with the engine defaults', () => {
+        expect(parseStartOptions({}, IFACES)).toEqual({
+            options: { medium: null, iso: null, interface: null, mode: 'auto', http: true, httpPort: 80 }, remember: false,
+        });
+    });
+
+    it('take every documented key with its type', () => {
+        const r = parseStartOptions({
+            'interface': str('eth0'), 'mode': str('proxy'), 'medium': str('/run/live/medium'), 'http': { type: 'b', value: false },
+            'http-port': { type: 'q', value: 8080 }, 'remember': { type: 'b', value: true },
+        }, IFACES);
+        expect(r).toEqual({ options: { medium: '/run/live/medium', iso: null, interface: 'eth0', mode: 'proxy', http: false, httpPort: 8080 }, remember: true });
+        expect(parseStartOptions({ iso: str('/home/ann/ubuntu 24.04.iso') }, IFACES).options.iso).toBe('/home/ann/ubuntu 24.04.iso');
+    });
+
+    const refused: [string, Record<string, WireValue>, string][] = [
+        ['an unknown key', { colour: str('blue') }, 'Unknown option “colour”; the options are: interface, mode, medium, iso, http, http-port, remember.'],
+        ['an unknown key with a newline', { 'a\nb': str('x') }, 'Unknown option “a\\nb”'],
+        ['mode as a number', { mode: { type: 'i', value: 2 } }, 'The option “mode” must have the D-Bus type “s”, not “i”.'],
+        ['http as a string', { http: str('yes') }, 'The option “http” must have the D-Bus type “b”, not “s”.'],
+        ['http-port as u', { 'http-port': { type: 'u', value: 80 } }, 'must have the D-Bus type “q”, not “u”'],
+        ['port 0', { 'http-port': { type: 'q', value: 0 } }, '“0” is not a valid HTTP port'],
+        ['an unknown mode', { mode: str('rogue') }, '“rogue” is not a mode: use auto, proxy or dhcp.'],
+        ['a newline in the medium', { medium: str('/cdrom\n/etc') }, 'contains a line break or control character'],
+        ['a tab in the interface', { interface: str('eth0\t') }, 'contains a line break or control character'],
+        ['“..” in the medium', { medium: str('/cdrom/../etc') }, 'contains “..”'],
+        ['“..” in the ISO', { iso: str('/home/../root/x.iso') }, 'contains “..”'],
+        ['an empty medium', { medium: str('') }, 'contains a line break or control character'],
+        ['a relative medium', { medium: str('cdrom') }, 'The medium path “cdrom” is relative'],
+        ['a relative ISO', { iso: str('./x.iso') }, 'The iso path “./x.iso” is relative'],
+        ['medium and ISO', { medium: str('/cdrom'), iso: str('/x.iso') }, 'not both'],
+        ['an interface name that is not one', { interface: str('eth0; reboot') }, 'is not a network interface name'],
+        ['an interface that does not exist', { interface: str('wlan7') }, 'There is no network interface called “wlan7”. Interfaces: lo, eth0, br0.'],
+    ];
+    for (const [what, wire, message] of refused) {
+        it(`refuse ${what}`, () => {
+            expect(invalid(wire)).toContain(message);
+        });
+    }
+
+    it('compare by what is shared and how', () => {
+        const a: ShareOptions = { medium: '/cdrom', iso: null, interface: 'eth0', mode: 'auto', http: true, httpPort: 80 };
+        expect(sameOptions(a, { ...a })).toBeTrue();
+        expect(sameOptions(a, { ...a, http: false })).toBeFalse();
+        expect(sameOptions(a, { ...a, interface: null })).toBeFalse();
+        expect(sameOptions(a, { ...a, mode: 'proxy' })).toBeFalse();
+    });
+});
+
+describe('helper settings', () => {
+    const last: ShareOptions = { medium: '/cdrom', iso: null, interface: 'eth0', mode: 'proxy', http: true, httpPort: 80 };
+
+    it('fall back to defaults for a missing, damaged or foreign file', () => {
+        for (const text of [null, '', '{', '[]', '"x"', 'null', '{"sharing": "yes"}'])
+            expect(parseSettings(text)).withContext(String(text)).toEqual(DEFAULT_SETTINGS);
+    });
+
+    it('never say "share again" without options to share with', () => {
+        expect(parseSettings('{"sharing": true, "remember": true}')).toEqual(DEFAULT_SETTINGS);
+        expect(parseSettings(JSON.stringify({ sharing: true, remember: true, last: { ...last, mode: 'rogue' } }))).toEqual(DEFAULT_SETTINGS);
+        expect(parseSettings(JSON.stringify({ sharing: true, remember: true, last: { ...last, httpPort: '80' } }))).toEqual(DEFAULT_SETTINGS);
+    });
+
+    it('read back what they wrote', () => {
+        const s = { version: 1 as const, sharing: true, remember: true, last };
+        expect(parseSettings(renderSettings(s))).toEqual(s);
+    });
+
+    it('are written atomically, world-readable, into a folder made when missing', () => {
+        const dir = makeTree({});
+        try {
+            const store = new SettingsStore(`${dir}/var/lib/share-this-cd`);
+            expect(store.load()).toEqual(DEFAULT_SETTINGS);
+            store.save({ version: 1, sharing: true, remember: false, last });
+            store.save({ version: 1, sharing: false, remember: false, last });
+            expect(store.load()).toEqual({ version: 1, sharing: false, remember: false, last });
+            expect(sh(['ls', '-A', `${dir}/var/lib/share-this-cd`]).stdout.trim()).toBe('settings.json');
+            expect(sh(['stat', '-c', '%a', store.path]).stdout.trim()).toBe('644');
+        } finally {
+            removeTree(dir);
+        }
+    });
+});
+
+describe('helper replies', () => {
+    it('map each kind of failure to its D-Bus error name', () => {
+        expect(errorReply(new InvalidArgs('bad'))).toEqual(['org.freedesktop.DBus.Error.InvalidArgs', 'bad']);
+        expect(errorReply(new DBusFailure('org.freedesktop.DBus.Error.AccessDenied', 'no'))).toEqual(['org.freedesktop.DBus.Error.AccessDenied', 'no']);
+        expect(errorReply(new ShareError('DhcpConflict', 'router'))).toEqual(['io.github.ShareThisCD1.Error.DhcpConflict', 'router']);
+        const [name, message] = errorReply(new TypeError('x is undefined'));
+        expect(name).toBe('io.github.ShareThisCD1.Error.DaemonFailed');
+        expect(message).toBe('Internal error of the helper: x is undefined');
+    });
+
+    it('carry a client as a{sv} with whole seconds', () => {
+        const v = new GLib.Variant('a{sv}', clientDict({ id: 'ip:10.0.0.5', mac: null, ip: '10.0.0.5', arch: 'uefi', stage: 'loading',
+            firstSeen: 1700000000.75, lastSeen: 1700000003.2, fetched: ['kernel'], detail: 'sent casper/vmlinuz over HTTP' }));
+        expect(v.recursiveUnpack()).toEqual({ mac: '', ip: '10.0.0.5', arch: 'uefi', stage: 'loading', detail: 'sent casper/vmlinuz over HTTP',
+            first_seen: 1700000000, last_seen: 1700000003 });
+    });
+});
+
+describe('shipped data files', () => {
+    const data = (name: string): string => readTextFile(`${TOP}/data/${name}`) ?? '';
+    const xmllint = (name: string): string => {
+        const r = sh(['xmllint', '--noout', '--nonet', `${TOP}/data/${name}`]);
+        return `${r.status} ${r.stderr}`;
+    };
+
+    it('are well-formed XML (xmllint)', () => {
+        for (const f of ['io.github.ShareThisCD1.xml', 'io.github.ShareThisCD1.conf', 'io.github.ShareThisCD1.policy.in'])
+            expect(xmllint(f)).withContext(f).toBe('0 ');
+    });
+
+    it('interface: the bundled XML is the file, with the methods and typed properties of the design', () => {
+        expect(INTERFACE_XML).toBe(data('io.github.ShareThisCD1.xml'));
+        const info = interfaceInfo();
+        expect(info.methods.map(m => `${m.name}(${m.in_args.map(a => a.signature).join('')})${m.out_args.map(a => a.signature).join('')}`))
+            .toEqual(['Start(a{sv})', 'Stop()', 'Probe(s)a{sv}']);
+        expect(info.properties.map(p => `${p.name}:${p.signature}:${p.flags}`)).toEqual([
+            'State:s:1', 'LastError:s:1', 'Interface:s:1', 'Address:s:1', 'Mode:s:1', 'Medium:s:1', 'MediumLabel:s:1', 'ClientCount:u:1', 'Clients:aa{sv}:1',
+        ]);
+        // Every property has a getter on the exported object.
+        for (const p of info.properties)
+            expect(Object.getOwnPropertyDescriptor(ShareService.prototype, p.name)?.get).withContext(p.name).toBeDefined();
+        // Every Start option and error code is documented in the XML.
+        for (const key of Object.keys(START_OPTIONS))
+            expect(INTERFACE_XML).toMatch(new RegExp(`\\n +${key} +${START_OPTIONS[key]} `));
+        for (const code of ERROR_CODES)
+            expect(INTERFACE_XML).toContain(code);
+    });
+
+    it('bus policy: only root owns the name; others may call only the interface, Properties, Introspectable and Peer', () => {
+        const conf = data('io.github.ShareThisCD1.conf');
+        const policies = [...conf.matchAll(/<policy ([^>]*)>([\s\S]*?)<\/policy>/g)].map(m => [m[1], m[2].trim().split(/\n\s*/)]);
+        const allow = (iface: string): string => `<allow send_destination="io.github.ShareThisCD1" send_interface="${iface}"/>`;
+        expect(policies).toEqual([
+            ['user="root"', ['<allow own="io.github.ShareThisCD1"/>', '<allow send_destination="io.github.ShareThisCD1"/>']],
+            ['context="default"', ['io.github.ShareThisCD1', 'org.freedesktop.DBus.Properties', 'org.freedesktop.DBus.Introspectable', 'org.freedesktop.DBus.Peer'].map(allow)],
+        ]);
+    });
+
+    it('activation file: root, the helper, the systemd unit', () => {
+        const lines = data('io.github.ShareThisCD1.service.in').split('\n').filter(l => l !== '' && !l.startsWith('#'));
+        expect(lines).toEqual(['[D-BUS Service]', 'Name=io.github.ShareThisCD1', 'Exec=@helper@', 'User=root', 'SystemdService=share-this-cd-helper.service']);
+    });
+
+    it('systemd unit: Type=dbus with the bus name, hardened, and systemd-analyze verify passes', () => {
+        const unit = data('share-this-cd-helper.service.in');
+        for (const line of ['Type=dbus', 'BusName=io.github.ShareThisCD1', 'ProtectSystem=strict', 'ReadWritePaths=/run/share-this-cd /var/lib/share-this-cd',
+            'NoNewPrivileges=yes'])
+            expect(unit.split('\n')).toContain(line);
+        // Each bounding capability has its reason in a comment.
+        const caps = /^CapabilityBoundingSet=(.*)$/m.exec(unit)?.[1].split(' ') ?? [];
+        expect(caps.length).toBeGreaterThan(3);
+        for (const cap of caps)
+            expect(unit).withContext(cap).toMatch(new RegExp(`^#.*${cap}\\b.* [a-z]`, 'm'));
+        const dir = makeTree({ 'share-this-cd-helper.service': unit.replace('@helper@', '/bin/true') });
+        try {
+            const r = sh(['systemd-analyze', 'verify', `${dir}/share-this-cd-helper.service`]);
+            expect(`${r.status} ${r.stderr.trim()}`).toBe('0 ');
+            // The check catches a broken unit (so a pass means something).
+            sh(['sed', '-i', 's/^Type=dbus/Type=dbuss/', `${dir}/share-this-cd-helper.service`]);
+            expect(sh(['systemd-analyze', 'verify', `${dir}/share-this-cd-helper.service`]).stderr).toContain('Failed to parse service type');
+        } finally {
+            removeTree(dir);
+        }
+    });
+
+    it('polkit action: auth_admin_keep for the active session, and its texts are translatable', () => {
+        const policy = data('io.github.ShareThisCD1.policy.in');
+        expect(policy).toContain('<action id="io.github.ShareThisCD1.share">');
+        expect(policy).toContain('<allow_active>auth_admin_keep</allow_active>');
+        const dir = makeTree({});
+        try {
+            const r = sh(['xgettext', '--its=/usr/share/gettext/its/polkit.its', '--no-wrap', '-o', `${dir}/p.pot`, `${TOP}/data/io.github.ShareThisCD1.policy.in`]);
+            expect(r.status).withContext(r.stderr).toBe(0);
+            const pot = readTextFile(`${dir}/p.pot`) ?? '';
+            expect(pot).toContain('msgid "Share the live system with the local network"');
+            expect(pot).toContain('msgid "Authentication is required to let other computers start from this computer\'s live system over the network"');
+        } finally {
+            removeTree(dir);
+        }
+    });
+
+    it('live-session check: says yes for casper and live-boot command lines only', () => {
+        const cases: [string, number][] = [
+            ['BOOT_IMAGE=/casper/vmlinuz boot=casper quiet splash ---', 0],
+            ['BOOT_IMAGE=/live/vmlinuz boot=live components quiet splash', 0],
+            ['initrd=/casper/initrd boot=casper netboot=nfs nfsroot=10.0.0.1:/run/share-this-cd/medium', 0],
+            ['boot=casper', 0],
+            ['BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=UUID=1234 ro quiet', 1],
+            ['root=/dev/sda1 ro noboot=live', 1],
+            ['root=/dev/sda1 boot=casperx', 1],
+            ['', 1],
+        ];
+        const dir = makeTree({});
+        try {
+            for (const [cmdline, status] of cases) {
+                GLib.file_set_contents(`${dir}/cmdline`, `${cmdline}\n`);
+                const r = sh(['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+                    `mount --bind '${dir}/cmdline' /proc/cmdline && exec '${TOP}/data/share-this-cd-live-session'`]);
+                expect(r.status).withContext(cmdline).toBe(status);
+                expect(r.stdout).toBe('');
+            }
+        } finally {
+            removeTree(dir);
+        }
+    });
+});
+
+describe('the D-Bus error domain', () => {
+    it('registers every code under io.github.ShareThisCD1.Error', () => {
+        registerErrorDomain();
+        // Gio maps a registered name back to our domain: a remote error arrives with its code.
+        const e = Gio.DBusError.new_for_dbus_error('io.github.ShareThisCD1.Error.DhcpConflict', 'router answers');
+        expect(Gio.DBusError.get_remote_error(e)).toBe('io.github.ShareThisCD1.Error.DhcpConflict');
+        expect(e.domain).toBe(ERROR_QUARK);
+        expect(ERROR_CODES[e.code]).toBe('DhcpConflict');
+    });
+});
