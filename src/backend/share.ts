@@ -205,8 +205,8 @@ export class Share {
         const dir = env.runtimeDir;
         // One share at a time: the lock file holds the owner's pid.
         mkdirs(GLib.path_get_dirname(dir));
-        const owner = readState(dir)?.owner ?? Number.parseInt(readTextFile(`${dir}/lock`) ?? '', 10);
-        if (Number.isInteger(owner) && owner !== getPid() && isOwnerAlive(owner))
+        const owner = shareOwner(dir);
+        if (owner !== null)
             throw new ShareError('AlreadySharing', format(_("This computer is already sharing (process {pid}). Stop that first: share-this-cd stop."), { pid: owner }));
         const cleaned = await cleanupLeftovers(dir);
         mkdirs(dir, 0o755);
@@ -535,6 +535,12 @@ function writeTree(spec: ShareSpec): void {
     }
     chmod(tmp, 0o755);
     rename(tmp, spec.tftpRoot);
+}
+
+/** The PID of another live process that owns the share (running or still starting), or null. */
+export function shareOwner(dir = DEFAULT_RUNTIME_DIR): number | null {
+    const owner = readState(dir)?.owner ?? Number.parseInt(readTextFile(`${dir}/lock`) ?? '', 10);
+    return Number.isInteger(owner) && owner !== getPid() && isOwnerAlive(owner) ? owner : null;
 }
 
 /** Reads the status a running share publishes; null when nothing is shared. */

@@ -9,7 +9,8 @@ import { type BootPlan, planFromReader } from '../backend/bootPlan.ts';
 import type { Client, TrackerChange } from '../backend/clients.ts';
 import { openMedium, runningMediumPath } from '../backend/medium/running.ts';
 import type { RequestedMode } from '../backend/network/mode.ts';
-import { DEFAULT_ENV, type EngineEnv, Share, type ShareOptions, type StatusJson, readStatus, stopShare, validateOptions } from '../backend/share.ts';
+import { DEFAULT_ENV, type EngineEnv, Share, type ShareOptions, type StatusJson, readStatus, shareOwner, stopShare, validateOptions } from '../backend/share.ts';
+import { readTextFile } from '../backend/fsutil.ts';
 import { _, format, ngettext } from '../shared/i18n.ts';
 import { ShareError, isShareError } from '../shared/errors.ts';
 import { hasControlChars } from '../shared/text.ts';
@@ -295,9 +296,12 @@ async function commandDemo(parsed: Parsed): Promise<number> {
 }
 
 async function commandStop(): Promise<number> {
-    if (!isRoot())
+    const dir = envFromProcess().runtimeDir;
+    // A share of the helper is stopped through the helper (as Stop: it also forgets "share again after a restart").
+    const owner = shareOwner(dir);
+    if (!isRoot() || (owner !== null && (readTextFile(`/proc/${owner}/cmdline`) ?? '').includes('share-this-cd-helper')))
         return stopViaHelper(text => print(text), text => printerr(text));
-    const result = await stopShare(envFromProcess().runtimeDir);
+    const result = await stopShare(dir);
     print(result === 'stopped' ? _("Sharing stopped.") : result === 'cleaned' ? _("Cleaned up after a share that was not running any more.") : _("Not sharing."));
     return 0;
 }

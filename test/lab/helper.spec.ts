@@ -8,7 +8,7 @@ import GLib from 'gi://GLib';
 import { isRunning } from '../../src/backend/services/supervisor.ts';
 import { readTextFile } from '../../src/backend/fsutil.ts';
 import { BusLab } from '../../src/lab/bus.ts';
-import { LabShare } from '../../src/lab/share.ts';
+import { LabShare, READY } from '../../src/lab/share.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/shared/dbus.ts';
 import { CLI, TOP, removeTree } from '../support/helpers.ts';
 import { CLIENT, CLIENT_MAC, NOTHING_LEFT, RTR_IP, SRV, SRV_IP, clientDhcp, leftovers, makeMedium, ns, setupNet, sh, sleep, startRouterDhcp, teardownNet } from '../support/lab.ts';
@@ -259,6 +259,10 @@ describe('the privileged helper (D-Bus + polkit)', () => {
             expect((await start(options)).ok).toBeTrue();
             const other = await start({ medium: s(medium), interface: s('br0'), http: new GLib.Variant('b', false) });
             expect(other.name).toBe('io.github.ShareThisCD1.Error.AlreadySharing');
+            // A user who may not share may not stop it either.
+            const denied = bus.gdbus(DAEMON, ['call', '--system', '--interactive', '--dest', BUS_NAME, '--object-path', OBJECT_PATH, '--method', `${INTERFACE_NAME}.Stop`]);
+            expect(denied.stderr).toContain('org.freedesktop.DBus.Error.AccessDenied');
+            expect(await prop('State')).toBe('sharing');
             expect((await call('Stop', null)).ok).toBeTrue();
             expect(leftovers()).toEqual(NOTHING_LEFT);
         });
@@ -273,6 +277,36 @@ describe('the privileged helper (D-Bus + polkit)', () => {
             expect(bus.helperPid()).not.toBe(pid);
             expect(await prop('LastError')).toMatch(/Sharing had stopped unexpectedly; what it left running was cleaned up \(stopped dnsmasq \(pid \d+\)/);
             expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+
+        it('is stopped by root\'s `share-this-cd stop` through D-Bus, and reports a share of root\'s `share-this-cd start`', async () => {
+            const cliAsRoot = (args: string[]): ReturnType<typeof sh> => sh(['env', `DBUS_SYSTEM_BUS_ADDRESS=${bus.address}`, 'ip', 'netns', 'exec', SRV, 'gjs', '-m', CLI, ...args]);
+            expect((await start({ medium: s(medium), interface: s('br0'), remember: new GLib.Variant('b', true) })).ok).toBeTrue();
+            const pid = bus.helperPid();
+            expect(cliAsRoot(['stop']).stdout).toContain('Sharing stopped.');
+            expect(await prop('State')).toBe('stopped');
+            expect(bus.helperPid()).toBe(pid);
+            expect((JSON.parse(readTextFile(`${bus.stateDir}/settings.json`) ?? '{}') as Record<string, unknown>).sharing).toBeFalse();
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+            // A share of the command line (root): a new helper reports it, and its Stop ends it.
+            GLib.spawn_command_line_sync(`kill -TERM ${pid}`);
+            await bus.waitForName(BUS_NAME, false, 15000);
+            const share = new LabShare(CLI, SRV, ['--medium', medium, '--interface', 'br0']);
+            try {
+                await share.waitFor(READY, 30000);
+                expect(await prop('State')).toBe('sharing');
+                expect(await prop('Interface')).toBe('br0');
+                expect(await prop('Medium')).toBe(medium);
+                const refused = await start({ medium: s(medium) });
+                expect(refused.name).toBe('io.github.ShareThisCD1.Error.AlreadySharing');
+                expect((await call('Stop', null)).ok).toBeTrue();
+                expect(await share.ended()).toBe(0);
+                expect(await prop('State')).toBe('stopped');
+                expect(leftovers()).toEqual(NOTHING_LEFT);
+            } finally {
+                if (share.running)
+                    share.signal(9);
+            }
         });
 
         it('shares again after a restart when asked to remember, and not after Stop', async () => {

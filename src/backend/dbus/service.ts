@@ -12,7 +12,7 @@ import type { Client } from '../clients.ts';
 import type { NetInterface } from '../network/interfaces.ts';
 import { probeDhcp } from '../network/probe.ts';
 import type { SettingsStore } from '../settings.ts';
-import { type EngineEnv, Share, type ShareOptions, type StatusJson, cleanupLeftovers, readStatus, stopShare } from '../share.ts';
+import { type EngineEnv, Share, type ShareOptions, type StatusJson, cleanupLeftovers, readStatus, shareOwner, stopShare } from '../share.ts';
 import { InvalidArgs, type StartRequest, type WireValue, parseStartOptions, sameOptions } from './options.ts';
 import { type Authority, DBusFailure } from './polkit.ts';
 
@@ -67,6 +67,8 @@ export class ShareService {
     private external: StatusJson | null = null;
     private externalTimer: number | null = null;
     private acting = false;
+    /** The Start or Stop in progress (shutdown waits for it). */
+    private pending: Promise<void> | null = null;
     private probing = false;
 
     constructor(private readonly deps: ServiceDeps) {}
@@ -105,9 +107,9 @@ export class ShareService {
      */
     async reconcile(): Promise<void> {
         const dir = this.deps.env.runtimeDir;
-        const status = readStatus(dir);
-        if (status !== null && status.pid !== null && status.pid !== ownPid()) {
-            this.followExternal(status);
+        // Another live process shares (or is starting to): report it, never clean up under it.
+        if (shareOwner(dir) !== null) {
+            this.followExternal();
             return;
         }
         const cleaned = await cleanupLeftovers(dir);
@@ -239,10 +241,13 @@ export class ShareService {
         if (this.acting)
             throw new ShareError('Busy', _("Sharing is being started right now: wait until it is ready, then try again."));
         this.acting = true;
+        const run = body();
+        this.pending = run.catch(() => {});
         try {
-            await body();
+            await run;
         } finally {
             this.acting = false;
+            this.pending = null;
         }
     }
 
@@ -309,26 +314,33 @@ export class ShareService {
         }
     }
 
-    /** Reports a share that another process runs, and follows its status file until it ends. */
-    private followExternal(status: StatusJson): void {
-        const apply = (s: StatusJson): void => {
-            this.external = s;
-            this.set({ State: 'sharing', LastError: '', Interface: s.interface ?? '', Address: s.address ?? '', Mode: s.mode ?? '',
-                Medium: s.medium ?? '', MediumLabel: s.label ?? '', ClientCount: s.clientCount, Clients: s.clients });
-        };
-        apply(status);
-        this.externalTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1000, () => {
-            const now = readStatus(this.deps.env.runtimeDir);
-            if (now === null) {
+    /**
+     * Reports a share that another process runs (`share-this-cd start` as root), "starting" until its status
+     * file appears, and follows that file until the process ends.
+     */
+    private followExternal(): void {
+        const dir = this.deps.env.runtimeDir;
+        const update = (): boolean => {
+            const owner = shareOwner(dir);
+            const s = owner === null ? null : readStatus(dir);
+            if (owner === null) {
                 this.externalTimer = null;
                 this.external = null;
                 this.set({ State: 'stopped', ...STOPPED_PROPS });
-                return GLib.SOURCE_REMOVE;
+                return false;
             }
-            if (JSON.stringify(now) !== JSON.stringify(this.external))
-                apply(now);
-            return GLib.SOURCE_CONTINUE;
-        });
+            this.external = s ?? { state: 'sharing', pid: owner, interface: null, address: null, mode: null, medium: null, label: null, http: null, clientCount: 0, clients: [] };
+            if (s === null) {
+                this.set({ State: 'starting', LastError: '' });
+            } else {
+                this.set({ State: 'sharing', LastError: '', Interface: s.interface ?? '', Address: s.address ?? '', Mode: s.mode ?? '',
+                    Medium: s.medium ?? '', MediumLabel: s.label ?? '', ClientCount: s.clientCount, Clients: s.clients });
+            }
+            return true;
+        };
+        if (!update())
+            return;
+        this.externalTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1000, () => update() ? GLib.SOURCE_CONTINUE : GLib.SOURCE_REMOVE);
     }
 
     private stopFollowing(): void {
@@ -356,9 +368,11 @@ export class ShareService {
         this.exported.flush();
     }
 
-    /** Stops a share this helper runs (at exit on SIGTERM). */
+    /** Stops a share this helper runs (at exit on SIGTERM), after a Start or Stop in progress has ended. */
     async shutdown(): Promise<void> {
         this.stopFollowing();
+        if (this.pending !== null)
+            await this.pending;
         if (this.share !== null) {
             const share = this.share;
             this.share = null;
@@ -377,8 +391,4 @@ export function errorReply(e: unknown): [string, string] {
         return [`${ERROR_PREFIX}.${e.code}`, e.message];
     console.error(e);
     return [`${ERROR_PREFIX}.DaemonFailed`, format(_("Internal error of the helper: {error}"), { error: e instanceof Error ? e.message : String(e) })];
-}
-
-function ownPid(): number {
-    return Number.parseInt(GLib.file_read_link('/proc/self'), 10);
 }
