@@ -95,6 +95,8 @@ async function main(): Promise<number> {
     }
     console.info(`ready on the system bus as ${BUS_NAME}`);
     armIdle();
+    // Share again if the user chose so (in the background: callers see "starting", then "sharing").
+    service.resume(envSeconds('SHARE_THIS_CD_RESUME_RETRY', 5) * 1000).catch(e => console.warn(`resume: ${e}`));
     for (const signal of [1, 2, 15]) {
         unixSignalAdd(GLib.PRIORITY_HIGH, signal, () => {
             console.info('signal: stopping');

@@ -11,7 +11,7 @@ import { BusLab } from '../../src/lab/bus.ts';
 import { LabShare, READY } from '../../src/lab/share.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/shared/dbus.ts';
 import { CLI, TOP, removeTree } from '../support/helpers.ts';
-import { CLIENT, CLIENT_MAC, NOTHING_LEFT, RTR_IP, SRV, SRV_IP, clientDhcp, leftovers, makeMedium, ns, setupNet, sh, sleep, startRouterDhcp, teardownNet } from '../support/lab.ts';
+import { CLIENT, CLIENT_MAC, NOTHING_LEFT, RTR_IP, SRV, SRV_IP, clientDhcp, leftovers, makeMedium, ns, nsTry, setupNet, sh, sleep, startRouterDhcp, teardownNet } from '../support/lab.ts';
 
 const TIMEOUT = 90000;
 const NOBODY = 65534;
@@ -76,7 +76,7 @@ describe('the privileged helper (D-Bus + polkit)', () => {
         jasmine.DEFAULT_TIMEOUT_INTERVAL = TIMEOUT;
         setupNet();
         medium = makeMedium();
-        bus = new BusLab({ top: TOP, helperJs: HELPER_JS, netns: SRV, idleTimeout: 3, env: { SHARE_THIS_CD_GONE_AFTER: '4', G_MESSAGES_DEBUG: 'share-this-cd-helper' } });
+        bus = new BusLab({ top: TOP, helperJs: HELPER_JS, netns: SRV, idleTimeout: 3, env: { SHARE_THIS_CD_GONE_AFTER: '4', SHARE_THIS_CD_RESUME_RETRY: '1', G_MESSAGES_DEBUG: 'share-this-cd-helper' } });
         bus.startBus();
         await bus.startPolkit('live');
     });
@@ -328,6 +328,49 @@ describe('the privileged helper (D-Bus + polkit)', () => {
             await bus.waitForName(BUS_NAME, false, 15000);
             expect(await prop('State')).toBe('stopped');
             expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+    });
+
+    describe('sharing again at start-up', () => {
+        const remembered = (iface: string): string => JSON.stringify({ version: 1, sharing: true, remember: true,
+            last: { medium, iso: null, interface: iface, mode: 'auto', http: true, httpPort: 80 } });
+        const endHelper = async (): Promise<void> => {
+            const pid = bus.helperPid();
+            if (pid !== null) {
+                GLib.spawn_command_line_sync(`kill -TERM ${pid}`);
+                await bus.waitForName(BUS_NAME, false, 15000);
+            }
+        };
+        beforeEach(endHelper);
+        afterEach(async () => {
+            await call('Stop', null);
+            nsTry(SRV, ['ip', 'link', 'del', 'late0']);
+        });
+
+        it('waits for an interface that comes up late (the network at boot), then shares on it', async () => {
+            GLib.file_set_contents(`${bus.stateDir}/settings.json`, remembered('late0'));
+            await waitProp('State', v => v === 'failed');
+            expect(await prop('LastError')).toContain('There is no network interface called “late0”');
+            // (a veth pair: this kernel has no dummy interfaces)
+            ns(SRV, ['ip', 'link', 'add', 'late0', 'type', 'veth', 'peer', 'name', 'late0p']);
+            ns(SRV, ['ip', 'addr', 'add', '10.78.0.1/24', 'dev', 'late0']);
+            ns(SRV, ['ip', 'link', 'set', 'late0p', 'up']);
+            ns(SRV, ['ip', 'link', 'set', 'late0', 'up']);
+            await waitProp('State', v => v === 'sharing', 20000);
+            expect(await prop('Interface')).toBe('late0');
+            expect(await prop('Address')).toBe('10.78.0.1');
+        });
+
+        it('stops retrying, and forgets the choice, when a user stops sharing', async () => {
+            GLib.file_set_contents(`${bus.stateDir}/settings.json`, remembered('never0'));
+            await waitProp('State', v => v === 'failed');
+            expect((await call('Stop', null)).ok).toBeTrue();
+            expect(await prop('State')).toBe('stopped');
+            expect((JSON.parse(readTextFile(`${bus.stateDir}/settings.json`) ?? '{}') as Record<string, unknown>).sharing).toBeFalse();
+            const logged = (readTextFile(bus.helperLog) ?? '').length;
+            await sleep(2500); // two retry periods
+            expect((readTextFile(bus.helperLog) ?? '').slice(logged)).not.toContain('attempt');
+            await bus.waitForName(BUS_NAME, false, 15000); // idle again: it exits
         });
     });
 

@@ -30,6 +30,8 @@ describe('project sources', () => {
     it('list every file with translatable strings in po/POTFILES', () => {
         const listed = readText(`${TOP}/po/POTFILES`).split('\n').filter(l => l.trim() !== '' && !l.startsWith('#'));
         const needed = sources.filter(f => /\b_\("/.test(readText(f))).map(f => f.slice(TOP.length + 1));
+        // The polkit action's texts (xgettext reads them with gettext's polkit ITS rules).
+        needed.push('data/io.github.ShareThisCD1.policy.in');
         expect(listed.sort()).toEqual(needed.sort());
     });
 

@@ -67,6 +67,9 @@ export class ShareService {
     private external: StatusJson | null = null;
     private externalTimer: number | null = null;
     private acting = false;
+    /** Sharing again at start-up (with retries), until a user's Start or Stop. */
+    private resuming = false;
+    private userActed = false;
     /** The Start or Stop in progress (shutdown waits for it). */
     private pending: Promise<void> | null = null;
     private probing = false;
@@ -86,7 +89,7 @@ export class ShareService {
 
     /** Nothing shared and nothing in progress: the helper may exit. */
     get idle(): boolean {
-        return !this.acting && !this.probing && (this.props.State === 'stopped' || this.props.State === 'failed');
+        return !this.acting && !this.probing && !this.resuming && (this.props.State === 'stopped' || this.props.State === 'failed');
     }
 
     export(connection: Gio.DBusConnection, path: string): void {
@@ -119,14 +122,37 @@ export class ShareService {
             this.set({ State: 'failed', LastError: message, ...STOPPED_PROPS });
             return;
         }
+    }
+
+    /**
+     * When the user chose to keep sharing across restarts and sharing was on: shares again. At boot the network
+     * may not be up yet, so a missing interface is retried (every `retryMs`, `attempts` times); a Start or Stop
+     * of a user ends the retries.
+     */
+    async resume(retryMs = 5000, attempts = 24): Promise<void> {
         const settings = this.deps.settings.load();
-        if (settings.sharing && settings.remember && settings.last !== null) {
-            console.info('sharing again with the remembered options');
-            try {
-                await this.act(() => this.startShare({ options: settings.last as ShareOptions, remember: true }));
-            } catch (e) {
-                console.warn(`could not share again: ${(e as Error).message}`);
+        if (!settings.sharing || !settings.remember || settings.last === null || this.props.State !== 'stopped')
+            return;
+        const options = settings.last;
+        this.resuming = true;
+        try {
+            for (let attempt = 1; !this.userActed; attempt++) {
+                console.info(`sharing again with the remembered options (attempt ${attempt})`);
+                try {
+                    await this.act(() => this.startShare({ options, remember: true }));
+                    return;
+                } catch (e) {
+                    console.warn(`could not share again: ${(e as Error).message}`);
+                    if (!(isShareError(e) && e.code === 'NoUsableInterface') || attempt >= attempts)
+                        return;
+                }
+                await new Promise<void>(done => GLib.timeout_add(GLib.PRIORITY_DEFAULT, retryMs, () => {
+                    done();
+                    return GLib.SOURCE_REMOVE;
+                }));
             }
+        } finally {
+            this.resuming = false;
         }
     }
 
@@ -145,6 +171,7 @@ export class ShareService {
             this.refuseWhileBusyOrSharing();
             await this.authorize(invocation);
             this.refuseWhileBusyOrSharing();
+            this.userActed = true;
             await this.act(() => this.startShare(request));
             return null;
         });
@@ -152,12 +179,14 @@ export class ShareService {
 
     StopAsync(_params: unknown, invocation: Gio.DBusMethodInvocation): void {
         this.handle(invocation, async () => {
-            if (this.nothingToStop())
+            if (this.nothingToStop() && !this.resuming)
                 return null;
             this.refuseWhileBusy();
             await this.authorize(invocation);
             this.refuseWhileBusy();
-            if (this.nothingToStop())
+            // Also ends the retries of sharing again at start-up, and the choice to.
+            this.userActed = true;
+            if (this.nothingToStop() && !this.resuming)
                 return null;
             await this.act(() => this.stopShare());
             return null;
@@ -205,6 +234,8 @@ export class ShareService {
         this.deps.onActivity?.();
         body().then(result => invocation.return_value(result), (e: unknown) => {
             const [name, message] = errorReply(e);
+            if (!(e instanceof InvalidArgs || e instanceof DBusFailure || isShareError(e)))
+                console.error(e); // a bug: the stack goes to the log, the caller gets a sentence
             if (!name.endsWith('.AccessDenied') && !name.endsWith('.InvalidArgs'))
                 console.warn(`${invocation.get_method_name()} from ${invocation.get_sender()} failed: ${name}: ${message}`);
             invocation.return_dbus_error(name, message);
@@ -389,6 +420,5 @@ export function errorReply(e: unknown): [string, string] {
         return [e.errorName, e.message];
     if (isShareError(e))
         return [`${ERROR_PREFIX}.${e.code}`, e.message];
-    console.error(e);
     return [`${ERROR_PREFIX}.DaemonFailed`, format(_("Internal error of the helper: {error}"), { error: e instanceof Error ? e.message : String(e) })];
 }
