@@ -228,7 +228,8 @@ describe('the privileged helper (D-Bus + polkit)', () => {
                 expect(await prop('ClientCount')).toBe(1);
                 await cli.waitFor(/^Computers booting: 1$/);
                 expect(changes.some(ch => ch.ClientCount === 1)).toBeTrue();
-                expect(changes.some(ch => Array.isArray(ch.Clients) && (ch.Clients as Record<string, unknown>[]).some(x => x.mac === CLIENT_MAC))).toBeTrue();
+                // Each step of the client is signalled (not only its first appearance).
+                expect(changes.some(ch => Array.isArray(ch.Clients) && (ch.Clients as Record<string, unknown>[]).some(x => x.mac === CLIENT_MAC && x.stage === 'loading' && x.ip === c.ip))).toBeTrue();
                 // The client falls silent: it goes, and the count follows.
                 await waitProp('ClientCount', v => v === 0, 20000);
 

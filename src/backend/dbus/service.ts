@@ -333,7 +333,8 @@ export class ShareService {
     private publishClients(): void {
         if (this.share === null)
             return;
-        const clients = this.share.clients();
+        // A copy: the tracker changes its client objects in place, and set() compares with what it published.
+        const clients = this.share.clients().map(c => ({ ...c, fetched: [...c.fetched] }));
         this.set({ Clients: clients, ClientCount: clients.filter(c => c.stage !== 'gone').length });
     }
 
