@@ -4,6 +4,7 @@
 //   pxe-probe.js, hold-port.js  test tools
 // Usage: node tools/build.mjs [--outdir DIR] [--localedir DIR]   (meson passes both for installs)
 import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +45,8 @@ await Promise.all([
         banner: { js: '#!/usr/bin/env -S gjs -m' } }),
     esbuild.build({ ...common, entryPoints: [join(root, 'src/backend/main.ts')], outfile: join(outdir, 'share-this-cd-helper.js'),
         banner: { js: '#!/usr/bin/env -S gjs -m' } }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'src/applet/main.ts')], outfile: join(outdir, 'share-this-cd-applet.js'),
+        banner: { js: '#!/usr/bin/env -S gjs -m' } }),
     esbuild.build({ ...common, stdin: { contents: testEntry(specs), resolveDir: root, sourcefile: 'all-specs.ts', loader: 'ts' },
         outfile: join(outdir, 'tests.js') }),
     // The unit specs alone (no namespaces, daemons or virtual machines): meson test runs these.
@@ -55,5 +58,17 @@ await Promise.all([
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/lab-image.ts')], outfile: join(outdir, 'lab-image.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-boot.ts')], outfile: join(outdir, 'bench-boot.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-helper.ts')], outfile: join(outdir, 'bench-helper.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'tools/screenshots.ts')], outfile: join(outdir, 'screenshots.js') }),
 ]);
+// Translations for a checkout (meson compiles and installs them for installs): po/LINGUAS → LOCALEDIR/LANG.
+if (arg('--localedir') === undefined) {
+    const linguas = readFileSync(join(root, 'po/LINGUAS'), 'utf8').split('\n').map(l => l.trim()).filter(l => l !== '' && !l.startsWith('#'));
+    for (const lang of linguas) {
+        const dir = join(localedir, lang, 'LC_MESSAGES');
+        mkdirSync(dir, { recursive: true });
+        const r = spawnSync('msgfmt', ['--check', '-o', join(dir, 'share-this-cd.mo'), join(root, 'po', `${lang}.po`)], { encoding: 'utf8' });
+        if (r.status !== 0)
+            throw new Error(`msgfmt po/${lang}.po: ${r.stderr}`);
+    }
+}
 console.log(`built share-this-cd.js, tests.js (${specs.length} spec files), bench-plan.js -> ${outdir}`);

@@ -16,13 +16,18 @@ cd "$top"
 # Secure Boot test).
 # The helper: the system bus (dbus-daemon) and polkitd; its tests run a private bus with the real polkitd and
 # check the shipped data with xmllint (libxml2-utils), pkaction (polkitd) and systemd-analyze (systemd).
+# The applet: GTK 3 and the Ayatana indicator library (and a font); its tests run a desktop session (Xvfb,
+# xdpyinfo, the trayer tray, xdotool, the dunst notification server), take screenshots (ImageMagick), read them
+# (tesseract) and validate the desktop files (desktop-file-utils) and the metainfo (appstream).
 PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
     dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin nginx-light
     nfs-ganesha nfs-ganesha-vfs rpcbind fuseiso fuse3 iproute2 kmod util-linux
     udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils iperf3 xorriso tcpdump
     qemu-system-x86 ipxe-qemu seabios ovmf linux-image-amd64 initramfs-tools live-boot live-boot-initramfs-tools
     busybox-static squashfs-tools zstd isolinux mtools dosfstools sbsigntool
-    dbus-daemon polkitd libxml2-utils systemd)
+    dbus-daemon polkitd libxml2-utils systemd
+    gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 fonts-dejavu-core
+    xvfb x11-utils trayer xdotool dunst imagemagick tesseract-ocr tesseract-ocr-eng desktop-file-utils appstream)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -5,6 +5,9 @@ import '@girs/gjs/dom';
 import '@girs/glib-2.0/ambient';
 import '@girs/gobject-2.0/ambient';
 import '@girs/gio-2.0/ambient';
+import '@girs/gdk-3.0/ambient';
+import '@girs/pango-1.0/ambient';
+import '@girs/gtk-3.0/ambient';
 
 declare global {
     /** Where compiled translations live (build/locale in a checkout, $prefix/share/locale when installed). */

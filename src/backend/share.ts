@@ -405,7 +405,9 @@ export class Share {
     private onDaemonExit(name: string, status: number, lines: string[]): void {
         if (this.stopped || !this.serving)
             return;
-        const error = new ShareError('DaemonFailed', format(_("{name} stopped unexpectedly (status {status}): {output}. Sharing was stopped."), { name, status, output: lines.slice(-3).join(' | ') || '-' }));
+        // The sentence is for people; the daemon's last words go to the log.
+        console.warn(`${name} exited with status ${status}; its last output: ${lines.slice(-5).join(' | ') || '-'}`);
+        const error = new ShareError('DaemonFailed', format(_("{server} stopped unexpectedly, so sharing was stopped: other computers cannot start from this one now. Turn sharing on again."), { server: daemonRole(name) }));
         this.stop().then(() => this.callbacks.onFailure?.(error)).catch(() => this.callbacks.onFailure?.(error));
     }
 
@@ -466,6 +468,17 @@ export class Share {
         for (const d of [...this.daemons].reverse())
             await d.stop();
         await cleanupLeftovers(this.env.runtimeDir);
+    }
+}
+
+/** A daemon as people know it: "The DHCP and TFTP server (dnsmasq)". */
+export function daemonRole(name: string): string {
+    switch (name) {
+    case 'dnsmasq': return _("The DHCP and TFTP server (dnsmasq)");
+    case 'nginx': return _("The HTTP server (nginx)");
+    case 'ganesha': return _("The NFS server (nfs-ganesha)");
+    case 'rpcbind': return _("The NFS port mapper (rpcbind)");
+    default: return name;
     }
 }
 

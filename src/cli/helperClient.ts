@@ -4,47 +4,10 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, registerErrorDomain, remoteError } from '../shared/dbus.ts';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
+import { callHelper as call, helperErrorText, isHelperMissing, startOptionsVariant } from '../shared/helperCalls.ts';
 import { _, format } from '../shared/i18n.ts';
 import type { ShareOptions } from '../backend/share.ts';
-
-/** Turns a D-Bus error into the sentence to print. */
-export function helperErrorText(e: unknown): string {
-    const { name, message } = remoteError(e);
-    if (name === 'org.freedesktop.DBus.Error.ServiceUnknown' || name === 'org.freedesktop.DBus.Error.SpawnFailed'
-        || name === 'org.freedesktop.DBus.Error.SpawnExecFailed')
-        return format(_("The Share This CD helper is not installed or could not start ({message}). Run share-this-cd as root instead."), { message });
-    if (name === 'org.freedesktop.DBus.Error.NoReply' || name === 'org.freedesktop.DBus.Error.Timeout')
-        return _("The Share This CD helper did not answer in time: it may still be starting the share; see “share-this-cd status”.");
-    return message;
-}
-
-function call(conn: Gio.DBusConnection, method: string, params: GLib.Variant | null, timeoutMs: number, iface = INTERFACE_NAME): Promise<GLib.Variant> {
-    return new Promise((resolve, reject) => {
-        conn.call(BUS_NAME, OBJECT_PATH, iface, method, params, null, Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION, timeoutMs, null, (_c, res) => {
-            try {
-                resolve(conn.call_finish(res));
-            } catch (e) {
-                reject(e);
-            }
-        });
-    });
-}
-
-/** Start's a{sv} from the command line's options (only what differs from the helper's defaults). */
-export function startOptionsVariant(o: ShareOptions): GLib.Variant {
-    const dict: Record<string, GLib.Variant> = {};
-    if (o.medium !== null)
-        dict.medium = new GLib.Variant('s', o.medium);
-    if (o.iso !== null)
-        dict.iso = new GLib.Variant('s', o.iso);
-    if (o.interface !== null)
-        dict.interface = new GLib.Variant('s', o.interface);
-    dict.mode = new GLib.Variant('s', o.mode);
-    dict.http = new GLib.Variant('b', o.http);
-    dict['http-port'] = new GLib.Variant('q', o.httpPort);
-    return new GLib.Variant('(a{sv})', [dict]);
-}
 
 async function allProperties(conn: Gio.DBusConnection): Promise<Record<string, unknown>> {
     const reply = await call(conn, 'GetAll', new GLib.Variant('(s)', [INTERFACE_NAME]), 25000, 'org.freedesktop.DBus.Properties');
@@ -69,7 +32,7 @@ export async function startViaHelper(options: ShareOptions, out: Print, err: Pri
         // Long enough for a password dialog and the DHCP probe.
         await call(conn, 'Start', startOptionsVariant(opts), 300000);
     } catch (e) {
-        err(`share-this-cd: ${helperErrorText(e)}`);
+        err(`share-this-cd: ${helperErrorText(e)}${isHelperMissing(e) ? ` ${_("Run share-this-cd as root instead.")}` : ''}`);
         return 1;
     }
     const p = await allProperties(conn);

@@ -24,9 +24,17 @@ export interface BusLabOptions {
     idleTimeout: number;
     /** Extra environment of the helper. */
     env?: Record<string, string>;
+    /**
+     * Run the helper as in a live session started from this medium folder: in a private mount namespace,
+     * /proc/cmdline says boot=live and the folder is bind-mounted on /run/live/medium (live-boot's place), so
+     * the helper finds "the running live medium" as on a real live system.
+     */
+    liveMedium?: string;
 }
 
 export type PolkitMachine = 'live' | 'installed';
+
+const LIVE_MOUNT = '/run/live/medium';
 
 function must(r: Result, what: string): Result {
     if (r.status !== 0)
@@ -44,6 +52,8 @@ export class BusLab {
     private busPid: number | null = null;
     private polkit: Gio.Subprocess | null = null;
     private conn: Gio.DBusConnection | null = null;
+    /** /run/live/medium was made for liveMedium (removed at stop). */
+    private madeLiveMount = false;
 
     constructor(private readonly options: BusLabOptions) {
         this.dir = GLib.dir_make_tmp('share-this-cd-bus.XXXXXX');
@@ -68,11 +78,26 @@ export class BusLab {
         must(sh(['cp', `${this.options.top}/data/io.github.ShareThisCD1.conf`, `${d}/system.d/`]), 'copy the bus policy');
         const env = { SHARE_THIS_CD_IDLE_TIMEOUT: String(this.options.idleTimeout), SHARE_THIS_CD_STATE_DIR: this.stateDir, ...this.options.env };
         const netns = this.options.netns !== null ? `ip netns exec ${this.options.netns} ` : '';
-        writeAtomic(`${d}/helper.sh`, `#!/bin/sh\nexec env ${Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(' ')} ${netns}gjs -m '${this.options.helperJs}' >> '${this.helperLog}' 2>&1\n`, 0o755);
+        let helper = `gjs -m '${this.options.helperJs}'`;
+        if (this.options.liveMedium !== undefined) {
+            writeAtomic(`${d}/live-cmdline`, 'BOOT_IMAGE=/live/vmlinuz boot=live components quiet splash\n');
+            if (!GLib.file_test(LIVE_MOUNT, GLib.FileTest.IS_DIR)) {
+                must(sh(['mkdir', '-p', LIVE_MOUNT]), 'mkdir');
+                this.madeLiveMount = true;
+            }
+            helper = `unshare -m --propagation private sh -c "mount --bind '${d}/live-cmdline' /proc/cmdline && mount --bind '${this.options.liveMedium}' ${LIVE_MOUNT} && exec ${helper}"`;
+        }
+        writeAtomic(`${d}/helper.sh`, `#!/bin/sh\nexec env ${Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(' ')} ${netns}${helper} >> '${this.helperLog}' 2>&1\n`, 0o755);
         const service = readTextFile(`${this.options.top}/data/io.github.ShareThisCD1.service.in`) ?? '';
         writeAtomic(`${d}/services/io.github.ShareThisCD1.service`, render(service, { helper: `${d}/helper.sh` }));
         const r = must(sh(['dbus-daemon', `--config-file=${d}/system.conf`, '--fork', '--print-pid']), 'dbus-daemon');
         this.busPid = Number.parseInt(r.stdout.trim(), 10);
+    }
+
+    /** Takes the helper's activation file away (the helper is "not installed") and makes the bus reread it. */
+    removeHelperService(): void {
+        GLib.unlink(`${this.dir}/services/io.github.ShareThisCD1.service`);
+        this.connection().call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'ReloadConfig', null, null, Gio.DBusCallFlags.NONE, 5000, null);
     }
 
     /** polkitd with the project's action and rule, as a live session or an installed system. */
@@ -172,6 +197,8 @@ export class BusLab {
             await killPid(this.busPid, 'dbus-daemon', 2000);
         this.busPid = null;
         removeTree(this.dir);
+        if (this.madeLiveMount)
+            sh(['rmdir', LIVE_MOUNT, '/run/live']);
     }
 }
 

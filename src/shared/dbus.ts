@@ -34,7 +34,7 @@ export function registerErrorDomain(): void {
 /** The D-Bus error name of an error a call returned ("" for a local error), and its message without it. */
 export function remoteError(e: unknown): { name: string; code: ErrorCode | null; message: string } {
     if (!(e instanceof GLib.Error))
-        return { name: '', code: null, message: String(e) };
+        return { name: '', code: null, message: e instanceof Error ? e.message : String(e) };
     const name = Gio.DBusError.get_remote_error(e) ?? '';
     // A registered name comes back as our own domain: its code is the index in ERROR_CODES.
     const code = e.domain === ERROR_QUARK ? ERROR_CODES[e.code] ?? null : null;

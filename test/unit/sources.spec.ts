@@ -30,8 +30,9 @@ describe('project sources', () => {
     it('list every file with translatable strings in po/POTFILES', () => {
         const listed = readText(`${TOP}/po/POTFILES`).split('\n').filter(l => l.trim() !== '' && !l.startsWith('#'));
         const needed = sources.filter(f => /\b_\("/.test(readText(f))).map(f => f.slice(TOP.length + 1));
-        // The polkit action's texts (xgettext reads them with gettext's polkit ITS rules).
-        needed.push('data/io.github.ShareThisCD1.policy.in');
+        // The polkit action, the desktop files and the metainfo (xgettext reads them by their kind).
+        needed.push('data/io.github.ShareThisCD1.policy.in', 'data/io.github.ShareThisCD.desktop.in', 'data/io.github.ShareThisCD-autostart.desktop.in',
+            'data/io.github.ShareThisCD.metainfo.xml.in');
         expect(listed.sort()).toEqual(needed.sort());
     });
 

@@ -1,0 +1,178 @@
+// What the applet shows, as a pure function of the helper's properties: the icon, the indicator's title,
+// tooltip and label, the menu's status line and switch, and the rows of the Computers window. No GTK here.
+import { _, format, ngettext } from '../shared/i18n.ts';
+
+export type HelperState = 'stopped' | 'starting' | 'sharing' | 'stopping' | 'failed';
+
+export interface ClientView {
+    mac: string;
+    ip: string;
+    arch: string;
+    stage: string;
+    detail: string;
+    firstSeen: number;
+    lastSeen: number;
+}
+
+/** The helper as the applet knows it. `available: false`: the helper is missing or does not answer. */
+export interface HelperView {
+    available: boolean;
+    state: HelperState;
+    lastError: string;
+    iface: string;
+    address: string;
+    mode: string;
+    medium: string;
+    mediumLabel: string;
+    clientCount: number;
+    clients: ClientView[];
+}
+
+export const UNKNOWN_VIEW: HelperView = {
+    available: false, state: 'stopped', lastError: '', iface: '', address: '', mode: '', medium: '', mediumLabel: '', clientCount: 0, clients: [],
+};
+
+/** Icons (data/icons/hicolor/scalable/status). */
+export type IconName = 'share-this-cd-off-symbolic' | 'share-this-cd-sharing-symbolic' | 'share-this-cd-booting-symbolic' | 'share-this-cd-error-symbolic';
+
+export interface Presentation {
+    icon: IconName;
+    /** The indicator's title (read by screen readers; some panels show it). */
+    title: string;
+    tooltip: string;
+    /** Next to the icon where the panel shows labels: the count while computers boot, else empty. */
+    label: string;
+    statusLine: string;
+    switchActive: boolean;
+    /** False while the helper starts or stops a share (the menu never waits for it). */
+    switchSensitive: boolean;
+}
+
+function computers(n: number): string {
+    return format(ngettext("{n} computer", "{n} computers", n), { n });
+}
+
+/** "Sharing on enp3s0 (192.168.1.20) — 3 computers". */
+export function present(v: HelperView, interfaceLabel: (name: string) => string = n => n): Presentation {
+    const where = format(_("{interface} ({address})"), { interface: interfaceLabel(v.iface), address: v.address });
+    let p: Presentation;
+    if (!v.available) {
+        p = { icon: 'share-this-cd-error-symbolic', title: _("Share This CD"), tooltip: '', label: '',
+            statusLine: v.lastError || _("The sharing service is not available."), switchActive: false, switchSensitive: true };
+    } else {
+        switch (v.state) {
+        case 'starting':
+            p = { icon: 'share-this-cd-off-symbolic', title: _("Share This CD"), tooltip: '', label: '',
+                statusLine: _("Starting to share…"), switchActive: true, switchSensitive: false };
+            break;
+        case 'stopping':
+            p = { icon: 'share-this-cd-sharing-symbolic', title: _("Share This CD"), tooltip: '', label: '',
+                statusLine: _("Stopping…"), switchActive: false, switchSensitive: false };
+            break;
+        case 'sharing': {
+            const booting = v.clientCount > 0;
+            p = { icon: booting ? 'share-this-cd-booting-symbolic' : 'share-this-cd-sharing-symbolic',
+                title: booting
+                    ? format(ngettext("Share This CD: {n} computer is booting from this CD", "Share This CD: {n} computers are booting from this CD", v.clientCount), { n: v.clientCount })
+                    : _("Share This CD: sharing"),
+                tooltip: '', label: booting ? String(v.clientCount) : '',
+                statusLine: format(_("Sharing on {where} — {computers}"), { where, computers: computers(v.clientCount) }),
+                switchActive: true, switchSensitive: true };
+            break;
+        }
+        case 'failed':
+            p = { icon: 'share-this-cd-error-symbolic', title: _("Share This CD: sharing failed"), tooltip: '', label: '',
+                statusLine: v.lastError || _("Sharing failed."), switchActive: false, switchSensitive: true };
+            break;
+        default:
+            p = { icon: 'share-this-cd-off-symbolic', title: _("Share This CD: not sharing"), tooltip: '', label: '',
+                statusLine: _("Not sharing"), switchActive: false, switchSensitive: true };
+        }
+    }
+    p.tooltip = `${p.title}\n${p.statusLine}`;
+    return p;
+}
+
+/** A stage in words. */
+export function stageText(stage: string): string {
+    switch (stage) {
+    case 'discovered': return _("asked for an address");
+    case 'loading': return _("loading the system");
+    case 'running': return _("running the live system");
+    case 'gone': return _("gone");
+    default: return stage;
+    }
+}
+
+export function archText(arch: string): string {
+    return arch === 'bios' ? 'BIOS' : arch === 'uefi' ? 'UEFI' : _("unknown");
+}
+
+/** "since 14:02" for today, with the date otherwise; `now` and times in seconds since the epoch. */
+export function sinceText(firstSeen: number, now: number): string {
+    const t = new Date(firstSeen * 1000);
+    const pad = (n: number): string => String(n).padStart(2, '0');
+    const hm = `${pad(t.getHours())}:${pad(t.getMinutes())}`;
+    const sameDay = new Date(now * 1000).toDateString() === t.toDateString();
+    return sameDay ? hm : `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${hm}`;
+}
+
+export interface ClientRow {
+    name: string;
+    ip: string;
+    firmware: string;
+    stage: string;
+    since: string;
+}
+
+/** The Computers window's rows: booting first, then running, then gone; oldest first within each. */
+export function clientRows(clients: ClientView[], now: number): ClientRow[] {
+    const order: Record<string, number> = { discovered: 0, loading: 0, running: 1, gone: 2 };
+    return [...clients]
+        .sort((a, b) => (order[a.stage] ?? 3) - (order[b.stage] ?? 3) || a.firstSeen - b.firstSeen)
+        .map(c => ({ name: c.mac || c.ip, ip: c.ip, firmware: archText(c.arch), stage: stageText(c.stage), since: sinceText(c.firstSeen, now) }));
+}
+
+/** Computers that started booting since `before` (for the notification): new, and not gone. */
+export function newlyBooting(before: ClientView[], after: ClientView[]): ClientView[] {
+    const known = new Set(before.map(c => c.mac || c.ip));
+    return after.filter(c => !known.has(c.mac || c.ip) && c.stage !== 'gone');
+}
+
+/** The notification when computers start booting. */
+export function bootingNotification(fresh: ClientView[], total: number): { summary: string; body: string } {
+    const names = fresh.map(c => c.mac || c.ip).join(', ');
+    return {
+        summary: format(ngettext("A computer is booting from this CD", "{n} computers are booting from this CD", fresh.length), { n: fresh.length }),
+        body: format(ngettext("{names}. In all, {total} computer is using this share.", "{names}. In all, {total} computers are using this share.", total), { names, total }),
+    };
+}
+
+/** The helper's properties (as unpacked from D-Bus) over the view we had; unknown or mistyped values are ignored. */
+export function mergeProperties(v: HelperView, props: Record<string, unknown>): HelperView {
+    const out: HelperView = { ...v, available: true };
+    const str = (key: string): string | undefined => typeof props[key] === 'string' ? props[key] as string : undefined;
+    const state = str('State');
+    if (state !== undefined && ['stopped', 'starting', 'sharing', 'stopping', 'failed'].includes(state))
+        out.state = state as HelperState;
+    out.lastError = str('LastError') ?? out.lastError;
+    out.iface = str('Interface') ?? out.iface;
+    out.address = str('Address') ?? out.address;
+    out.mode = str('Mode') ?? out.mode;
+    out.medium = str('Medium') ?? out.medium;
+    out.mediumLabel = str('MediumLabel') ?? out.mediumLabel;
+    if (typeof props.ClientCount === 'number')
+        out.clientCount = props.ClientCount;
+    if (Array.isArray(props.Clients)) {
+        out.clients = (props.Clients as Record<string, unknown>[]).map(c => ({
+            mac: String(c.mac ?? ''), ip: String(c.ip ?? ''), arch: String(c.arch ?? 'unknown'), stage: String(c.stage ?? ''),
+            detail: String(c.detail ?? ''), firstSeen: Number(c.first_seen ?? 0), lastSeen: Number(c.last_seen ?? 0),
+        }));
+    }
+    return out;
+}
+
+/** True when the kernel command line is a live system's (casper or live-boot), as data/share-this-cd-live-session. */
+export function isLiveCmdline(cmdline: string): boolean {
+    return cmdline.trim().split(/\s+/).some(w => w === 'boot=casper' || w === 'boot=live');
+}

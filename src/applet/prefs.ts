@@ -1,0 +1,55 @@
+// The applet's settings (~/.config/share-this-cd/applet.json): how to share — interface (null: the wired one),
+// mode, HTTP fast path — and whether to share again at login. Parsing is pure and forgiving; writes are atomic.
+import GLib from 'gi://GLib';
+
+import { mkdirs, readTextFile, writeAtomic } from '../backend/fsutil.ts';
+import type { RequestedMode } from '../backend/network/mode.ts';
+
+export interface AppletPrefs {
+    interface: string | null;
+    mode: RequestedMode;
+    http: boolean;
+    /** Share again when the user logs in (and the helper: after a restart) if sharing was on. */
+    resumeAtLogin: boolean;
+    /** Sharing was on when the applet last changed it. */
+    wasSharing: boolean;
+}
+
+export const DEFAULT_PREFS: AppletPrefs = { interface: null, mode: 'auto', http: true, resumeAtLogin: false, wasSharing: false };
+
+export function parsePrefs(text: string | null): AppletPrefs {
+    let raw: unknown = null;
+    try {
+        raw = text === null ? null : JSON.parse(text);
+    } catch {
+        raw = null;
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+        return { ...DEFAULT_PREFS };
+    const o = raw as Record<string, unknown>;
+    const iface = typeof o.interface === 'string' && /^[A-Za-z0-9_.:@-]{1,15}$/.test(o.interface) ? o.interface : null;
+    return {
+        interface: iface,
+        mode: typeof o.mode === 'string' && ['auto', 'proxy', 'dhcp'].includes(o.mode) ? o.mode as RequestedMode : 'auto',
+        http: typeof o.http === 'boolean' ? o.http : true,
+        resumeAtLogin: o.resumeAtLogin === true,
+        wasSharing: o.wasSharing === true,
+    };
+}
+
+export class PrefsStore {
+    readonly path: string;
+
+    constructor(dir = `${GLib.get_user_config_dir()}/share-this-cd`) {
+        this.path = `${dir}/applet.json`;
+    }
+
+    load(): AppletPrefs {
+        return parsePrefs(readTextFile(this.path));
+    }
+
+    save(p: AppletPrefs): void {
+        mkdirs(GLib.path_get_dirname(this.path), 0o700);
+        writeAtomic(this.path, `${JSON.stringify(p, null, 1)}\n`, 0o600);
+    }
+}

@@ -1,0 +1,128 @@
+// The applet in a lab desktop (src/lab/desktop.ts) against the real helper on a private system bus with the
+// real polkitd (src/lab/bus.ts), the helper in a lab network namespace as on a live session. Used by the GUI
+// specs and by tools/screenshots.ts. The applet runs as "nobody" and logs each view it shows.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { readTextFile } from '../backend/fsutil.ts';
+import { sleep } from '../backend/services/supervisor.ts';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../shared/dbus.ts';
+import { BusLab } from './bus.ts';
+import { Desktop } from './desktop.ts';
+import { sh } from './net.ts';
+
+export const NOBODY = 65534;
+
+export interface AppletLabOptions {
+    top: string;
+    /** Folder of the built bundles. */
+    build: string;
+    /** The helper's network namespace. */
+    netns: string;
+    /** The live medium the helper finds as "the running one". */
+    medium: string;
+    display: number;
+    helperEnv?: Record<string, string>;
+}
+
+export class AppletLab {
+    readonly bus: BusLab;
+    readonly desktop: Desktop;
+    private applet: Gio.Subprocess | null = null;
+    /** Each start of the applet logs to a file of its own. */
+    private runs = 0;
+
+    constructor(private readonly options: AppletLabOptions) {
+        this.bus = new BusLab({ top: options.top, helperJs: `${options.build}/share-this-cd-helper.js`, netns: options.netns, idleTimeout: 30,
+            liveMedium: options.medium, env: { G_MESSAGES_DEBUG: 'share-this-cd-helper', ...options.helperEnv } });
+        this.desktop = new Desktop({ display: options.display, uid: NOBODY });
+    }
+
+    async start(): Promise<void> {
+        this.bus.startBus();
+        await this.bus.startPolkit('live');
+        await this.desktop.start();
+    }
+
+    async stop(): Promise<void> {
+        await this.stopApplet();
+        await this.desktop.stop();
+        await this.bus.stop();
+    }
+
+    /** The log of the applet's latest start. */
+    appletLog(): string {
+        return readTextFile(`${this.desktop.dir}/applet-${this.runs}.log`) ?? '';
+    }
+
+    views(): string[] {
+        return this.appletLog().split('\n').filter(l => l.includes('view: '));
+    }
+
+    /** Waits for a view line (after the first `from`) matching `re`. */
+    async waitView(re: RegExp, from: number, timeoutMs = 30000): Promise<string> {
+        const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
+        for (;;) {
+            const found = this.views().slice(from).find(l => re.test(l));
+            if (found !== undefined)
+                return found;
+            if (GLib.get_monotonic_time() > deadline)
+                throw new Error(`the applet never showed ${re}; last: ${this.views().slice(-3).join(' | ')}\nhelper: ${this.bus.logTail()}`);
+            await sleep(100);
+        }
+    }
+
+    /** The helper's State, read as root on the private bus. */
+    state(): string {
+        const r = this.bus.connection().call_sync(BUS_NAME, OBJECT_PATH, 'org.freedesktop.DBus.Properties', 'Get',
+            new GLib.Variant('(ss)', [INTERFACE_NAME, 'State']), null, Gio.DBusCallFlags.NONE, 10000, null);
+        return (r.recursiveUnpack() as [string])[0];
+    }
+
+    writePrefs(prefs: Record<string, unknown>): void {
+        const dir = `${this.desktop.configDir}/share-this-cd`;
+        sh(['mkdir', '-p', dir]);
+        GLib.file_set_contents(`${dir}/applet.json`, JSON.stringify(prefs));
+        sh(['chown', '-R', `${NOBODY}:${NOBODY}`, dir]);
+    }
+
+    async startApplet(env: Record<string, string> = {}): Promise<void> {
+        this.runs++;
+        const from = 0;
+        this.applet = this.desktop.spawn(['gjs', '-m', `${this.options.build}/share-this-cd-applet.js`], `applet-${this.runs}.log`,
+            { DBUS_SYSTEM_BUS_ADDRESS: this.bus.address, G_MESSAGES_DEBUG: 'share-this-cd-applet', ...env });
+        await this.waitView(/state=/, from);
+        await sleep(500);
+    }
+
+    async stopApplet(): Promise<void> {
+        const applet = this.applet;
+        if (applet === null)
+            return;
+        this.applet = null;
+        applet.send_signal(15);
+        await new Promise<void>(resolve => applet.wait_async(null, () => resolve()));
+    }
+
+    /** Opens the menu and chooses an item by its mnemonic key. */
+    async menu(key: string): Promise<void> {
+        this.desktop.clickTray();
+        await sleep(600);
+        this.desktop.key(key);
+    }
+
+    /** The part of the screen where the menu opens (above the tray, at the bottom left). */
+    menuRegion(): string {
+        const g = this.desktop.trayGeometry();
+        const top = Math.max(0, g.Y - 320);
+        return `520x${g.Y + g.HEIGHT - top}+0+${top}`;
+    }
+
+    /** Opens the menu, takes a screenshot of it into `path`, and returns the text in it; the menu stays open. */
+    async menuShot(path: string): Promise<string> {
+        this.desktop.clickTray();
+        await sleep(800);
+        this.desktop.screenshotOf({ region: this.menuRegion() }, path);
+        return this.desktop.ocr(path);
+    }
+}

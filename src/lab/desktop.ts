@@ -1,0 +1,184 @@
+// A desktop session for GUI tests and screenshots (LAB.md, desktop side): Xvfb, a session bus, a tray
+// (trayer: XEmbed; the Ayatana indicator falls back to it without a StatusNotifierWatcher) and a notification
+// server (dunst), all as an unprivileged user (the applet never runs as root). Notifications are recorded from
+// the session bus (dbus-monitor); screenshots with ImageMagick's `import`; text in them read with tesseract.
+// Every process is ended by its PID at stop().
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { readTextFile, removeTree } from '../backend/fsutil.ts';
+import { killPid, sleep } from '../backend/services/supervisor.ts';
+import { type Result, sh } from './net.ts';
+
+export interface DesktopOptions {
+    /** X display number (a free one). */
+    display: number;
+    /** The session's user (uid = gid; 65534 = nobody). */
+    uid: number;
+    width?: number;
+    height?: number;
+}
+
+export interface Notification {
+    summary: string;
+    body: string;
+}
+
+export class Desktop {
+    readonly dir: string;
+    readonly display: string;
+    private sessionBus = '';
+    private readonly procs: Gio.Subprocess[] = [];
+    private busPid: number | null = null;
+
+    constructor(private readonly options: DesktopOptions) {
+        this.display = `:${options.display}`;
+        this.dir = GLib.dir_make_tmp('share-this-cd-desktop.XXXXXX');
+        for (const sub of ['home', 'runtime', 'config'])
+            sh(['mkdir', '-p', `${this.dir}/${sub}`]);
+        sh(['chown', '-R', `${options.uid}:${options.uid}`, this.dir]);
+        sh(['chmod', '755', this.dir]);
+        sh(['chmod', '700', `${this.dir}/runtime`]);
+    }
+
+    get configDir(): string {
+        return `${this.dir}/config`;
+    }
+
+    /** The session's environment (for the user's programs). */
+    env(extra: Record<string, string> = {}): Record<string, string> {
+        return {
+            DISPLAY: this.display, DBUS_SESSION_BUS_ADDRESS: this.sessionBus, HOME: `${this.dir}/home`, XDG_RUNTIME_DIR: `${this.dir}/runtime`,
+            XDG_CONFIG_HOME: this.configDir, NO_AT_BRIDGE: '1', GDK_BACKEND: 'x11', LANG: 'C.UTF-8', ...extra,
+        };
+    }
+
+    private asUser(argv: string[]): string[] {
+        const u = String(this.options.uid);
+        return ['setpriv', `--reuid=${u}`, `--regid=${u}`, '--clear-groups', ...argv];
+    }
+
+    /** Starts a program of the session (as the user), its output in `log`. */
+    spawn(argv: string[], log: string, env: Record<string, string> = {}, asUser = true): Gio.Subprocess {
+        const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDERR_MERGE });
+        launcher.set_stdout_file_path(`${this.dir}/${log}`);
+        for (const [k, v] of Object.entries(this.env(env)))
+            launcher.setenv(k, v, true);
+        const proc = launcher.spawnv(asUser ? this.asUser(argv) : argv);
+        this.procs.push(proc);
+        return proc;
+    }
+
+    async start(): Promise<void> {
+        const { width = 1024, height = 640 } = this.options;
+        this.spawn(['Xvfb', this.display, '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp'], 'xvfb.log', {}, false);
+        await this.until(() => sh(['env', `DISPLAY=${this.display}`, 'xdpyinfo']).status === 0, 'Xvfb answers', 10000);
+        const bus = sh(['env', `HOME=${this.dir}/home`, ...this.asUser(['dbus-daemon', '--session', '--fork', '--print-address=1', '--print-pid=1'])]);
+        if (bus.status !== 0)
+            throw new Error(`session bus: ${bus.stderr}`);
+        const [address, pid] = bus.stdout.trim().split('\n');
+        this.sessionBus = address;
+        this.busPid = Number(pid);
+        // Bottom left: menus open up and to the right with room to spare, and windows (placed at 0,0 without a
+        // window manager) do not cover it.
+        this.spawn(['trayer', '--edge', 'bottom', '--align', 'left', '--widthtype', 'request', '--height', '32', '--iconspacing', '4',
+            '--transparent', 'false', '--tint', '0xdddddd', '--SetDockType', 'true'], 'trayer.log');
+        this.spawn(['dbus-monitor', '--session', "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"], 'notifications.log');
+        this.spawn(['dunst'], 'dunst.log');
+        await this.until(() => this.xdotool(['search', '--name', '^panel$']).stdout.trim() !== '', 'the tray appears', 10000);
+    }
+
+    xdotool(args: string[]): Result {
+        return sh(['env', `DISPLAY=${this.display}`, 'xdotool', ...args]);
+    }
+
+    /** The tray's geometry (X, Y, WIDTH, HEIGHT). */
+    trayGeometry(): Record<string, number> {
+        const id = this.xdotool(['search', '--name', '^panel$']).stdout.trim().split('\n')[0];
+        const out = this.xdotool(['getwindowgeometry', '--shell', id]).stdout;
+        const g: Record<string, number> = {};
+        for (const m of out.matchAll(/^(\w+)=(\d+)$/gm))
+            g[m[1]] = Number(m[2]);
+        return g;
+    }
+
+    /** Clicks inside the tray (the first icon by default). */
+    clickTray(button = 1, index = 0): void {
+        const g = this.trayGeometry();
+        this.xdotool(['mousemove', String(g.X + 4 + 16 + index * 36), String(g.Y + 16), 'click', String(button)]);
+    }
+
+    key(...keys: string[]): void {
+        this.xdotool(['key', '--delay', '80', ...keys]);
+    }
+
+    /** Windows whose title matches `name` (a regular expression). */
+    windows(name: string): string[] {
+        return this.xdotool(['search', '--onlyvisible', '--name', name]).stdout.trim().split('\n').filter(l => l !== '');
+    }
+
+    screenshot(path: string): void {
+        const r = sh(['env', `DISPLAY=${this.display}`, 'import', '-window', 'root', path]);
+        if (r.status !== 0)
+            throw new Error(`screenshot: ${r.stderr}`);
+    }
+
+    /** A screenshot of one window (found by its title), or of a region of the screen (WxH+X+Y). */
+    screenshotOf(what: { title: string } | { region: string }, path: string): void {
+        let argv: string[];
+        if ('title' in what) {
+            const id = this.windows(what.title)[0];
+            if (id === undefined)
+                throw new Error(`no window ${what.title}`);
+            argv = ['import', '-window', id, '-frame', path];
+        } else {
+            argv = ['import', '-window', 'root', '-crop', what.region, '+repage', path];
+        }
+        const r = sh(['env', `DISPLAY=${this.display}`, ...argv]);
+        if (r.status !== 0)
+            throw new Error(`screenshot: ${r.stderr}`);
+    }
+
+    /**
+     * The text tesseract reads in a screenshot: the empty (black) screen made white, so that its page layout
+     * analysis sees one page with text on it, and enlarged (menus use small fonts).
+     */
+    ocr(path: string): string {
+        const big = `${path}.ocr.png`;
+        sh(['convert', path, '-fill', 'white', '-opaque', 'black', '-resize', '300%', '-colorspace', 'Gray', big]);
+        const r = sh(['tesseract', big, '-', '--psm', '3']);
+        GLib.unlink(big);
+        return r.stdout;
+    }
+
+    /** The notifications the session received so far. */
+    notifications(): Notification[] {
+        const log = readTextFile(`${this.dir}/notifications.log`) ?? '';
+        return log.split(/\nmethod call /).slice(1).map(call => {
+            const strings = [...call.matchAll(/^\s+string "((?:[^"\\]|\\.)*)"$/gm)].map(m => m[1]);
+            // Notify(app_name, replaces_id, app_icon, summary, body, …): the strings are app, icon, summary, body.
+            return { summary: strings[2] ?? '', body: strings[3] ?? '' };
+        });
+    }
+
+    async until(pred: () => boolean, what: string, timeoutMs: number): Promise<void> {
+        const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
+        while (!pred()) {
+            if (GLib.get_monotonic_time() > deadline)
+                throw new Error(`timed out waiting until ${what}`);
+            await sleep(100);
+        }
+    }
+
+    async stop(): Promise<void> {
+        for (const p of this.procs.splice(0).reverse()) {
+            const pid = p.get_identifier();
+            if (pid !== null)
+                await killPid(Number(pid), null, 2000);
+        }
+        if (this.busPid !== null)
+            await killPid(this.busPid, 'dbus-daemon', 2000);
+        this.busPid = null;
+        removeTree(this.dir);
+    }
+}

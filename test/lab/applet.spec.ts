@@ -1,0 +1,148 @@
+// The applet in a desktop session (src/lab/desktop.ts: Xvfb, a tray, a session bus, a notification server,
+// all as user "nobody"), talking to the real helper on a private system bus with the real polkitd, the helper
+// in the lab network as on a live session (its medium on /run/live/medium). The menu is driven with the mouse
+// and the keyboard (xdotool); what it shows is read from screenshots (tesseract) and from the applet's log.
+import GLib from 'gi://GLib';
+
+import { AppletLab } from '../../src/lab/appletLab.ts';
+import type { Desktop } from '../../src/lab/desktop.ts';
+import { BUS_NAME } from '../../src/shared/dbus.ts';
+import { CLI, TOP, removeTree } from '../support/helpers.ts';
+import { CLIENT, CLIENT_MAC, NOTHING_LEFT, SRV, SRV_IP, clientDhcp, leftovers, makeMedium, ns, setupNet, sh, sleep, teardownNet } from '../support/lab.ts';
+
+const TIMEOUT = 90000;
+
+describe('the applet', () => {
+    let lab: AppletLab;
+    let desktop: Desktop;
+    let medium: string;
+    const shots = GLib.dir_make_tmp('share-this-cd-shots-XXXXXX');
+    const views = (): string[] => lab.views();
+    const waitView = (re: RegExp, from: number, timeoutMs = 30000): Promise<string> => lab.waitView(re, from, timeoutMs);
+    async function menuText(name: string): Promise<string> {
+        return lab.menuShot(`${shots}/${name}.png`);
+    }
+
+    beforeAll(async () => {
+        jasmine.DEFAULT_TIMEOUT_INTERVAL = TIMEOUT;
+        setupNet();
+        medium = makeMedium();
+        lab = new AppletLab({ top: TOP, build: GLib.path_get_dirname(CLI), netns: SRV, medium, display: 93, helperEnv: { SHARE_THIS_CD_GONE_AFTER: '4' } });
+        desktop = lab.desktop;
+        await lab.start();
+        lab.writePrefs({ interface: 'br0' });
+        await lab.startApplet();
+    });
+    afterAll(async () => {
+        await lab.stop();
+        teardownNet();
+        removeTree(medium);
+        if (GLib.getenv('KEEP_SHOTS') === null)
+            removeTree(shots);
+        else
+            print(`screenshots kept in ${shots}`);
+    });
+
+    it('shows its icon in the tray, as an Ayatana indicator, and a menu with the switch', async () => {
+        expect(lab.appletLog()).toContain('tray: indicator');
+        desktop.screenshot(`${shots}/tray.png`);
+        const g = desktop.trayGeometry();
+        // The icon: dark pixels on the tray's light background.
+        const mean = Number(sh(['convert', `${shots}/tray.png`, '-crop', `${g.WIDTH}x${g.HEIGHT}+${g.X}+${g.Y}`, '-colorspace', 'Gray', '-format', '%[fx:minima]', 'info:']).stdout);
+        expect(mean).toBeLessThan(0.6); // the background is 0xdddddd (0.87)
+        const text = await menuText('menu-off');
+        desktop.key('Escape');
+        for (const item of ['Share this CD', 'Not sharing', 'Computers', 'Share an ISO file', 'Settings', 'Help', 'Quit'])
+            expect(text).withContext(text).toContain(item);
+    });
+
+    it('turns sharing on through the helper (no password in a live session), and says where', async () => {
+        const from = views().length;
+        await lab.menu('s');
+        await waitView(/state=sharing .*status="Sharing on br0 \(10\.77\.0\.1\) — 0 computers"/, from);
+        expect(lab.state()).toBe('sharing');
+        const text = await menuText('menu-sharing');
+        desktop.key('Escape');
+        // (OCR may read the digit 0 of "br0" as the letter O)
+        expect(text).toMatch(/Sharing on br[0O] \(10\.77\.0\.1\) — 0 computers/);
+    });
+
+    it('counts a computer that boots, notifies, and lists it in the Computers window', async () => {
+        const from = views().length;
+        clientDhcp();
+        ns(CLIENT, ['curl', '-sSf', '-o', '/dev/null', `http://${SRV_IP}/medium/casper/vmlinuz`]);
+        await waitView(/clients=1 title="Share This CD: 1 computer is booting from this CD"/, from);
+        await desktop.until(() => desktop.notifications().some(n => n.summary === 'A computer is booting from this CD' && n.body.includes(CLIENT_MAC)),
+            'the booting notification', 10000);
+        await lab.menu('c');
+        await desktop.until(() => desktop.windows('^Computers booting from this CD$').length > 0, 'the Computers window', 10000);
+        await sleep(500);
+        desktop.screenshot(`${shots}/computers.png`);
+        const text = desktop.ocr(`${shots}/computers.png`);
+        expect(text).withContext(text).toContain('loading the system');
+        expect(text).withContext(text).toContain(CLIENT_MAC);
+        expect(text.replace(/\s/g, '')).withContext(text).toContain('10.77.0.');
+        // It goes quiet: the count goes back to 0.
+        await waitView(/state=sharing available=yes clients=0/, from + 1, 30000);
+        desktop.xdotool(['search', '--name', '^Computers booting from this CD$', 'windowclose']);
+    });
+
+    it('turns sharing off: the helper stops and nothing is left', async () => {
+        const from = views().length;
+        await lab.menu('s');
+        await waitView(/state=stopped .*status="Not sharing"/, from);
+        expect(lab.state()).toBe('stopped');
+        expect(leftovers()).toEqual(NOTHING_LEFT);
+    });
+
+    it('shows the helper\'s sentence in a notification when sharing fails, and the switch goes back off', async () => {
+        // Refused at once: an interface that does not exist.
+        lab.writePrefs({ interface: 'eth9' });
+        let from = views().length;
+        await lab.menu('s');
+        await desktop.until(() => desktop.notifications().some(n => n.summary === 'Sharing could not start' && n.body.includes('There is no network interface called “eth9”')),
+            'the error notification', 15000);
+        await waitView(/state=stopped .*switch=off/, from);
+        // Failing while sharing: the DHCP server dies.
+        lab.writePrefs({ interface: 'br0' });
+        from = views().length;
+        await lab.menu('s');
+        await waitView(/state=sharing/, from);
+        const dnsmasq = leftovers().processes.find(p => p.startsWith('dnsmasq('));
+        expect(dnsmasq).toBeDefined();
+        sh(['kill', '-9', (/\((\d+)\)/.exec(dnsmasq as string) as RegExpExecArray)[1]]);
+        await waitView(/state=failed .*switch=off/, from);
+        await desktop.until(() => desktop.notifications().some(n => n.summary === 'Sharing stopped' && n.body.startsWith('The DHCP and TFTP server (dnsmasq) stopped unexpectedly')),
+            'the failure notification', 15000);
+        expect(leftovers()).toEqual(NOTHING_LEFT);
+        const text = await menuText('menu-failed');
+        desktop.key('Escape');
+        expect(text).toContain('The DHCP and TFTP server (dnsmasq) stopped');
+    });
+
+    it('shows its menu in German with LANGUAGE=de', async () => {
+        await lab.stopApplet();
+        await lab.startApplet({ LANGUAGE: 'de' });
+        const text = await menuText('menu-de');
+        desktop.key('Escape');
+        for (const item of ['Diese CD freigeben', 'Rechner', 'Einstellungen', 'Hilfe', 'Beenden'])
+            expect(text).withContext(text).toContain(item);
+    });
+
+    it('says clearly when the helper is missing, and the switch stays off', async () => {
+        await lab.stopApplet();
+        const pid = lab.bus.helperPid();
+        if (pid !== null) {
+            GLib.spawn_command_line_sync(`kill -TERM ${pid}`);
+            await lab.bus.waitForName(BUS_NAME, false, 15000);
+        }
+        lab.bus.removeHelperService();
+        const from = 0;
+        await lab.startApplet();
+        await waitView(/available=no .*status="The Share This CD service is not installed or could not start/, from);
+        await lab.menu('s');
+        await desktop.until(() => desktop.notifications().some(n => n.summary === 'Sharing could not start' && n.body.startsWith('The Share This CD service is not installed')),
+            'the notification', 15000);
+        await waitView(/switch=off/, from + 1);
+    });
+});

@@ -1,0 +1,180 @@
+// The applet's pure parts (what it shows for each helper state, the Computers rows, notifications, its
+// settings) and its shipped files: launcher, autostart, AppStream metainfo, icons and translations.
+import GLib from 'gi://GLib';
+
+import { readTextFile } from '../../src/backend/fsutil.ts';
+import { type ClientView, type HelperView, UNKNOWN_VIEW, bootingNotification, clientRows, isLiveCmdline, mergeProperties, newlyBooting, present, sinceText } from '../../src/applet/model.ts';
+import { DEFAULT_PREFS, PrefsStore, parsePrefs } from '../../src/applet/prefs.ts';
+import { sh } from '../../src/lab/net.ts';
+import { TOP, makeTree, removeTree } from '../support/helpers.ts';
+
+const SHARING: HelperView = {
+    available: true, state: 'sharing', lastError: '', iface: 'enp3s0', address: '192.168.1.20', mode: 'proxy', medium: '/cdrom',
+    mediumLabel: 'Ubuntu 24.04 LTS', clientCount: 0, clients: [],
+};
+const client = (mac: string, stage: string, firstSeen = 1000): ClientView => ({ mac, ip: `10.0.0.${mac.slice(-1)}`, arch: 'uefi', stage, detail: '', firstSeen, lastSeen: firstSeen });
+
+describe('the applet\'s presentation', () => {
+    it('is off, with a switch to turn on, when nothing is shared', () => {
+        const p = present({ ...UNKNOWN_VIEW, available: true });
+        expect(p).toEqual({ icon: 'share-this-cd-off-symbolic', title: 'Share This CD: not sharing', tooltip: 'Share This CD: not sharing\nNot sharing',
+            label: '', statusLine: 'Not sharing', switchActive: false, switchSensitive: true });
+    });
+
+    it('says where it shares and how many computers boot', () => {
+        expect(present(SHARING).statusLine).toBe('Sharing on enp3s0 (192.168.1.20) — 0 computers');
+        expect(present(SHARING).icon).toBe('share-this-cd-sharing-symbolic');
+        const three = present({ ...SHARING, clientCount: 3 });
+        expect(three.statusLine).toBe('Sharing on enp3s0 (192.168.1.20) — 3 computers');
+        expect(three.title).toBe('Share This CD: 3 computers are booting from this CD');
+        expect(three.label).toBe('3');
+        expect(three.icon).toBe('share-this-cd-booting-symbolic');
+        expect(present({ ...SHARING, clientCount: 1 }).title).toBe('Share This CD: 1 computer is booting from this CD');
+        expect(present({ ...SHARING, clientCount: 1 }).statusLine).toBe('Sharing on enp3s0 (192.168.1.20) — 1 computer');
+        expect(present(SHARING, n => n === 'enp3s0' ? 'Wired connection 1' : n).statusLine).toBe('Sharing on Wired connection 1 (192.168.1.20) — 0 computers');
+    });
+
+    it('does not let the switch be used while the helper starts or stops', () => {
+        expect(present({ ...SHARING, state: 'starting' })).toEqual(jasmine.objectContaining({ switchActive: true, switchSensitive: false, statusLine: 'Starting to share…' }));
+        expect(present({ ...SHARING, state: 'stopping' })).toEqual(jasmine.objectContaining({ switchActive: false, switchSensitive: false, statusLine: 'Stopping…' }));
+    });
+
+    it('shows the helper\'s sentence when sharing failed or the helper is missing', () => {
+        const failed = present({ ...SHARING, state: 'failed', lastError: 'The DHCP and TFTP server (dnsmasq) stopped unexpectedly, so sharing was stopped.' });
+        expect(failed).toEqual(jasmine.objectContaining({ icon: 'share-this-cd-error-symbolic', switchActive: false, switchSensitive: true,
+            statusLine: 'The DHCP and TFTP server (dnsmasq) stopped unexpectedly, so sharing was stopped.' }));
+        const missing = present({ ...UNKNOWN_VIEW, lastError: 'The Share This CD service is not installed or could not start (x).' });
+        expect(missing).toEqual(jasmine.objectContaining({ icon: 'share-this-cd-error-symbolic', switchActive: false, switchSensitive: true }));
+        expect(missing.statusLine).toContain('not installed');
+        expect(present(UNKNOWN_VIEW).statusLine).toBe('The sharing service is not available.');
+    });
+});
+
+describe('the helper\'s properties in the applet', () => {
+    it('are merged over what it knew, ignoring mistyped values', () => {
+        const v = mergeProperties(UNKNOWN_VIEW, { State: 'sharing', Interface: 'br0', Address: '10.77.0.1', ClientCount: 2, Mode: 7,
+            Clients: [{ mac: 'aa', ip: '10.77.0.5', arch: 'bios', stage: 'loading', detail: 'd', first_seen: 5, last_seen: 6 }] });
+        expect(v).toEqual({ ...UNKNOWN_VIEW, available: true, state: 'sharing', iface: 'br0', address: '10.77.0.1', clientCount: 2,
+            clients: [{ mac: 'aa', ip: '10.77.0.5', arch: 'bios', stage: 'loading', detail: 'd', firstSeen: 5, lastSeen: 6 }] });
+        expect(mergeProperties(v, { State: 'exploded' }).state).toBe('sharing');
+        expect(mergeProperties(v, { ClientCount: 0 })).toEqual({ ...v, clientCount: 0 });
+    });
+});
+
+describe('the Computers window\'s rows', () => {
+    it('list booting computers first, then running, then gone, oldest first', () => {
+        const now = new Date(2026, 10, 26, 15, 0).getTime() / 1000;
+        const rows = clientRows([client('aa:01', 'gone', now - 50), client('aa:02', 'running', now - 40), client('aa:03', 'loading', now - 30),
+            client('aa:04', 'discovered', now - 60)], now);
+        expect(rows.map(r => r.name)).toEqual(['aa:04', 'aa:03', 'aa:02', 'aa:01']);
+        expect(rows[1]).toEqual({ name: 'aa:03', ip: '10.0.0.3', firmware: 'UEFI', stage: 'loading the system', since: '14:59' });
+        expect(rows.map(r => r.stage)).toEqual(['asked for an address', 'loading the system', 'running the live system', 'gone']);
+    });
+
+    it('name a computer by its address when its MAC is unknown, and give the date of an older one', () => {
+        expect(clientRows([{ ...client('', 'loading'), ip: '10.0.0.9', arch: 'unknown' }], 2000)[0]).toEqual(jasmine.objectContaining({ name: '10.0.0.9', firmware: 'unknown' }));
+        const day = new Date(2026, 10, 26, 9, 5).getTime() / 1000;
+        expect(sinceText(day, day + 3600)).toBe('09:05');
+        expect(sinceText(day, day + 86400 * 2)).toBe('2026-11-26 09:05');
+    });
+});
+
+describe('notifications of booting computers', () => {
+    it('name the computers that are new, and not those that are gone', () => {
+        const before = [client('aa:01', 'loading')];
+        const after = [client('aa:01', 'running'), client('aa:02', 'discovered'), client('aa:03', 'gone')];
+        expect(newlyBooting(before, after).map(c => c.mac)).toEqual(['aa:02']);
+        expect(bootingNotification([client('aa:02', 'discovered')], 2)).toEqual({ summary: 'A computer is booting from this CD', body: 'aa:02. In all, 2 computers are using this share.' });
+        expect(bootingNotification([client('aa:02', 'x'), client('aa:04', 'x')], 2).summary).toBe('2 computers are booting from this CD');
+        expect(bootingNotification([client('aa:02', 'x')], 1).body).toBe('aa:02. In all, 1 computer is using this share.');
+    });
+});
+
+describe('the applet\'s settings', () => {
+    it('fall back to defaults for anything missing, damaged or unsafe', () => {
+        for (const text of [null, '', '{', '[]', '7'])
+            expect(parsePrefs(text)).toEqual(DEFAULT_PREFS);
+        expect(parsePrefs('{"interface": "eth0; reboot", "mode": "rogue", "http": "no"}')).toEqual(DEFAULT_PREFS);
+        expect(parsePrefs('{"interface": "enp3s0", "mode": "proxy", "http": false, "resumeAtLogin": true, "wasSharing": true}'))
+            .toEqual({ interface: 'enp3s0', mode: 'proxy', http: false, resumeAtLogin: true, wasSharing: true });
+    });
+
+    it('are saved privately and read back', () => {
+        const dir = makeTree({});
+        try {
+            const store = new PrefsStore(`${dir}/config/share-this-cd`);
+            store.save({ ...DEFAULT_PREFS, interface: 'br0' });
+            expect(store.load().interface).toBe('br0');
+            expect(sh(['stat', '-c', '%a', store.path]).stdout.trim()).toBe('600');
+        } finally {
+            removeTree(dir);
+        }
+    });
+});
+
+describe('the live-session test of the autostart', () => {
+    it('matches the helper\'s polkit check', () => {
+        expect(isLiveCmdline('BOOT_IMAGE=/casper/vmlinuz boot=casper quiet splash ---')).toBeTrue();
+        expect(isLiveCmdline('boot=live components')).toBeTrue();
+        expect(isLiveCmdline('root=/dev/sda1 ro noboot=live boot=casperx')).toBeFalse();
+        expect(isLiveCmdline('')).toBeFalse();
+    });
+});
+
+describe('the applet\'s shipped files', () => {
+    const built = GLib.dir_make_tmp('share-this-cd-merged-XXXXXX');
+    afterAll(() => removeTree(built));
+    /** A .desktop.in merged with the translations, as meson installs it. */
+    const merge = (input: string, type: '--desktop' | '--xml'): string => {
+        const out = `${built}/${input.replace(/\.in$/, '')}`;
+        const r = sh(['msgfmt', type, '--template', `${TOP}/data/${input}`, '-d', `${TOP}/po`, '-o', out]);
+        if (r.status !== 0)
+            throw new Error(r.stderr);
+        return out;
+    };
+
+    it('launcher and autostart pass desktop-file-validate, translated', () => {
+        for (const f of ['io.github.ShareThisCD.desktop.in', 'io.github.ShareThisCD-autostart.desktop.in']) {
+            const out = merge(f, '--desktop');
+            const r = sh(['desktop-file-validate', out]);
+            expect(`${r.status} ${r.stdout}${r.stderr}`).withContext(f).toBe('0 ');
+            expect(readTextFile(out)).toContain('Comment[de]=Andere Rechner im Netzwerk dieses Live-System starten lassen');
+        }
+        const autostart = readTextFile(`${TOP}/data/io.github.ShareThisCD-autostart.desktop.in`) ?? '';
+        expect(autostart).toContain('Exec=share-this-cd-applet --autostart');
+        expect(autostart).toContain('NoDisplay=true');
+    });
+
+    it('metainfo passes appstreamcli validate', () => {
+        const out = merge('io.github.ShareThisCD.metainfo.xml.in', '--xml');
+        const r = sh(['appstreamcli', 'validate', '--no-net', out]);
+        expect(r.status).withContext(r.stdout + r.stderr).toBe(0);
+        expect(readTextFile(out)).toContain('xml:lang="de"');
+    });
+
+    it('icons are well-formed SVG, one for each state the panel shows', () => {
+        for (const name of ['apps/io.github.ShareThisCD', 'status/share-this-cd-off-symbolic', 'status/share-this-cd-sharing-symbolic',
+            'status/share-this-cd-booting-symbolic', 'status/share-this-cd-error-symbolic']) {
+            const r = sh(['xmllint', '--noout', `${TOP}/data/icons/hicolor/scalable/${name}.svg`]);
+            expect(r.status).withContext(name + r.stderr).toBe(0);
+        }
+    });
+
+    it('every translation is complete and passes msgfmt --check', () => {
+        const linguas = (readTextFile(`${TOP}/po/LINGUAS`) ?? '').split('\n').filter(l => l.trim() !== '' && !l.startsWith('#'));
+        expect(linguas).toContain('de');
+        for (const lang of linguas) {
+            const r = sh(['msgfmt', '--check', '--statistics', '-o', '/dev/null', `${TOP}/po/${lang}.po`]);
+            expect(r.status).withContext(r.stderr).toBe(0);
+            expect(r.stderr).withContext(lang).toMatch(/^\d+ translated messages\.\n$/);
+        }
+        // Nothing translatable is missing from the translation (the template made from po/POTFILES now).
+        const pot = `${built}/share-this-cd.pot`;
+        const files = (readTextFile(`${TOP}/po/POTFILES`) ?? '').split('\n').filter(l => l.trim() !== '').map(f => `${TOP}/${f}`);
+        sh(['xgettext', '--from-code=UTF-8', '--keyword=_', '--keyword=ngettext:1,2', '-o', pot, ...files]);
+        for (const lang of linguas) {
+            const r = sh(['msgcmp', '--use-untranslated', `${TOP}/po/${lang}.po`, pot]);
+            expect(r.status).withContext(`po/${lang}.po is behind the sources: ${r.stderr}`).toBe(0);
+        }
+    });
+});
