@@ -126,6 +126,7 @@ export function editSettings(parent: Gtk.Window | null, prefs: AppletPrefs, inte
 
 export function showHelp(parent: Gtk.Window | null): void {
     const dialog = new Gtk.MessageDialog({
+        title: _("Help: Share This CD"),
         transient_for: parent, modal: false, message_type: Gtk.MessageType.INFO, buttons: Gtk.ButtonsType.CLOSE,
         text: _("How to start another computer from this CD"),
         secondary_text: [
@@ -144,6 +145,7 @@ export function chooseIso(parent: Gtk.Window | null): Promise<string | null> {
     const chooser = new Gtk.FileChooserDialog({ title: _("Share an ISO File"), transient_for: parent, action: Gtk.FileChooserAction.OPEN, modal: true });
     chooser.add_button(_("_Cancel"), Gtk.ResponseType.CANCEL);
     chooser.add_button(_("_Share"), Gtk.ResponseType.ACCEPT);
+    chooser.set_default_response(Gtk.ResponseType.ACCEPT);
     const filter = new Gtk.FileFilter();
     filter.set_name(_("CD/DVD images (*.iso)"));
     filter.add_pattern('*.iso');

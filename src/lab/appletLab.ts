@@ -59,6 +59,10 @@ export class AppletLab {
         return this.appletLog().split('\n').filter(l => l.includes('view: '));
     }
 
+    prefs(): Record<string, unknown> {
+        return JSON.parse(readTextFile(`${this.desktop.configDir}/share-this-cd/applet.json`) ?? '{}') as Record<string, unknown>;
+    }
+
     /** Waits for a view line (after the first `from`) matching `re`. */
     async waitView(re: RegExp, from: number, timeoutMs = 30000): Promise<string> {
         const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
@@ -86,11 +90,12 @@ export class AppletLab {
         sh(['chown', '-R', `${NOBODY}:${NOBODY}`, dir]);
     }
 
-    async startApplet(env: Record<string, string> = {}): Promise<void> {
+    /** Starts the applet; `args` are its options, `hide` files it must not see (see Desktop.spawn). */
+    async startApplet(env: Record<string, string> = {}, args: string[] = [], hide: string[] = []): Promise<void> {
         this.runs++;
         const from = 0;
-        this.applet = this.desktop.spawn(['gjs', '-m', `${this.options.build}/share-this-cd-applet.js`], `applet-${this.runs}.log`,
-            { DBUS_SYSTEM_BUS_ADDRESS: this.bus.address, G_MESSAGES_DEBUG: 'share-this-cd-applet', ...env });
+        this.applet = this.desktop.spawn(['gjs', '-m', `${this.options.build}/share-this-cd-applet.js`, ...args], `applet-${this.runs}.log`,
+            { DBUS_SYSTEM_BUS_ADDRESS: this.bus.address, G_MESSAGES_DEBUG: 'share-this-cd-applet', ...env }, true, hide);
         await this.waitView(/state=/, from);
         await sleep(500);
     }

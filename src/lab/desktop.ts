@@ -58,13 +58,21 @@ export class Desktop {
         return ['setpriv', `--reuid=${u}`, `--regid=${u}`, '--clear-groups', ...argv];
     }
 
-    /** Starts a program of the session (as the user), its output in `log`. */
-    spawn(argv: string[], log: string, env: Record<string, string> = {}, asUser = true): Gio.Subprocess {
+    /**
+     * Starts a program of the session (as the user), its output in `log`. `hide` lists files made empty for it
+     * (bind-mounted over in a private mount namespace: e.g. a library's typelib, as if it were not installed).
+     */
+    spawn(argv: string[], log: string, env: Record<string, string> = {}, asUser = true, hide: string[] = []): Gio.Subprocess {
         const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDERR_MERGE });
         launcher.set_stdout_file_path(`${this.dir}/${log}`);
         for (const [k, v] of Object.entries(this.env(env)))
             launcher.setenv(k, v, true);
-        const proc = launcher.spawnv(asUser ? this.asUser(argv) : argv);
+        let full = asUser ? this.asUser(argv) : argv;
+        if (hide.length > 0) {
+            const mounts = hide.map(f => `mount --bind /dev/null '${f}'`).join(' && ');
+            full = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', `${mounts} && exec "$@"`, 'sh', ...full];
+        }
+        const proc = launcher.spawnv(full);
         this.procs.push(proc);
         return proc;
     }
@@ -106,6 +114,18 @@ export class Desktop {
     clickTray(button = 1, index = 0): void {
         const g = this.trayGeometry();
         this.xdotool(['mousemove', String(g.X + 4 + 16 + index * 36), String(g.Y + 16), 'click', String(button)]);
+    }
+
+    /** Gives the keyboard to a window (there is no window manager to do it). */
+    focus(title: string): void {
+        const id = this.windows(title)[0];
+        if (id === undefined)
+            throw new Error(`no window ${title}`);
+        this.xdotool(['windowfocus', '--sync', id]);
+    }
+
+    type(text: string): void {
+        this.xdotool(['type', '--delay', '30', text]);
     }
 
     key(...keys: string[]): void {

@@ -120,6 +120,72 @@ describe('the applet', () => {
         expect(text).toContain('The DHCP and TFTP server (dnsmasq) stopped');
     });
 
+    it('shares an ISO file chosen in "Share an ISO file…", typed from the keyboard', async () => {
+        const dir = GLib.dir_make_tmp('share-this-cd-iso-XXXXXX');
+        try {
+            const iso = `${dir}/ubuntu-live.iso`;
+            const made = sh(['xorriso', '-as', 'mkisofs', '-R', '-J', '-V', 'LIVE', '-o', iso, medium]);
+            expect(made.status).withContext(made.stderr).toBe(0);
+            sh(['chmod', '-R', 'a+rX', dir]);
+            const from = views().length;
+            await lab.menu('i');
+            await desktop.until(() => desktop.windows('^Share an ISO File$').length > 0, 'the file chooser', 10000);
+            await sleep(500);
+            desktop.focus('^Share an ISO File$');
+            desktop.key('ctrl+l');
+            desktop.type(iso);
+            await sleep(300);
+            desktop.key('Return');
+            await waitView(/state=sharing /, from);
+            expect(lab.appletLog()).toContain('state=sharing');
+            expect(await lab.bus.connection().call_sync(BUS_NAME, '/io/github/ShareThisCD1', 'org.freedesktop.DBus.Properties', 'Get',
+                new GLib.Variant('(ss)', ['io.github.ShareThisCD1', 'Medium']), null, 0, 5000, null).recursiveUnpack()).toEqual(['/run/share-this-cd/iso']);
+            const off = views().length;
+            await lab.menu('s');
+            await waitView(/state=stopped /, off);
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+        } finally {
+            removeTree(dir);
+        }
+    });
+
+    it('has Settings that work from the keyboard alone, and a Help that says which key opens the boot menu', async () => {
+        await lab.menu('e');
+        await desktop.until(() => desktop.windows('^Share This CD Settings$').length > 0, 'the Settings dialog', 10000);
+        await sleep(500);
+        desktop.focus('^Share This CD Settings$');
+        desktop.key('alt+n'); // "Next to the network's router"
+        desktop.key('alt+t'); // "Fast transfer over HTTP" off
+        desktop.key('alt+s'); // Save
+        await desktop.until(() => lab.prefs().mode === 'proxy', 'the saved settings', 5000);
+        expect(lab.prefs()).toEqual(jasmine.objectContaining({ interface: 'br0', mode: 'proxy', http: false }));
+        await lab.menu('h');
+        await desktop.until(() => desktop.windows('^Help: Share This CD$').length > 0, 'the Help window', 10000);
+        await sleep(500);
+        desktop.screenshotOf({ title: '^Help: Share This CD$' }, `${shots}/help.png`);
+        const text = desktop.ocr(`${shots}/help.png`);
+        expect(text).withContext(text).toContain('F12');
+        desktop.focus('^Help: Share This CD$');
+        desktop.key('Escape');
+        await desktop.until(() => desktop.windows('^Help: Share This CD$').length === 0, 'Help to close', 5000);
+        lab.writePrefs({ interface: 'br0' });
+    });
+
+    it('falls back to a Gtk.StatusIcon when the indicator library is not installed', async () => {
+        await lab.stopApplet();
+        const typelib = sh(['sh', '-c', 'ls /usr/lib/*/girepository-1.0/AyatanaAppIndicator3-0.1.typelib']).stdout.trim().split('\n')[0];
+        expect(typelib).not.toBe('');
+        await lab.startApplet({}, [], [typelib]);
+        expect(lab.appletLog()).toContain('AyatanaAppIndicator3 is not available');
+        expect(lab.appletLog()).toContain('tray: statusicon');
+        const text = await menuText('menu-statusicon');
+        desktop.key('Escape');
+        for (const item of ['Share this CD', 'Computers', 'Quit'])
+            expect(text).withContext(text).toContain(item);
+        await lab.stopApplet();
+        await lab.startApplet();
+    });
+
     it('shows its menu in German with LANGUAGE=de', async () => {
         await lab.stopApplet();
         await lab.startApplet({ LANGUAGE: 'de' });
