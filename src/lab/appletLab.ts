@@ -29,6 +29,12 @@ export class AppletLab {
     readonly bus: BusLab;
     readonly desktop: Desktop;
     private applet: Gio.Subprocess | null = null;
+    /** The applet's process id (null when it does not run). */
+    get appletPid(): number | null {
+        const id = this.applet?.get_identifier() ?? null;
+        return id === null ? null : Number(id);
+    }
+
     /** Each start of the applet logs to a file of its own. */
     private runs = 0;
 
@@ -90,12 +96,12 @@ export class AppletLab {
         sh(['chown', '-R', `${NOBODY}:${NOBODY}`, dir]);
     }
 
-    /** Starts the applet; `args` are its options, `hide` files it must not see (see Desktop.spawn). */
-    async startApplet(env: Record<string, string> = {}, args: string[] = [], hide: string[] = []): Promise<void> {
+    /** Starts the applet; `args` are its options, `binds` files it sees in place of others (see Desktop.spawn). */
+    async startApplet(env: Record<string, string> = {}, args: string[] = [], binds: [string, string][] = []): Promise<void> {
         this.runs++;
         const from = 0;
         this.applet = this.desktop.spawn(['gjs', '-m', `${this.options.build}/share-this-cd-applet.js`, ...args], `applet-${this.runs}.log`,
-            { DBUS_SYSTEM_BUS_ADDRESS: this.bus.address, G_MESSAGES_DEBUG: 'share-this-cd-applet', ...env }, true, hide);
+            { DBUS_SYSTEM_BUS_ADDRESS: this.bus.address, G_MESSAGES_DEBUG: 'share-this-cd-applet', ...env }, true, binds);
         await this.waitView(/state=/, from);
         await sleep(500);
     }

@@ -59,17 +59,18 @@ export class Desktop {
     }
 
     /**
-     * Starts a program of the session (as the user), its output in `log`. `hide` lists files made empty for it
-     * (bind-mounted over in a private mount namespace: e.g. a library's typelib, as if it were not installed).
+     * Starts a program of the session (as the user), its output in `log`. `binds` are files it sees in place
+     * of others ([source, target], bind-mounted in a private mount namespace): /dev/null over a library's
+     * typelib (as if it were not installed), a live system's command line over /proc/cmdline.
      */
-    spawn(argv: string[], log: string, env: Record<string, string> = {}, asUser = true, hide: string[] = []): Gio.Subprocess {
+    spawn(argv: string[], log: string, env: Record<string, string> = {}, asUser = true, binds: [string, string][] = []): Gio.Subprocess {
         const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDERR_MERGE });
         launcher.set_stdout_file_path(`${this.dir}/${log}`);
         for (const [k, v] of Object.entries(this.env(env)))
             launcher.setenv(k, v, true);
         let full = asUser ? this.asUser(argv) : argv;
-        if (hide.length > 0) {
-            const mounts = hide.map(f => `mount --bind /dev/null '${f}'`).join(' && ');
+        if (binds.length > 0) {
+            const mounts = binds.map(([from, to]) => `mount --bind '${from}' '${to}'`).join(' && ');
             full = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', `${mounts} && exec "$@"`, 'sh', ...full];
         }
         const proc = launcher.spawnv(full);

@@ -175,7 +175,7 @@ describe('the applet', () => {
         await lab.stopApplet();
         const typelib = sh(['sh', '-c', 'ls /usr/lib/*/girepository-1.0/AyatanaAppIndicator3-0.1.typelib']).stdout.trim().split('\n')[0];
         expect(typelib).not.toBe('');
-        await lab.startApplet({}, [], [typelib]);
+        await lab.startApplet({}, [], [['/dev/null', typelib]]);
         expect(lab.appletLog()).toContain('AyatanaAppIndicator3 is not available');
         expect(lab.appletLog()).toContain('tray: statusicon');
         const text = await menuText('menu-statusicon');
@@ -183,6 +183,23 @@ describe('the applet', () => {
         for (const item of ['Share this CD', 'Computers', 'Quit'])
             expect(text).withContext(text).toContain(item);
         await lab.stopApplet();
+        await lab.startApplet();
+    });
+
+    it('shares again at login (autostart in a live session) when the user chose so and sharing was on', async () => {
+        await lab.stopApplet();
+        lab.writePrefs({ interface: 'br0', resumeAtLogin: true, wasSharing: true });
+        const cmdline = `${desktop.dir}/live-cmdline`;
+        GLib.file_set_contents(cmdline, 'BOOT_IMAGE=/casper/vmlinuz boot=casper quiet splash ---\n');
+        await lab.startApplet({}, ['--autostart'], [[cmdline, '/proc/cmdline']]);
+        await waitView(/state=sharing /, 0);
+        expect(lab.state()).toBe('sharing');
+        const off = views().length;
+        await lab.menu('s');
+        await waitView(/state=stopped /, off);
+        expect(lab.prefs().wasSharing).toBeFalse();
+        await lab.stopApplet();
+        lab.writePrefs({ interface: 'br0' });
         await lab.startApplet();
     });
 

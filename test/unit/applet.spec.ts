@@ -6,7 +6,7 @@ import { readTextFile } from '../../src/backend/fsutil.ts';
 import { type ClientView, type HelperView, UNKNOWN_VIEW, bootingNotification, clientRows, isLiveCmdline, mergeProperties, newlyBooting, present, sinceText } from '../../src/applet/model.ts';
 import { DEFAULT_PREFS, PrefsStore, parsePrefs } from '../../src/applet/prefs.ts';
 import { sh } from '../../src/lab/net.ts';
-import { TOP, makeTree, removeTree } from '../support/helpers.ts';
+import { CLI, TOP, makeTree, removeTree } from '../support/helpers.ts';
 
 const SHARING: HelperView = {
     available: true, state: 'sharing', lastError: '', iface: 'enp3s0', address: '192.168.1.20', mode: 'proxy', medium: '/cdrom',
@@ -109,6 +109,16 @@ describe('the applet\'s settings', () => {
         } finally {
             removeTree(dir);
         }
+    });
+});
+
+describe('the applet started by the session (XDG autostart)', () => {
+    it('does nothing and exits when the computer is not a live session', () => {
+        // This machine's own kernel command line has neither boot=casper nor boot=live.
+        expect(isLiveCmdline(readTextFile('/proc/cmdline') ?? '')).toBeFalse();
+        const r = sh(['env', '-u', 'DISPLAY', 'G_MESSAGES_DEBUG=share-this-cd-applet', 'gjs', '-m', `${GLib.path_get_dirname(CLI)}/share-this-cd-applet.js`, '--autostart']);
+        expect(r.status).toBe(0);
+        expect(r.stdout + r.stderr).toContain('not a live session: the applet is not needed');
     });
 });
 
