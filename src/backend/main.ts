@@ -11,6 +11,7 @@ import { BUS_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
 import { PolkitAuthority } from './dbus/polkit.ts';
 import { ShareService } from './dbus/service.ts';
 import { listInterfaces } from './network/host.ts';
+import { run } from './services/supervisor.ts';
 import { DEFAULT_STATE_DIR, SettingsStore } from './settings.ts';
 import { DEFAULT_ENV, type EngineEnv } from './share.ts';
 
@@ -29,6 +30,16 @@ function engineEnv(): EngineEnv {
     const gone = Number.parseInt(GLib.getenv('SHARE_THIS_CD_GONE_AFTER') ?? '', 10);
     return { ...DEFAULT_ENV, runtimeDir: GLib.getenv('SHARE_THIS_CD_RUNTIME_DIR') ?? DEFAULT_ENV.runtimeDir,
         goneAfter: Number.isInteger(gone) && gone > 0 ? gone : DEFAULT_ENV.goneAfter };
+}
+
+/** Whether user `uid` (with its groups) can read `path`, checked by `test` running as that user. */
+function userCanRead(uid: number, path: string): boolean {
+    if (uid === 0)
+        return true;
+    const passwd = run(['getent', 'passwd', String(uid)]).stdout.split(':');
+    const gid = passwd.length > 3 ? passwd[3] : String(uid);
+    const ids = passwd.length > 3 ? ['--reuid', String(uid), '--regid', gid, '--init-groups'] : ['--reuid', String(uid), '--regid', gid, '--clear-groups'];
+    return run(['setpriv', ...ids, 'sh', '-c', 'test -r "$1" && { test ! -d "$1" || test -x "$1"; }', 'sh', path]).status === 0;
 }
 
 async function main(): Promise<number> {
@@ -59,6 +70,7 @@ async function main(): Promise<number> {
         env: engineEnv(),
         settings: new SettingsStore(GLib.getenv('SHARE_THIS_CD_STATE_DIR') ?? DEFAULT_STATE_DIR),
         listInterfaces,
+        canRead: userCanRead,
         onActivity: () => armIdle(),
     });
     // The idle timer runs while nothing is shared; each call starts it again.

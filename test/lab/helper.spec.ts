@@ -140,6 +140,19 @@ describe('the privileged helper (D-Bus + polkit)', () => {
             expect(leftovers()).toEqual(NOTHING_LEFT);
         });
 
+        it('lets a user share only a folder that user can read', () => {
+            const hidden = GLib.dir_make_tmp('share-this-cd-private-XXXXXX'); // mode 700, root's
+            try {
+                sh(['cp', '-r', `${medium}/.`, `${hidden}/`]);
+                const r = gdbusStart(NOBODY, `{'medium': <'${hidden}'>, 'interface': <'br0'>}`);
+                expect(r.stderr).toContain('org.freedesktop.DBus.Error.AccessDenied');
+                expect(r.stderr).toContain(`You cannot open ${hidden} yourself`);
+                expect(leftovers()).toEqual(NOTHING_LEFT);
+            } finally {
+                removeTree(hidden);
+            }
+        });
+
         it('refuses the same user when the computer is not a live session', async () => {
             await bus.stopPolkit();
             await bus.startPolkit('installed');

@@ -14,7 +14,7 @@ import { probeDhcp } from '../network/probe.ts';
 import type { SettingsStore } from '../settings.ts';
 import { type EngineEnv, Share, type ShareOptions, type StatusJson, cleanupLeftovers, readStatus, shareOwner, stopShare } from '../share.ts';
 import { InvalidArgs, type StartRequest, type WireValue, parseStartOptions, sameOptions } from './options.ts';
-import { type Authority, DBusFailure } from './polkit.ts';
+import { type Authority, DBusFailure, callAsync } from './polkit.ts';
 
 export type HelperState = 'stopped' | 'starting' | 'sharing' | 'stopping' | 'failed';
 
@@ -23,6 +23,8 @@ export interface ServiceDeps {
     env: EngineEnv;
     settings: SettingsStore;
     listInterfaces: () => NetInterface[];
+    /** Whether the user `uid` may read `path` (a folder: list and enter it). */
+    canRead: (uid: number, path: string) => boolean;
     /** Called on every method call (the idle timer starts again). */
     onActivity?: () => void;
 }
@@ -170,6 +172,7 @@ export class ShareService {
                 return null;
             this.refuseWhileBusyOrSharing();
             await this.authorize(invocation);
+            await this.checkCallerCanRead(invocation, request.options);
             this.refuseWhileBusyOrSharing();
             this.userActed = true;
             await this.act(() => this.startShare(request));
@@ -265,6 +268,24 @@ export class ShareService {
         const flags = invocation.get_message().get_flags();
         const interactive = (flags & Gio.DBusMessageFlags.ALLOW_INTERACTIVE_AUTHORIZATION) !== 0;
         await this.deps.authority.check(invocation.get_sender() ?? '', interactive);
+    }
+
+    /**
+     * The helper reads as root: a caller may only share a folder or ISO file that it can open itself (else an
+     * authorised user could publish another user's files to the network).
+     */
+    private async checkCallerCanRead(invocation: Gio.DBusMethodInvocation, options: ShareOptions): Promise<void> {
+        const paths = [options.medium, options.iso].filter((p): p is string => p !== null);
+        if (paths.length === 0)
+            return;
+        const reply = await callAsync(invocation.get_connection(), 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+            'GetConnectionUnixUser', new GLib.Variant('(s)', [invocation.get_sender() ?? '']), '(u)');
+        const [uid] = reply.deepUnpack() as [number];
+        for (const path of paths) {
+            // (a path that does not exist is the engine's to explain)
+            if (GLib.file_test(path, GLib.FileTest.EXISTS) && !this.deps.canRead(uid, path))
+                throw new DBusFailure('org.freedesktop.DBus.Error.AccessDenied', format(_("You cannot open {path} yourself: share a folder or ISO file that your user can read."), { path }));
+        }
     }
 
     /** One action at a time (taken synchronously, so two calls can never both act). */
