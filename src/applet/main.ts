@@ -50,8 +50,8 @@ class Applet {
         this.menu = new AppletMenu({
             toggle: on => this.toggle(on),
             computers: () => this.clients.present(),
-            shareIso: () => this.shareIso(),
-            settings: () => this.settings(),
+            shareIso: () => this.shareIso().catch(e => console.error(e)),
+            settings: () => this.settings().catch(e => console.error(e)),
             help: () => showHelp(null),
             quit: () => this.app.quit(),
         });

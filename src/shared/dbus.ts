@@ -31,15 +31,16 @@ export function registerErrorDomain(): void {
     ERROR_CODES.forEach((code, i) => Gio.dbus_error_register_error(ERROR_QUARK, i, `${ERROR_PREFIX}.${code}`));
 }
 
-/** The D-Bus error name of an error a call returned ("" for a local error), and its message without it. */
+/** The D-Bus error name of an error a call returned ("" for a local error), and its message without it. Pure. */
 export function remoteError(e: unknown): { name: string; code: ErrorCode | null; message: string } {
     if (!(e instanceof GLib.Error))
         return { name: '', code: null, message: e instanceof Error ? e.message : String(e) };
     const name = Gio.DBusError.get_remote_error(e) ?? '';
     // A registered name comes back as our own domain: its code is the index in ERROR_CODES.
     const code = e.domain === ERROR_QUARK ? ERROR_CODES[e.code] ?? null : null;
-    Gio.DBusError.strip_remote_error(e);
-    return { name: name || (code !== null ? `${ERROR_PREFIX}.${code}` : ''), code, message: e.message };
+    // The message without GDBus's "GDBus.Error:NAME: " prefix (not stripped in place: callers may ask twice).
+    const message = e.message.replace(/^GDBus\.Error:[\w.]+: /, '');
+    return { name: name || (code !== null ? `${ERROR_PREFIX}.${code}` : ''), code, message };
 }
 
 /** The interface's description, parsed once. */

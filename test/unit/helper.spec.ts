@@ -10,7 +10,8 @@ import { ShareService, clientDict, errorReply } from '../../src/backend/dbus/ser
 import { readTextFile } from '../../src/backend/fsutil.ts';
 import { DEFAULT_SETTINGS, SettingsStore, parseSettings, renderSettings } from '../../src/backend/settings.ts';
 import type { ShareOptions } from '../../src/backend/share.ts';
-import { ERROR_CODES, ERROR_QUARK, INTERFACE_XML, START_OPTIONS, interfaceInfo, registerErrorDomain } from '../../src/shared/dbus.ts';
+import { ERROR_CODES, ERROR_QUARK, INTERFACE_XML, START_OPTIONS, interfaceInfo, registerErrorDomain, remoteError } from '../../src/shared/dbus.ts';
+import { helperErrorText, isHelperMissing } from '../../src/shared/helperCalls.ts';
 import { ShareError } from '../../src/shared/errors.ts';
 import { sh } from '../../src/lab/net.ts';
 import { TOP, makeTree, removeTree } from '../support/helpers.ts';
@@ -249,5 +250,17 @@ describe('the D-Bus error domain', () => {
         expect(Gio.DBusError.get_remote_error(e)).toBe('io.github.ShareThisCD1.Error.DhcpConflict');
         expect(e.domain).toBe(ERROR_QUARK);
         expect(ERROR_CODES[e.code]).toBe('DhcpConflict');
+    });
+
+    it('gives a call\'s error name and its sentence without GDBus\'s prefix, as often as asked', () => {
+        // (the @girs types lack GLib.Error's (domain, code, message) constructor)
+        const e = new (GLib.Error as unknown as new (d: unknown, c: number, m: string) => GLib.Error)(Gio.DBusError, Gio.DBusError.SERVICE_UNKNOWN,
+            'GDBus.Error:org.freedesktop.DBus.Error.ServiceUnknown: The name is not activatable');
+        const expected = { name: 'org.freedesktop.DBus.Error.ServiceUnknown', code: null, message: 'The name is not activatable' };
+        expect(remoteError(e)).toEqual(expected);
+        expect(remoteError(e)).toEqual(expected);
+        expect(remoteError(new Error('plain'))).toEqual({ name: '', code: null, message: 'plain' });
+        expect(isHelperMissing(e)).toBeTrue();
+        expect(helperErrorText(e)).toBe('The Share This CD service is not installed or could not start (The name is not activatable).');
     });
 });
