@@ -10,6 +10,7 @@ import { readTextFile } from '../src/backend/fsutil.ts';
 import { sleep } from '../src/backend/services/supervisor.ts';
 import { AppletLab } from '../src/lab/appletLab.ts';
 import { LabNet, sh } from '../src/lab/net.ts';
+import { makeSampleMedium } from '../src/lab/sampleMedium.ts';
 
 const BUILD = GLib.path_get_dirname(GLib.filename_from_uri(import.meta.url)[0]);
 const TOP = GLib.path_get_dirname(BUILD);
@@ -39,10 +40,7 @@ async function measure(pid: number, seconds: number): Promise<{ cpu: number; rss
 
 async function main(): Promise<number> {
     const net = new LabNet('bapp');
-    const medium = GLib.dir_make_tmp('share-this-cd-bench-applet-XXXXXX');
-    sh(['cp', '-r', `${TOP}/test/fixtures/media/ubuntu-24.04-desktop/.`, `${medium}/`]);
-    sh(['sh', '-c', `head -c 3000000 /dev/urandom > '${medium}/casper/vmlinuz'`]);
-    sh(['chmod', '-R', 'a+rX', medium]);
+    const medium = makeSampleMedium(TOP);
     net.setup({ client: false });
     // Three client namespaces, each on a veth into the server's bridge.
     const clients = [1, 2, 3].map(i => `bappc${i}`);

@@ -10,6 +10,7 @@ import system from 'system';
 import { readTextFile } from '../src/backend/fsutil.ts';
 import { BusLab } from '../src/lab/bus.ts';
 import { LabNet, sh } from '../src/lab/net.ts';
+import { makeSampleMedium } from '../src/lab/sampleMedium.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../src/shared/dbus.ts';
 
 const BUILD = GLib.path_get_dirname(GLib.filename_from_uri(import.meta.url)[0]);
@@ -40,11 +41,7 @@ function state(conn: Gio.DBusConnection): string {
 }
 
 async function main(): Promise<number> {
-    const medium = GLib.dir_make_tmp('share-this-cd-bench-helper-XXXXXX');
-    sh(['cp', '-r', `${TOP}/test/fixtures/media/ubuntu-24.04-desktop/.`, `${medium}/`]);
-    for (const [f, mb] of [['casper/vmlinuz', 14], ['casper/initrd', 70]] as const)
-        sh(['sh', '-c', `head -c ${mb}M /dev/urandom > '${medium}/${f}'`]);
-    sh(['chmod', '-R', 'a+rX', medium]);
+    const medium = makeSampleMedium(TOP, { kernel: 14 << 20, initrd: 70 << 20, squashfs: 1 << 20 });
     lab.setup({ client: true });
     const bus = new BusLab({ top: TOP, helperJs: `${BUILD}/share-this-cd-helper.js`, netns: lab.srv, idleTimeout: 600 });
     try {

@@ -8,6 +8,7 @@ import system from 'system';
 import { sleep } from '../src/backend/services/supervisor.ts';
 import { AppletLab } from '../src/lab/appletLab.ts';
 import { LabNet, sh } from '../src/lab/net.ts';
+import { makeSampleMedium } from '../src/lab/sampleMedium.ts';
 
 const BUILD = GLib.path_get_dirname(GLib.filename_from_uri(import.meta.url)[0]);
 const TOP = GLib.path_get_dirname(BUILD);
@@ -15,10 +16,7 @@ const OUT = `${TOP}/docs/screenshots`;
 
 async function main(): Promise<number> {
     const net = new LabNet('shot');
-    const medium = GLib.dir_make_tmp('share-this-cd-shot-medium-XXXXXX');
-    sh(['cp', '-r', `${TOP}/test/fixtures/media/ubuntu-24.04-desktop/.`, `${medium}/`]);
-    sh(['sh', '-c', `head -c 3000000 /dev/urandom > '${medium}/casper/vmlinuz'`]);
-    sh(['chmod', '-R', 'a+rX', medium]);
+    const medium = makeSampleMedium(TOP);
     net.setup({ client: true });
     const lab = new AppletLab({ top: TOP, build: BUILD, netns: net.srv, medium, display: 97 });
     const env: Record<string, string> = GLib.getenv('LANGUAGE') ? { LANGUAGE: GLib.getenv('LANGUAGE') as string } : {};

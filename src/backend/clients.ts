@@ -66,8 +66,10 @@ export class ClientTracker {
 
     constructor(private readonly classify: (path: string) => FileKind, private readonly goneAfter = 120) {}
 
+    /** The clients, oldest first, as copies: the tracker updates its own objects in place. */
     list(): Client[] {
-        return [...this.clients.values()].sort((a, b) => a.firstSeen - b.firstSeen || a.id.localeCompare(b.id));
+        return [...this.clients.values()].sort((a, b) => a.firstSeen - b.firstSeen || a.id.localeCompare(b.id))
+            .map(c => ({ ...c, fetched: [...c.fetched] }));
     }
 
     /** Clients not gone. */

@@ -4,8 +4,9 @@ import GLib from 'gi://GLib';
 
 import { sleep } from '../../src/backend/services/supervisor.ts';
 import { LabNet, type LabNetOptions, type Result, sh } from '../../src/lab/net.ts';
+import { type MediumSizes, SMALL_MEDIUM, makeSampleMedium } from '../../src/lab/sampleMedium.ts';
 import { LabShare, READY } from '../../src/lab/share.ts';
-import { CLI, TOP, makeTree } from './helpers.ts';
+import { CLI, TOP } from './helpers.ts';
 
 export { sh, type Result } from '../../src/lab/net.ts';
 
@@ -49,17 +50,8 @@ export function startRouterDhcp(): void {
 }
 
 /** A casper medium (Ubuntu 24.04 layout) with random kernel, initrd and squashfs of the given sizes (bytes). */
-export function makeMedium(sizes = { kernel: 3_000_000, initrd: 6_000_000, squashfs: 4_000_000 }): string {
-    const dir = makeTree({});
-    sh(['cp', '-r', `${TOP}/test/fixtures/media/ubuntu-24.04-desktop/.`, `${dir}/`]);
-    const fill = (path: string, bytes: number): void => {
-        sh(['sh', '-c', `head -c ${bytes} /dev/urandom > '${dir}/${path}'`]);
-    };
-    fill('casper/vmlinuz', sizes.kernel);
-    fill('casper/initrd', sizes.initrd);
-    fill('casper/minimal.standard.live.squashfs', sizes.squashfs);
-    sh(['chmod', '-R', 'a+rX', dir]);
-    return dir;
+export function makeMedium(sizes: MediumSizes = SMALL_MEDIUM): string {
+    return makeSampleMedium(TOP, sizes);
 }
 
 /** A running `share-this-cd start` inside labsrv (src/lab/share.ts), with its output collected. */

@@ -150,6 +150,15 @@ describe('client tracker', () => {
         expect(t.list().map(c => [c.id, c.ip, c.stage, c.arch])).toEqual([[MAC, '192.168.1.57', 'loading', 'bios']]);
     });
 
+    it('lists copies: a list taken earlier does not change when the client moves on', () => {
+        const t = new ClientTracker(classify, 60);
+        t.apply({ type: 'dhcp', mac: MAC, ip: '10.0.0.5', arch: null, what: 'x' }, 1);
+        const before = t.list();
+        t.apply({ type: 'file', ip: '10.0.0.5', path: 'medium/casper/vmlinuz', via: 'http', ok: true }, 2);
+        expect(before[0]).toEqual(jasmine.objectContaining({ stage: 'discovered', fetched: [] }));
+        expect(t.list()[0]).toEqual(jasmine.objectContaining({ stage: 'loading', fetched: ['kernel'] }));
+    });
+
     it('a failed transfer is noted but does not advance the stage', () => {
         const t = new ClientTracker(classify, 60);
         t.apply({ type: 'dhcp', mac: MAC, ip: '10.0.0.5', arch: null, what: 'x' }, 1);

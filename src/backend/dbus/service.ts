@@ -354,8 +354,7 @@ export class ShareService {
     private publishClients(): void {
         if (this.share === null)
             return;
-        // A copy: the tracker changes its client objects in place, and set() compares with what it published.
-        const clients = this.share.clients().map(c => ({ ...c, fetched: [...c.fetched] }));
+        const clients = this.share.clients(); // copies (set() compares them with what it published)
         this.set({ Clients: clients, ClientCount: clients.filter(c => c.stage !== 'gone').length });
     }
 
