@@ -130,6 +130,12 @@ export async function runDemo(opts: DemoOptions, cli: string): Promise<number> {
                 say(format(_("{name} did not reach the live system within {s} s. Its last console lines:"), { name, s: opts.timeout }));
                 for (const l of vm.lastLines(10))
                     say(`  ${name} | ${l}`);
+                const screen = await vm.screenText();
+                if (screen.length > 0) {
+                    say(format(_("What the screen of {name} shows (read by text recognition):"), { name }));
+                    for (const l of screen.slice(-10))
+                        say(`  ${name} | ${l}`);
+                }
             }
         });
         await Promise.all(boots);

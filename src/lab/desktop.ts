@@ -9,6 +9,7 @@ import GLib from 'gi://GLib';
 import { readTextFile, removeTree } from '../backend/fsutil.ts';
 import { killPid, sleep } from '../backend/services/supervisor.ts';
 import { type Result, sh } from './net.ts';
+import { ocr } from './ocr.ts';
 
 export interface DesktopOptions {
     /** X display number (a free one). */
@@ -160,16 +161,9 @@ export class Desktop {
             throw new Error(`screenshot: ${r.stderr}`);
     }
 
-    /**
-     * The text tesseract reads in a screenshot: the empty (black) screen made white, so that its page layout
-     * analysis sees one page with text on it, and enlarged (menus use small fonts).
-     */
+    /** The text tesseract reads in a screenshot (ocr.ts). */
     ocr(path: string): string {
-        const big = `${path}.ocr.png`;
-        sh(['convert', path, '-fill', 'white', '-opaque', 'black', '-resize', '300%', '-colorspace', 'Gray', big]);
-        const r = sh(['tesseract', big, '-', '--psm', '3']);
-        GLib.unlink(big);
-        return r.stdout;
+        return ocr(path);
     }
 
     /** The notifications the session received so far. */

@@ -7,6 +7,7 @@ import GLib from 'gi://GLib';
 
 import { sleep } from '../backend/services/supervisor.ts';
 import { MARKER, POWEROFF_WORD } from './image.ts';
+import { ocr } from './ocr.ts';
 
 export type Firmware = 'bios' | 'uefi' | 'uefi-secure';
 
@@ -42,9 +43,10 @@ export function firmwareLabel(f: Firmware): string {
 }
 
 /** qemu's command line. Pure. */
-export function qemuArgv(o: VmOptions, paths: { log: string; socket: string; pid: string; vars: string }): string[] {
+export function qemuArgv(o: VmOptions, paths: { log: string; socket: string; pid: string; vars: string; monitor: string }): string[] {
+    // The monitor socket lets the lab take a picture of the screen (screenText()).
     const argv = ['qemu-system-x86_64', '-accel', 'tcg,thread=multi', '-m', String(o.memoryMiB ?? 1024), '-smp', '1',
-        '-display', 'none', '-monitor', 'none', '-no-reboot', '-pidfile', paths.pid,
+        '-display', 'none', '-monitor', `unix:${paths.monitor},server=on,wait=off`, '-no-reboot', '-pidfile', paths.pid,
         '-chardev', `socket,id=ser0,path=${paths.socket},server=on,wait=off,logfile=${paths.log}`, '-serial', 'chardev:ser0'];
     // BIOS: SeaBIOS, iPXE and pxelinux write to the (invisible) VGA screen only; the kernel writes to the serial
     // console. (The serial graphics adapter, -device sga, would copy the screen but made pxelinux's initrd
@@ -87,6 +89,7 @@ export class LabVm {
     private readonly vars: string;
     /** What qemu itself printed (errors such as a busy tap). */
     readonly qemuLog: string;
+    private readonly monitor: string;
     private proc: Gio.Subprocess | null = null;
     private startedAt = 0;
     private exited = false;
@@ -99,11 +102,16 @@ export class LabVm {
         this.pidFile = `${base}.pid`;
         this.vars = `${base}.vars.fd`;
         this.qemuLog = `${base}.qemu`;
+        this.monitor = `${base}.mon`;
+    }
+
+    private get files(): string[] {
+        return [this.log, this.socket, this.pidFile, this.vars, this.qemuLog, this.monitor, `${this.monitor}.ppm`];
     }
 
     /** Powers the machine on. */
     start(): void {
-        for (const f of [this.log, this.socket, this.pidFile, this.vars, this.qemuLog])
+        for (const f of this.files)
             GLib.unlink(f);
         if (this.options.firmware !== 'bios') {
             const vars = this.options.firmware === 'uefi-secure' ? `${OVMF}/OVMF_VARS_4M.ms.fd` : `${OVMF}/OVMF_VARS_4M.fd`;
@@ -113,7 +121,7 @@ export class LabVm {
         launcher.set_stdout_file_path(this.qemuLog);
         launcher.set_stderr_file_path(this.qemuLog);
         this.startedAt = GLib.get_monotonic_time();
-        this.proc = launcher.spawnv(qemuArgv(this.options, { log: this.log, socket: this.socket, pid: this.pidFile, vars: this.vars }));
+        this.proc = launcher.spawnv(qemuArgv(this.options, { log: this.log, socket: this.socket, pid: this.pidFile, vars: this.vars, monitor: this.monitor }));
         this.exited = false;
         this.proc.wait_async(null, () => {
             this.exited = true;
@@ -155,6 +163,40 @@ export class LabVm {
         } catch {
             return [];
         }
+    }
+
+    /**
+     * What the machine's screen shows, read with tesseract from a picture the qemu monitor takes: where the
+     * serial console is silent (BIOS firmware, iPXE and pxelinux write to the screen only), the screen says how
+     * far the boot came. Lines as read (OCR: letters may be misread); [] when the machine is off.
+     */
+    async screenText(): Promise<string[]> {
+        if (!this.running)
+            return [];
+        const picture = `${this.monitor}.ppm`;
+        GLib.unlink(picture);
+        try {
+            const conn = new Gio.SocketClient().connect(Gio.UnixSocketAddress.new(this.monitor), null);
+            conn.get_output_stream().write_all(new TextEncoder().encode(`screendump ${picture}\n`), null);
+            // The monitor writes the picture, then prompts again; wait for a complete file.
+            let size = -1;
+            for (let i = 0; i < 40; i++) {
+                await sleep(100);
+                const now = GLib.file_test(picture, GLib.FileTest.EXISTS) ? Gio.File.new_for_path(picture).query_info('standard::size', 0, null).get_size() : -1;
+                if (now > 0 && now === size)
+                    break;
+                size = now;
+            }
+            conn.close(null);
+        } catch (e) {
+            console.warn(`share-this-cd-lab: ${this.options.name}: cannot take a picture of the screen: ${e}`);
+            return [];
+        }
+        if (!GLib.file_test(picture, GLib.FileTest.EXISTS))
+            return [];
+        const lines = ocr(picture).split('\n').map(l => l.trim()).filter(l => l !== '');
+        GLib.unlink(picture);
+        return lines;
     }
 
     /**
@@ -230,7 +272,7 @@ export class LabVm {
     }
 
     removeFiles(): void {
-        for (const f of [this.log, this.socket, this.pidFile, this.vars, this.qemuLog])
+        for (const f of this.files)
             GLib.unlink(f);
     }
 }

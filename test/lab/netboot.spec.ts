@@ -22,6 +22,8 @@ function sharedRoot(tree: string): jasmine.AsymmetricMatcher<string> {
 
 const vms: LabVm[] = [];
 let work = '';
+/** The share of the running spec. */
+let share: RunningShare | null = null;
 const timings: string[] = [];
 
 function vm(name: string, firmware: Firmware, index = 0): LabVm {
@@ -41,10 +43,14 @@ async function marker(v: LabVm, timeoutMs = BOOT_TIMEOUT): Promise<Marker> {
         const mac = v.options.mac;
         const view = status().clients.find(c => c.mac === mac) ?? 'the engine never saw this client';
         const lines = v.lastLines();
-        const screen = lines.length > 0 ? `Last console lines:\n  ${lines.join('\n  ')}`
-            : 'Nothing on its serial console (BIOS firmware, iPXE and pxelinux write to the screen only).';
+        const consoleText = lines.length > 0 ? `Last console lines:\n  ${lines.join('\n  ')}` : 'Nothing on its serial console.';
+        // BIOS firmware, iPXE and pxelinux write to the screen only: the screen says how far they came.
+        const screen = await v.screenText();
+        const screenText = screen.length > 0 ? `Its screen (OCR):\n  ${screen.slice(-12).join('\n  ')}` : 'No picture of its screen.';
+        const events = share?.lines.filter(l => mac !== undefined && l.includes(mac)).slice(-12) ?? [];
         throw new Error(`${v.options.name} (${firmwareLabel(v.options.firmware)}) did not reach the live system in ${Math.round(v.uptime)} s.\n` +
-            `${screen}\nThe engine's view of ${mac}: ${JSON.stringify(view)}`);
+            `${consoleText}\n${screenText}\nThe engine's view of ${mac}: ${JSON.stringify(view)}\n` +
+            `The engine's lines about it:\n  ${events.join('\n  ')}`);
     }
     timings.push(`${v.options.name}: ${m.seconds.toFixed(1)} s`);
     return m;
@@ -79,7 +85,6 @@ function unsignedVariant(image: LabImage): string {
 
 describe('a real client boots the shared live system (qemu)', () => {
     let image: LabImage;
-    let share: RunningShare | null = null;
     const t0 = GLib.get_monotonic_time();
 
     beforeAll(() => {
@@ -214,6 +219,8 @@ describe('a real client boots the shared live system (qemu)', () => {
             await waitStatus(x => clientOf(x, client)?.fetched.includes('kernel') ?? false, 'the kernel fetched', BOOT_TIMEOUT);
             await stopAndCheck(share);
             await share.waitFor(/Note: 1 computer was still starting from this share: it will not finish booting\./, 5000);
+            // What the lab shows of a BIOS client that does not boot: its screen, read by OCR (pxelinux's menu or its loading lines).
+            expect((await client.screenText()).join('\n')).withContext('the screen').toMatch(/Share This CD lab live system|PXELINUX|Loading/i);
             expect(await client.waitForMarker(60000)).toBeNull();
         }, SPEC_TIMEOUT);
 
