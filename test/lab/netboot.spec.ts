@@ -4,7 +4,9 @@
 // marker line) and what the engine reports (its output, `status --json`), never from our own config files.
 import GLib from 'gi://GLib';
 
+import { LabCapture } from '../../src/lab/capture.ts';
 import { type LabImage, ensureLabImage } from '../../src/lab/image.ts';
+import type { LabNetOptions } from '../../src/lab/net.ts';
 import { type Firmware, LabVm, type Marker, firmwareLabel } from '../../src/lab/vm.ts';
 import {
     LAB, NOTHING_LEFT, RunningShare, SRV_IP, type Status, type StatusClient, cliInServer, leftovers, setupNet, sh, startRouterDhcp, startShare, status,
@@ -24,6 +26,15 @@ const vms: LabVm[] = [];
 let work = '';
 /** The share of the running spec. */
 let share: RunningShare | null = null;
+/** The lab LAN's packets during the running spec (headers), to explain a client that does not boot. */
+let capture: LabCapture | null = null;
+
+/** The lab network for one spec, with its capture running. */
+async function labNet(opts: LabNetOptions): Promise<void> {
+    setupNet(opts);
+    capture = new LabCapture(LAB.srv, 'br0', `${work}/lan.pcap`);
+    await capture.start();
+}
 const timings: string[] = [];
 
 function vm(name: string, firmware: Firmware, index = 0): LabVm {
@@ -50,7 +61,8 @@ async function marker(v: LabVm, timeoutMs = BOOT_TIMEOUT): Promise<Marker> {
         const events = share?.lines.filter(l => mac !== undefined && l.includes(mac)).slice(-12) ?? [];
         throw new Error(`${v.options.name} (${firmwareLabel(v.options.firmware)}) did not reach the live system in ${Math.round(v.uptime)} s.\n` +
             `${consoleText}\n${screenText}\nThe engine's view of ${mac}: ${JSON.stringify(view)}\n` +
-            `The engine's lines about it:\n  ${events.join('\n  ')}`);
+            `The engine's lines about it:\n  ${events.join('\n  ')}\n` +
+            `What the lab LAN carried of it: ${capture && mac ? capture.summary(mac) : 'no capture'}`);
     }
     timings.push(`${v.options.name}: ${m.seconds.toFixed(1)} s`);
     return m;
@@ -100,6 +112,8 @@ describe('a real client boots the shared live system (qemu)', () => {
             await share.ended().catch(() => 0);
         }
         share = null;
+        await capture?.stop();
+        capture = null;
         teardownNet();
     }, SPEC_TIMEOUT);
     afterAll(() => {
@@ -109,7 +123,7 @@ describe('a real client boots the shared live system (qemu)', () => {
     });
 
     it('1. BIOS client, empty LAN (full DHCP), kernel and initrd over HTTP', async () => {
-        setupNet({ taps: 1 });
+        await labNet({ taps: 1 });
         share = await startShare(['--medium', image.tree]);
         expect(share.output).toContain('full DHCP mode, HTTP on port 80');
         const client = vm('bios-full-http', 'bios');
@@ -127,7 +141,7 @@ describe('a real client boots the shared live system (qemu)', () => {
     }, SPEC_TIMEOUT);
 
     it('2. BIOS client, LAN with a router\'s DHCP (proxy-DHCP), kernel and initrd over TFTP only', async () => {
-        setupNet({ taps: 1, router: true });
+        await labNet({ taps: 1, router: true });
         startRouterDhcp();
         share = await startShare(['--medium', image.tree, '--no-http']);
         expect(share.output).toContain('proxy-DHCP mode, TFTP only');
@@ -146,7 +160,7 @@ describe('a real client boots the shared live system (qemu)', () => {
     }, SPEC_TIMEOUT);
 
     it('3. UEFI client (OVMF), full DHCP: shim → signed GRUB → signed kernel', async () => {
-        setupNet({ taps: 1 });
+        await labNet({ taps: 1 });
         share = await startShare(['--medium', image.tree]);
         const client = vm('uefi-full', 'uefi');
         const m = await marker(client);
@@ -158,7 +172,7 @@ describe('a real client boots the shared live system (qemu)', () => {
     }, SPEC_TIMEOUT);
 
     it('4. UEFI client with Secure Boot enforced: the signed chain boots, an unsigned kernel is refused', async () => {
-        setupNet({ taps: 1 });
+        await labNet({ taps: 1 });
         share = await startShare(['--medium', image.tree]);
         const client = vm('uefi-secure', 'uefi-secure');
         const m = await marker(client);
@@ -180,7 +194,7 @@ describe('a real client boots the shared live system (qemu)', () => {
     }, SPEC_TIMEOUT * 2);
 
     it('5. UEFI client, LAN with a router\'s DHCP (proxy-DHCP): boots with Secure Boot off, and the user is told why it must be off', async () => {
-        setupNet({ taps: 1, router: true });
+        await labNet({ taps: 1, router: true });
         startRouterDhcp();
         share = await startShare(['--medium', image.tree]);
         expect(share.output).toContain('proxy-DHCP mode');
@@ -195,7 +209,7 @@ describe('a real client boots the shared live system (qemu)', () => {
     }, SPEC_TIMEOUT);
 
     it('6. three clients at once (BIOS, UEFI, UEFI with Secure Boot): all boot; the tracker counts 3 running, then 0', async () => {
-        setupNet({ taps: 3 });
+        await labNet({ taps: 3 });
         share = await startShare(['--medium', image.tree]);
         const clients = [vm('mixed-bios', 'bios', 0), vm('mixed-uefi', 'uefi', 1), vm('mixed-uefi-sb', 'uefi-secure', 2)];
         const markers = await Promise.all(clients.map(c => marker(c, BOOT_TIMEOUT * 1.5)));
@@ -213,7 +227,7 @@ describe('a real client boots the shared live system (qemu)', () => {
 
     describe('what a user meets when things go wrong', () => {
         it('sharing stopped while a client boots: the tool says so, nothing is left, the client does not finish', async () => {
-            setupNet({ taps: 1 });
+            await labNet({ taps: 1 });
             share = await startShare(['--medium', image.tree]);
             const client = vm('stopped-midway', 'bios');
             await waitStatus(x => clientOf(x, client)?.fetched.includes('kernel') ?? false, 'the kernel fetched', BOOT_TIMEOUT);
@@ -225,7 +239,7 @@ describe('a real client boots the shared live system (qemu)', () => {
         }, SPEC_TIMEOUT);
 
         it('a second share started in the same lab while a client boots is refused; the first one keeps serving', async () => {
-            setupNet({ taps: 1 });
+            await labNet({ taps: 1 });
             share = await startShare(['--medium', image.tree]);
             const client = vm('second-share', 'bios');
             await waitStatus(x => clientOf(x, client) !== undefined, 'the client', BOOT_TIMEOUT);
@@ -239,7 +253,7 @@ describe('a real client boots the shared live system (qemu)', () => {
         }, SPEC_TIMEOUT);
 
         it('a client that does not boot times out with its last console lines and the engine\'s view', async () => {
-            setupNet({ taps: 1 });
+            await labNet({ taps: 1 });
             // The medium's initrd is damaged (random bytes): the kernel starts, then cannot find its root.
             const broken = `${work}/broken`;
             sh(['cp', '-al', image.tree, broken]);
@@ -252,6 +266,8 @@ describe('a real client boots the shared live system (qemu)', () => {
             expect(error?.message).toMatch(/broken-medium \(BIOS\) did not reach the live system in \d+ s\./);
             expect(error?.message).toMatch(/Last console lines:\n(.|\n)*panic/);
             expect(error?.message).toMatch(/The engine's view of 52:54:00:12:34:50: \{.*"arch":"bios"/);
+            expect(error?.message).toMatch(/What the lab LAN carried of it: \d+ packets; it last sent one [\d.]+ s ago, one was last sent to it [\d.]+ s ago/);
+            expect(error?.message).toMatch(/The engine's lines about it:\n.*52:54:00:12:34:50/);
             await client.kill();
             await stopAndCheck(share);
         }, SPEC_TIMEOUT);

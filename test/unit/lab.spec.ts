@@ -2,6 +2,7 @@
 // the marker line, qemu's command lines and the demo's plain-words reading of a console.
 import { describeConsoleLine } from '../../src/cli/demo.ts';
 import { KERNEL_ARGS, MARKER, labImageFiles } from '../../src/lab/image.ts';
+import { summarizeCapture } from '../../src/lab/capture.ts';
 import { parseMarker, qemuArgv } from '../../src/lab/vm.ts';
 import { makeTree, removeTree, runCli } from '../support/helpers.ts';
 
@@ -70,6 +71,21 @@ describe('lab clients', () => {
         expect(sb.join(' ')).toContain(',romfile=,');
         const uefi = qemuArgv({ name: 'c', firmware: 'uefi', workDir: '/w', netns: 'labsrv' }, paths);
         expect(uefi).toContain('if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd');
+    });
+
+    it('summarizes what a packet capture holds of one client', () => {
+        const dump = [
+            '100.000000 52:54:00:12:34:50 > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 590: 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request',
+            '101.500000 62:84:2c:51:bd:01 > 52:54:00:12:34:50, ethertype IPv4 (0x0800), length 342: 10.77.0.1.67 > 10.77.0.207.68: BOOTP/DHCP, Reply',
+            '110.000000 52:54:00:12:34:50 > 62:84:2c:51:bd:01, ethertype IPv4 (0x0800), length 54: 10.77.0.207.49154 > 10.77.0.1.80: Flags [.], ack 1, win 0',
+            '130.250000 62:84:2c:51:bd:01 > 52:54:00:12:34:50, ethertype IPv4 (0x0800), length 1514: 10.77.0.1.80 > 10.77.0.207.49154: Flags [.], seq 1:1461',
+            'reading from file lan.pcap, link-type EN10MB (Ethernet)',
+        ].join('\n');
+        const text = summarizeCapture(dump, '52:54:00:12:34:50', 140, 2);
+        expect(text.split('\n')[0]).toBe('4 packets; it last sent one 30.0 s ago, one was last sent to it 9.8 s ago. The last ones:');
+        expect(text.split('\n').slice(1)).toEqual([`  ${dump.split('\n')[2]}`, `  ${dump.split('\n')[3]}`]);
+        expect(summarizeCapture('', '52:54:00:12:34:50', 140)).toBe('no packet from or to 52:54:00:12:34:50 in the capture');
+        expect(summarizeCapture(dump.split('\n')[1], '52:54:00:12:34:50', 102)).toMatch(/1 packets; it sent none, one was last sent to it 0.5 s ago/);
     });
 
     it('boots from a CD image without a network card', () => {
