@@ -66,7 +66,7 @@ class Applet {
         await this.watcher.watch();
         const prefs = this.prefs.load();
         if (this.autostart && prefs.resumeAtLogin && prefs.wasSharing && this.watcher.view.available && this.watcher.view.state !== 'sharing')
-            this.toggle(true);
+            this.toggle(true, prefs.sharedIso);
     }
 
     private presentation(view: HelperView): Presentation {
@@ -113,7 +113,7 @@ class Applet {
         const prefs = this.prefs.load();
         const work = on ? this.watcher.start(this.options(iso), prefs.resumeAtLogin) : this.watcher.stop();
         work.then(() => {
-            this.prefs.save({ ...this.prefs.load(), wasSharing: on });
+            this.prefs.save({ ...this.prefs.load(), wasSharing: on, ...(on ? { sharedIso: iso } : {}) });
         }).catch((e: Error) => {
             // The helper's own failures arrive as State=failed with the same sentence (notified there).
             const v = this.watcher.view;

@@ -1,5 +1,5 @@
 // The applet's settings (~/.config/share-this-cd/applet.json): how to share — interface (null: the wired one),
-// mode, HTTP fast path — and whether to share again at login. Parsing is pure and forgiving; writes are atomic.
+// mode, HTTP fast path — and whether (and what) to share again at login. Parsing is pure and forgiving; writes are atomic.
 import GLib from 'gi://GLib';
 
 import { mkdirs, readTextFile, writeAtomic } from '../backend/fsutil.ts';
@@ -13,9 +13,11 @@ export interface AppletPrefs {
     resumeAtLogin: boolean;
     /** Sharing was on when the applet last changed it. */
     wasSharing: boolean;
+    /** The ISO file shared when sharing was last switched on (null: the live medium): what login shares again. */
+    sharedIso: string | null;
 }
 
-export const DEFAULT_PREFS: AppletPrefs = { interface: null, mode: 'auto', http: true, resumeAtLogin: false, wasSharing: false };
+export const DEFAULT_PREFS: AppletPrefs = { interface: null, mode: 'auto', http: true, resumeAtLogin: false, wasSharing: false, sharedIso: null };
 
 export function parsePrefs(text: string | null): AppletPrefs {
     let raw: unknown = null;
@@ -34,6 +36,8 @@ export function parsePrefs(text: string | null): AppletPrefs {
         http: typeof o.http === 'boolean' ? o.http : true,
         resumeAtLogin: o.resumeAtLogin === true,
         wasSharing: o.wasSharing === true,
+        // The helper checks the path again (absolute, readable by the user, no "..").
+        sharedIso: typeof o.sharedIso === 'string' && o.sharedIso.startsWith('/') && !/[\n\0]/.test(o.sharedIso) ? o.sharedIso : null,
     };
 }
 

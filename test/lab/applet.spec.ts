@@ -140,6 +140,7 @@ describe('the applet', () => {
             expect(lab.appletLog()).toContain('state=sharing');
             expect(await lab.bus.connection().call_sync(BUS_NAME, '/io/github/ShareThisCD1', 'org.freedesktop.DBus.Properties', 'Get',
                 new GLib.Variant('(ss)', ['io.github.ShareThisCD1', 'Medium']), null, 0, 5000, null).recursiveUnpack()).toEqual(['/run/share-this-cd/iso']);
+            expect(lab.prefs()).withContext('what login shares again').toEqual(jasmine.objectContaining({ wasSharing: true, sharedIso: iso }));
             const off = views().length;
             await lab.menu('s');
             await waitView(/state=stopped /, off);
@@ -198,6 +199,27 @@ describe('the applet', () => {
         await lab.menu('s');
         await waitView(/state=stopped /, off);
         expect(lab.prefs().wasSharing).toBeFalse();
+        await lab.stopApplet();
+
+        // An ISO file shared when sharing was last on is shared again, not the live medium.
+        const dir = GLib.dir_make_tmp('share-this-cd-iso-XXXXXX');
+        try {
+            const iso = `${dir}/ubuntu-live.iso`;
+            const made = sh(['xorriso', '-as', 'mkisofs', '-R', '-J', '-V', 'LIVE', '-o', iso, medium]);
+            expect(made.status).withContext(made.stderr).toBe(0);
+            sh(['chmod', '-R', 'a+rX', dir]);
+            lab.writePrefs({ interface: 'br0', resumeAtLogin: true, wasSharing: true, sharedIso: iso });
+            await lab.startApplet({}, ['--autostart'], [[cmdline, '/proc/cmdline']]);
+            await waitView(/state=sharing /, 0);
+            expect(await lab.bus.connection().call_sync(BUS_NAME, '/io/github/ShareThisCD1', 'org.freedesktop.DBus.Properties', 'Get',
+                new GLib.Variant('(ss)', ['io.github.ShareThisCD1', 'Medium']), null, 0, 5000, null).recursiveUnpack()).toEqual(['/run/share-this-cd/iso']);
+            const stop = views().length;
+            await lab.menu('s');
+            await waitView(/state=stopped /, stop);
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+        } finally {
+            removeTree(dir);
+        }
         await lab.stopApplet();
         lab.writePrefs({ interface: 'br0' });
         await lab.startApplet();

@@ -95,8 +95,10 @@ describe('the applet\'s settings', () => {
         for (const text of [null, '', '{', '[]', '7'])
             expect(parsePrefs(text)).toEqual(DEFAULT_PREFS);
         expect(parsePrefs('{"interface": "eth0; reboot", "mode": "rogue", "http": "no"}')).toEqual(DEFAULT_PREFS);
-        expect(parsePrefs('{"interface": "enp3s0", "mode": "proxy", "http": false, "resumeAtLogin": true, "wasSharing": true}'))
-            .toEqual({ interface: 'enp3s0', mode: 'proxy', http: false, resumeAtLogin: true, wasSharing: true });
+        expect(parsePrefs('{"interface": "enp3s0", "mode": "proxy", "http": false, "resumeAtLogin": true, "wasSharing": true, "sharedIso": "/home/u/ubuntu.iso"}'))
+            .toEqual({ interface: 'enp3s0', mode: 'proxy', http: false, resumeAtLogin: true, wasSharing: true, sharedIso: '/home/u/ubuntu.iso' });
+        for (const iso of ['ubuntu.iso', '/a.iso\nb', 7, null])
+            expect(parsePrefs(JSON.stringify({ sharedIso: iso })).sharedIso).withContext(String(iso)).toBeNull();
     });
 
     it('are saved privately and read back', () => {
