@@ -22,6 +22,20 @@ describe('the applet', () => {
     async function menuText(name: string): Promise<string> {
         return lab.menuShot(`${shots}/${name}.png`);
     }
+    /** An ISO image of the medium, readable by the desktop's user, in a new directory (removed by the caller). */
+    function makeIso(): { dir: string; iso: string } {
+        const dir = GLib.dir_make_tmp('share-this-cd-iso-XXXXXX');
+        const iso = `${dir}/ubuntu-live.iso`;
+        const made = sh(['xorriso', '-as', 'mkisofs', '-R', '-J', '-V', 'LIVE', '-o', iso, medium]);
+        expect(made.status).withContext(made.stderr).toBe(0);
+        sh(['chmod', '-R', 'a+rX', dir]);
+        return { dir, iso };
+    }
+    /** The helper's Medium property: what is shared. */
+    function sharedMedium(): unknown {
+        return lab.bus.connection().call_sync(BUS_NAME, '/io/github/ShareThisCD1', 'org.freedesktop.DBus.Properties', 'Get',
+            new GLib.Variant('(ss)', ['io.github.ShareThisCD1', 'Medium']), null, 0, 5000, null).recursiveUnpack();
+    }
 
     beforeAll(async () => {
         jasmine.DEFAULT_TIMEOUT_INTERVAL = TIMEOUT;
@@ -121,12 +135,8 @@ describe('the applet', () => {
     });
 
     it('shares an ISO file chosen in "Share an ISO file…", typed from the keyboard', async () => {
-        const dir = GLib.dir_make_tmp('share-this-cd-iso-XXXXXX');
+        const { dir, iso } = makeIso();
         try {
-            const iso = `${dir}/ubuntu-live.iso`;
-            const made = sh(['xorriso', '-as', 'mkisofs', '-R', '-J', '-V', 'LIVE', '-o', iso, medium]);
-            expect(made.status).withContext(made.stderr).toBe(0);
-            sh(['chmod', '-R', 'a+rX', dir]);
             const from = views().length;
             await lab.menu('i');
             await desktop.until(() => desktop.windows('^Share an ISO File$').length > 0, 'the file chooser', 10000);
@@ -138,8 +148,7 @@ describe('the applet', () => {
             desktop.key('Return');
             await waitView(/state=sharing /, from);
             expect(lab.appletLog()).toContain('state=sharing');
-            expect(await lab.bus.connection().call_sync(BUS_NAME, '/io/github/ShareThisCD1', 'org.freedesktop.DBus.Properties', 'Get',
-                new GLib.Variant('(ss)', ['io.github.ShareThisCD1', 'Medium']), null, 0, 5000, null).recursiveUnpack()).toEqual(['/run/share-this-cd/iso']);
+            expect(sharedMedium()).toEqual(['/run/share-this-cd/iso']);
             expect(lab.prefs()).withContext('what login shares again').toEqual(jasmine.objectContaining({ wasSharing: true, sharedIso: iso }));
             const off = views().length;
             await lab.menu('s');
@@ -202,17 +211,12 @@ describe('the applet', () => {
         await lab.stopApplet();
 
         // An ISO file shared when sharing was last on is shared again, not the live medium.
-        const dir = GLib.dir_make_tmp('share-this-cd-iso-XXXXXX');
+        const { dir, iso } = makeIso();
         try {
-            const iso = `${dir}/ubuntu-live.iso`;
-            const made = sh(['xorriso', '-as', 'mkisofs', '-R', '-J', '-V', 'LIVE', '-o', iso, medium]);
-            expect(made.status).withContext(made.stderr).toBe(0);
-            sh(['chmod', '-R', 'a+rX', dir]);
             lab.writePrefs({ interface: 'br0', resumeAtLogin: true, wasSharing: true, sharedIso: iso });
             await lab.startApplet({}, ['--autostart'], [[cmdline, '/proc/cmdline']]);
             await waitView(/state=sharing /, 0);
-            expect(await lab.bus.connection().call_sync(BUS_NAME, '/io/github/ShareThisCD1', 'org.freedesktop.DBus.Properties', 'Get',
-                new GLib.Variant('(ss)', ['io.github.ShareThisCD1', 'Medium']), null, 0, 5000, null).recursiveUnpack()).toEqual(['/run/share-this-cd/iso']);
+            expect(sharedMedium()).toEqual(['/run/share-this-cd/iso']);
             const stop = views().length;
             await lab.menu('s');
             await waitView(/state=stopped /, stop);
