@@ -12,7 +12,7 @@ export class LabCapture {
 
     constructor(readonly netns: string, readonly iface: string, readonly file: string) {}
 
-    /** Starts tcpdump and waits until it listens (its "listening on" line). */
+    /** Starts tcpdump and waits until it has opened its file (it then captures). */
     async start(): Promise<void> {
         GLib.unlink(this.file);
         // -U: each packet is written at once, so the file is complete whenever it is read.
