@@ -149,7 +149,9 @@ describe('the applet', () => {
             await waitView(/state=sharing /, from);
             expect(lab.appletLog()).toContain('state=sharing');
             expect(sharedMedium()).toEqual(['/run/share-this-cd/iso']);
-            expect(lab.prefs()).withContext('what login shares again').toEqual(jasmine.objectContaining({ wasSharing: true, sharedIso: iso }));
+            // Saved when the helper's reply to Start arrives (just after State=sharing).
+            await desktop.until(() => lab.prefs().sharedIso === iso, 'the ISO file in the settings', 5000);
+            expect(lab.prefs().wasSharing).toBeTrue();
             const off = views().length;
             await lab.menu('s');
             await waitView(/state=stopped /, off);
@@ -207,7 +209,7 @@ describe('the applet', () => {
         const off = views().length;
         await lab.menu('s');
         await waitView(/state=stopped /, off);
-        expect(lab.prefs().wasSharing).toBeFalse();
+        await desktop.until(() => lab.prefs().wasSharing === false, 'sharing off in the settings', 5000);
         await lab.stopApplet();
 
         // An ISO file shared when sharing was last on is shared again, not the live medium.
