@@ -31,6 +31,12 @@ describe('the applet', () => {
         sh(['chmod', '-R', 'a+rX', dir]);
         return { dir, iso };
     }
+    /** Switches sharing off from the menu and waits until the applet shows it stopped. */
+    async function switchOff(): Promise<void> {
+        const from = views().length;
+        await lab.menu('s');
+        await waitView(/state=stopped /, from);
+    }
     /** The helper's Medium property: what is shared. */
     function sharedMedium(): unknown {
         return lab.bus.connection().call_sync(BUS_NAME, '/io/github/ShareThisCD1', 'org.freedesktop.DBus.Properties', 'Get',
@@ -152,9 +158,7 @@ describe('the applet', () => {
             // Saved when the helper's reply to Start arrives (just after State=sharing).
             await desktop.until(() => lab.prefs().sharedIso === iso, 'the ISO file in the settings', 5000);
             expect(lab.prefs().wasSharing).toBeTrue();
-            const off = views().length;
-            await lab.menu('s');
-            await waitView(/state=stopped /, off);
+            await switchOff();
             expect(leftovers()).toEqual(NOTHING_LEFT);
         } finally {
             removeTree(dir);
@@ -206,9 +210,7 @@ describe('the applet', () => {
         await lab.startApplet({}, ['--autostart'], [[cmdline, '/proc/cmdline']]);
         await waitView(/state=sharing /, 0);
         expect(lab.state()).toBe('sharing');
-        const off = views().length;
-        await lab.menu('s');
-        await waitView(/state=stopped /, off);
+        await switchOff();
         await desktop.until(() => lab.prefs().wasSharing === false, 'sharing off in the settings', 5000);
         await lab.stopApplet();
 
@@ -219,9 +221,7 @@ describe('the applet', () => {
             await lab.startApplet({}, ['--autostart'], [[cmdline, '/proc/cmdline']]);
             await waitView(/state=sharing /, 0);
             expect(sharedMedium()).toEqual(['/run/share-this-cd/iso']);
-            const stop = views().length;
-            await lab.menu('s');
-            await waitView(/state=stopped /, stop);
+            await switchOff();
             expect(leftovers()).toEqual(NOTHING_LEFT);
         } finally {
             removeTree(dir);
