@@ -5,12 +5,22 @@ import GLib from 'gi://GLib';
 import { sh } from './net.ts';
 
 /**
- * The text tesseract reads in a picture of a screen: its black background made white, so that the page layout
- * analysis sees one page with text on it, and enlarged (menus and VGA text use small fonts).
+ * How a picture is prepared for tesseract, which reads dark text on a light page best:
+ * - 'desktop' (the applet's menus under Xvfb): dark text on light menus, on a black root window; the black is
+ *   made white, so that the page layout analysis sees one page with text on it.
+ * - 'vga' (a virtual client's text screen): light text on black or coloured boxes; the picture is inverted, with
+ *   a black border first so that the top line (pxelinux's menu title) is not at the picture's edge.
+ * Both are enlarged: menus and VGA text use small fonts.
  */
-export function ocr(path: string): string {
+export type OcrKind = 'desktop' | 'vga';
+
+/** The text tesseract reads in a picture of a screen. */
+export function ocr(path: string, kind: OcrKind = 'desktop'): string {
     const big = `${path}.ocr.png`;
-    sh(['convert', path, '-fill', 'white', '-opaque', 'black', '-resize', '300%', '-colorspace', 'Gray', big]);
+    const prepare = kind === 'vga'
+        ? ['-bordercolor', 'black', '-border', '16', '-resize', '300%', '-colorspace', 'Gray', '-negate']
+        : ['-fill', 'white', '-opaque', 'black', '-resize', '300%', '-colorspace', 'Gray'];
+    sh(['convert', path, ...prepare, big]);
     const r = sh(['tesseract', big, '-', '--psm', '3']);
     GLib.unlink(big);
     return r.stdout;

@@ -194,7 +194,7 @@ export class LabVm {
         }
         if (!GLib.file_test(picture, GLib.FileTest.EXISTS))
             return [];
-        const lines = ocr(picture).split('\n').map(l => l.trim()).filter(l => l !== '');
+        const lines = ocr(picture, 'vga').split('\n').map(l => l.trim()).filter(l => l !== '');
         GLib.unlink(picture);
         return lines;
     }

@@ -234,7 +234,7 @@ describe('a real client boots the shared live system (qemu)', () => {
             await stopAndCheck(share);
             await share.waitFor(/Note: 1 computer was still starting from this share: it will not finish booting\./, 5000);
             // What the lab shows of a BIOS client that does not boot: its screen, read by OCR (pxelinux's menu or its loading lines).
-            expect((await client.screenText()).join('\n')).withContext('the screen').toMatch(/Share This CD lab live system|PXELINUX|Loading/i);
+            expect((await client.screenText()).join('\n')).withContext('the screen').toMatch(/Share This CD lab live system|Press \[Tab\] to edit options|PXELINUX|Loading http/i);
             expect(await client.waitForMarker(60000)).toBeNull();
         }, SPEC_TIMEOUT);
 

@@ -3,8 +3,9 @@
 import { describeConsoleLine } from '../../src/cli/demo.ts';
 import { KERNEL_ARGS, MARKER, labImageFiles } from '../../src/lab/image.ts';
 import { summarizeCapture } from '../../src/lab/capture.ts';
+import { ocr } from '../../src/lab/ocr.ts';
 import { parseMarker, qemuArgv } from '../../src/lab/vm.ts';
-import { makeTree, removeTree, runCli } from '../support/helpers.ts';
+import { TOP, makeTree, removeTree, runCli } from '../support/helpers.ts';
 
 describe('the lab live image', () => {
     const files = labImageFiles('6.1.0-99-amd64');
@@ -86,6 +87,16 @@ describe('lab clients', () => {
         expect(text.split('\n').slice(1)).toEqual([`  ${dump.split('\n')[2]}`, `  ${dump.split('\n')[3]}`]);
         expect(summarizeCapture('', '52:54:00:12:34:50', 140)).toBe('no packet from or to 52:54:00:12:34:50 in the capture');
         expect(summarizeCapture(dump.split('\n')[1], '52:54:00:12:34:50', 102)).toMatch(/1 packets; it sent none, one was last sent to it 0.5 s ago/);
+    });
+
+    it('reads a client\'s VGA screen: pxelinux\'s menu title at the top edge and its grey loading lines', () => {
+        // A screendump of a BIOS client from the netboot spec "sharing stopped while a client boots" (720x400).
+        const text = ocr(`${TOP}/test/fixtures/screens/pxelinux-loading.png`, 'vga');
+        expect(text).toContain('Share This CD lab live system');
+        expect(text).toContain('fail-safe mode)');
+        expect(text).toContain('Automatic boot in 1 second');
+        expect(text).toMatch(/Loading http.*linuz\.\.\. ok/);
+        expect(text).toMatch(/Loading http.*initrd\.img\.\.\.ok/);
     });
 
     it('boots from a CD image without a network card', () => {
