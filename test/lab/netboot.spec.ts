@@ -59,10 +59,15 @@ async function marker(v: LabVm, timeoutMs = BOOT_TIMEOUT): Promise<Marker> {
         const screen = await v.screenText();
         const screenText = screen.length > 0 ? `Its screen (OCR):\n  ${screen.slice(-12).join('\n  ')}` : 'No picture of its screen.';
         const events = share?.lines.filter(l => mac !== undefined && l.includes(mac)).slice(-12) ?? [];
+        // The server side of its transfers (HTTP, NFS): each socket's send queue, retransmission and
+        // zero-window probe timers tell whether the server waits for the client or has given up on it.
+        const ip = typeof view === 'string' ? null : view.ip;
+        const sockets = ip === null ? 'no address known' : sh(['ip', 'netns', 'exec', LAB.srv, 'ss', '-tino', 'dst', ip]).stdout.trim();
         throw new Error(`${v.options.name} (${firmwareLabel(v.options.firmware)}) did not reach the live system in ${Math.round(v.uptime)} s.\n` +
             `${consoleText}\n${screenText}\nThe engine's view of ${mac}: ${JSON.stringify(view)}\n` +
             `The engine's lines about it:\n  ${events.join('\n  ')}\n` +
-            `What the lab LAN carried of it: ${capture && mac ? capture.summary(mac) : 'no capture'}`);
+            `What the lab LAN carried of it: ${capture && mac ? capture.summary(mac) : 'no capture'}\n` +
+            `The server's TCP sockets to it (ss -tino):\n  ${sockets.split('\n').join('\n  ')}`);
     }
     timings.push(`${v.options.name}: ${m.seconds.toFixed(1)} s`);
     return m;
@@ -268,6 +273,7 @@ describe('a real client boots the shared live system (qemu)', () => {
             expect(error?.message).toMatch(/The engine's view of 52:54:00:12:34:50: \{.*"arch":"bios"/);
             expect(error?.message).toMatch(/What the lab LAN carried of it: \d+ packets; it last sent one [\d.]+ s ago, one was last sent to it [\d.]+ s ago/);
             expect(error?.message).toMatch(/The engine's lines about it:\n.*52:54:00:12:34:50/);
+            expect(error?.message).toMatch(/The server's TCP sockets to it \(ss -tino\):\n +State +Recv-Q +Send-Q/);
             await client.kill();
             await stopAndCheck(share);
         }, SPEC_TIMEOUT);
