@@ -43,6 +43,21 @@ export function describeConsoleLine(line: string): string | null {
     return null;
 }
 
+/**
+ * What a client's screen (read by OCR) says about why it did not boot, in plain words; null when it shows
+ * nothing known. Pure.
+ */
+export function explainScreen(lines: string[]): string | null {
+    const text = lines.join('\n');
+    // Syslinux's own fatal-error line ("kaboom"): pxelinux stopped; the server side is not involved.
+    if (/Boot failed: press a key to retry/i.test(text))
+        return _("its boot loader (pxelinux) gave up while loading and waits for a key press to start again (see \"Known problems\" in the README)");
+    // SeaBIOS, when every boot device failed.
+    if (/No bootable device/i.test(text))
+        return _("its firmware found nothing to boot: the network boot did not start");
+    return null;
+}
+
 function mac(i: number): string {
     return `52:54:00:5c:d0:${(0x10 + i).toString(16)}`;
 }
@@ -135,6 +150,9 @@ export async function runDemo(opts: DemoOptions, cli: string): Promise<number> {
                     say(format(_("What the screen of {name} shows (read by text recognition):"), { name }));
                     for (const l of screen.slice(-10))
                         say(`  ${name} | ${l}`);
+                    const why = explainScreen(screen);
+                    if (why)
+                        say(`  ${name} | ${why}`);
                 }
             }
         });

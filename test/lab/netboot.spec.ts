@@ -4,6 +4,7 @@
 // marker line) and what the engine reports (its output, `status --json`), never from our own config files.
 import GLib from 'gi://GLib';
 
+import { explainScreen } from '../../src/cli/demo.ts';
 import { LabCapture } from '../../src/lab/capture.ts';
 import { type LabImage, ensureLabImage } from '../../src/lab/image.ts';
 import type { LabNetOptions } from '../../src/lab/net.ts';
@@ -57,7 +58,8 @@ async function marker(v: LabVm, timeoutMs = BOOT_TIMEOUT): Promise<Marker> {
         const consoleText = lines.length > 0 ? `Last console lines:\n  ${lines.join('\n  ')}` : 'Nothing on its serial console.';
         // BIOS firmware, iPXE and pxelinux write to the screen only: the screen says how far they came.
         const screen = await v.screenText();
-        const screenText = screen.length > 0 ? `Its screen (OCR):\n  ${screen.slice(-12).join('\n  ')}` : 'No picture of its screen.';
+        const why = explainScreen(screen);
+        const screenText = screen.length > 0 ? `Its screen (OCR):\n  ${screen.slice(-12).join('\n  ')}${why ? `\n  → ${why}` : ''}` : 'No picture of its screen.';
         const events = share?.lines.filter(l => mac !== undefined && l.includes(mac)).slice(-12) ?? [];
         // The server side of its transfers (HTTP, NFS): each socket's send queue, retransmission and
         // zero-window probe timers tell whether the server waits for the client or has given up on it.

@@ -1,6 +1,6 @@
 // The lab's pure parts: the lab image's menus go through the engine's own `plan` (as the e2e tests rely on),
 // the marker line, qemu's command lines and the demo's plain-words reading of a console.
-import { describeConsoleLine } from '../../src/cli/demo.ts';
+import { describeConsoleLine, explainScreen } from '../../src/cli/demo.ts';
 import { KERNEL_ARGS, MARKER, labImageFiles } from '../../src/lab/image.ts';
 import { summarizeCapture } from '../../src/lab/capture.ts';
 import { ocr } from '../../src/lab/ocr.ts';
@@ -97,6 +97,17 @@ describe('lab clients', () => {
         expect(text).toContain('Automatic boot in 1 second');
         expect(text).toMatch(/Loading http.*linuz\.\.\. ok/);
         expect(text).toMatch(/Loading http.*initrd\.img\.\.\.ok/);
+    });
+
+    it('explains a screen that shows why a client stopped', () => {
+        // As the demo read it (OCR) off a BIOS client whose lpxelinux aborted while loading the initrd over HTTP.
+        const aborted = ['ive system (Camd64)', 'Live system (Camd64 fail-safe mode)', 'Automatic boot in 1 second...',
+            'Loading http:7/710.77.0.1/medium/live/ymlinuz... ok', 'Loading http:7/710.77.0.1/medium/live/initrd.img...',
+            'Boot failed: press a key to retry, or wait for reset...'];
+        expect(explainScreen(aborted)).toMatch(/^its boot loader \(pxelinux\) gave up while loading/);
+        expect(explainScreen(['iPXE (PCI 00:03.0) starting execution...', 'No bootable device.'])).toMatch(/found nothing to boot/);
+        expect(explainScreen(aborted.slice(0, 5))).toBeNull();
+        expect(explainScreen([])).toBeNull();
     });
 
     it('boots from a CD image without a network card', () => {
