@@ -1,5 +1,6 @@
 // The lab's pure parts: the lab image's menus go through the engine's own `plan` (as the e2e tests rely on),
-// the marker line, qemu's command lines and the demo's plain-words reading of a console.
+// the marker line, qemu's command lines and the demo's plain-words reading of a console and a screen. Also the
+// lab's OCR (tesseract) of a real client screenshot.
 import { describeConsoleLine, explainScreen } from '../../src/cli/demo.ts';
 import { KERNEL_ARGS, MARKER, labImageFiles } from '../../src/lab/image.ts';
 import { summarizeCapture } from '../../src/lab/capture.ts';
