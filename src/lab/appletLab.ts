@@ -10,6 +10,7 @@ import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../shared/dbus.ts';
 import { BusLab } from './bus.ts';
 import { Desktop } from './desktop.ts';
 import { sh } from './net.ts';
+import { ocr } from './ocr.ts';
 
 export const NOBODY = 65534;
 
@@ -134,6 +135,6 @@ export class AppletLab {
         this.desktop.clickTray();
         await sleep(800);
         this.desktop.screenshotOf({ region: this.menuRegion() }, path);
-        return this.desktop.ocr(path);
+        return ocr(path);
     }
 }

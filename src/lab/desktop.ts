@@ -1,7 +1,7 @@
 // A desktop session for GUI tests and screenshots (LAB.md, desktop side): Xvfb, a session bus, a tray
 // (trayer: XEmbed; the Ayatana indicator falls back to it without a StatusNotifierWatcher) and a notification
 // server (dunst), all as an unprivileged user (the applet never runs as root). Notifications are recorded from
-// the session bus (dbus-monitor); screenshots with ImageMagick's `import`; text in them read with tesseract.
+// the session bus (dbus-monitor); screenshots with ImageMagick's `import` (their text: ocr.ts).
 // Every process is ended by its PID at stop().
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
@@ -9,7 +9,6 @@ import GLib from 'gi://GLib';
 import { readTextFile, removeTree } from '../backend/fsutil.ts';
 import { killPid, sleep } from '../backend/services/supervisor.ts';
 import { type Result, sh } from './net.ts';
-import { ocr } from './ocr.ts';
 
 export interface DesktopOptions {
     /** X display number (a free one). */
@@ -159,11 +158,6 @@ export class Desktop {
         const r = sh(['env', `DISPLAY=${this.display}`, ...argv]);
         if (r.status !== 0)
             throw new Error(`screenshot: ${r.stderr}`);
-    }
-
-    /** The text tesseract reads in a screenshot (ocr.ts). */
-    ocr(path: string): string {
-        return ocr(path);
     }
 
     /** The notifications the session received so far. */

@@ -6,6 +6,7 @@ import GLib from 'gi://GLib';
 
 import { AppletLab } from '../../src/lab/appletLab.ts';
 import type { Desktop } from '../../src/lab/desktop.ts';
+import { ocr } from '../../src/lab/ocr.ts';
 import { BUS_NAME } from '../../src/shared/dbus.ts';
 import { CLI, TOP, removeTree } from '../support/helpers.ts';
 import { CLIENT, CLIENT_MAC, NOTHING_LEFT, SRV, SRV_IP, clientDhcp, leftovers, makeMedium, ns, setupNet, sh, sleep, teardownNet } from '../support/lab.ts';
@@ -98,7 +99,7 @@ describe('the applet', () => {
         await desktop.until(() => desktop.windows('^Computers booting from this CD$').length > 0, 'the Computers window', 10000);
         await sleep(500);
         desktop.screenshot(`${shots}/computers.png`);
-        const text = desktop.ocr(`${shots}/computers.png`);
+        const text = ocr(`${shots}/computers.png`);
         expect(text).withContext(text).toContain('loading the system');
         expect(text).withContext(text).toContain(CLIENT_MAC);
         expect(text.replace(/\s/g, '')).withContext(text).toContain('10.77.0.');
@@ -179,7 +180,7 @@ describe('the applet', () => {
         await desktop.until(() => desktop.windows('^Help: Share This CD$').length > 0, 'the Help window', 10000);
         await sleep(500);
         desktop.screenshotOf({ title: '^Help: Share This CD$' }, `${shots}/help.png`);
-        const text = desktop.ocr(`${shots}/help.png`);
+        const text = ocr(`${shots}/help.png`);
         expect(text).withContext(text).toContain('F12');
         desktop.focus('^Help: Share This CD$');
         desktop.key('Escape');
