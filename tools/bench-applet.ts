@@ -11,6 +11,7 @@ import { sleep } from '../src/backend/services/supervisor.ts';
 import { AppletLab } from '../src/lab/appletLab.ts';
 import { LabNet, sh } from '../src/lab/net.ts';
 import { makeSampleMedium } from '../src/lab/sampleMedium.ts';
+import { runMain } from '../src/shared/mainLoop.ts';
 
 const BUILD = GLib.path_get_dirname(GLib.filename_from_uri(import.meta.url)[0]);
 const TOP = GLib.path_get_dirname(BUILD);
@@ -95,4 +96,4 @@ async function main(): Promise<number> {
     }
 }
 
-system.exit(await main());
+system.exit(runMain(main));

@@ -13,6 +13,7 @@ import { ensureLabImage } from '../src/lab/image.ts';
 import { LabNet } from '../src/lab/net.ts';
 import { LabShare, READY } from '../src/lab/share.ts';
 import { type Firmware, LabVm, firmwareLabel } from '../src/lab/vm.ts';
+import { runMain } from '../src/shared/mainLoop.ts';
 
 const CLI = `${GLib.path_get_dirname(GLib.filename_from_uri(import.meta.url)[0])}/share-this-cd.js`;
 const RUNS = Math.max(1, Number(GLib.getenv('BENCH_RUNS') ?? '1') || 1);
@@ -125,13 +126,14 @@ async function main(): Promise<number> {
     return 0;
 }
 
-let code = 1;
-try {
-    code = await main();
-} catch (e) {
-    printerr(`bench-boot: ${e instanceof Error ? e.message : e}`);
-} finally {
-    lab.teardown();
-    GLib.spawn_command_line_sync(`rm -rf ${work}`);
-}
-system.exit(code);
+system.exit(runMain(async () => {
+    try {
+        return await main();
+    } catch (e) {
+        printerr(`bench-boot: ${e instanceof Error ? e.message : e}`);
+        return 1;
+    } finally {
+        lab.teardown();
+        GLib.spawn_command_line_sync(`rm -rf ${work}`);
+    }
+}));

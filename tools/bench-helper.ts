@@ -12,6 +12,7 @@ import { BusLab } from '../src/lab/bus.ts';
 import { LabNet, sh } from '../src/lab/net.ts';
 import { makeSampleMedium } from '../src/lab/sampleMedium.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../src/shared/dbus.ts';
+import { runMain } from '../src/shared/mainLoop.ts';
 
 const BUILD = GLib.path_get_dirname(GLib.filename_from_uri(import.meta.url)[0]);
 const TOP = GLib.path_get_dirname(BUILD);
@@ -86,4 +87,4 @@ async function main(): Promise<number> {
     }
 }
 
-system.exit(await main());
+system.exit(runMain(main));

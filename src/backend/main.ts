@@ -8,6 +8,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { BUS_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
+import { runMain } from '../shared/mainLoop.ts';
 import { PolkitAuthority } from './dbus/polkit.ts';
 import { ShareService } from './dbus/service.ts';
 import { listInterfaces } from './network/host.ts';
@@ -45,7 +46,7 @@ function userCanRead(uid: number, path: string): boolean {
 async function main(): Promise<number> {
     registerErrorDomain();
     const idleMs = envSeconds('SHARE_THIS_CD_IDLE_TIMEOUT', 60) * 1000;
-    // Top-level await keeps GJS's main loop turning; `finished` resolves when the helper should exit.
+    // runMain's loop turns until `finished` resolves, when the helper should exit.
     let exitCode = 0;
     let finish: () => void = () => {};
     const finished = new Promise<void>(resolve => { finish = resolve; });
@@ -124,4 +125,4 @@ async function main(): Promise<number> {
     return exitCode;
 }
 
-system.exit(await main());
+system.exit(runMain(main));

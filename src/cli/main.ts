@@ -13,6 +13,7 @@ import { DEFAULT_ENV, type EngineEnv, Share, type ShareOptions, type StatusJson,
 import { readTextFile } from '../backend/fsutil.ts';
 import { _, format, ngettext } from '../shared/i18n.ts';
 import { ShareError, isShareError } from '../shared/errors.ts';
+import { runMain } from '../shared/mainLoop.ts';
 import { hasControlChars } from '../shared/text.ts';
 import { runDemo } from './demo.ts';
 import { startViaHelper, stopViaHelper } from './helperClient.ts';
@@ -377,4 +378,4 @@ export async function main(argv: string[]): Promise<number> {
     }
 }
 
-system.exit(await main(system.programArgs));
+system.exit(runMain(() => main(system.programArgs)));
