@@ -60,6 +60,7 @@ await Promise.all([
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-helper.ts')], outfile: join(outdir, 'bench-helper.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/screenshots.ts')], outfile: join(outdir, 'screenshots.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-applet.ts')], outfile: join(outdir, 'bench-applet.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-engine.ts')], outfile: join(outdir, 'bench-engine.js') }),
 ]);
 // Translations for a checkout (meson compiles and installs them for installs): po/LINGUAS → LOCALEDIR/LANG.
 if (arg('--localedir') === undefined) {
