@@ -1,7 +1,7 @@
 // Bundles the TypeScript sources into ES modules for gjs (Debian 12's gjs 1.74):
 //   share-this-cd.js  the command line      tests.js  every spec (unit + lab) + runner      unit-tests.js  unit specs
 //   bench-plan.js, bench-boot.js  benchmarks      lab-image.js  builds the lab live image
-//   pxe-probe.js, hold-port.js  test tools
+//   pxe-probe.js, hold-port.js, journal-owner.js  test tools
 // Usage: node tools/build.mjs [--outdir DIR] [--localedir DIR]   (meson passes both for installs)
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -55,6 +55,7 @@ await Promise.all([
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-plan.ts')], outfile: join(outdir, 'bench-plan.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/pxeProbe.ts')], outfile: join(outdir, 'pxe-probe.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/holdPort.ts')], outfile: join(outdir, 'hold-port.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/journalOwner.ts')], outfile: join(outdir, 'journal-owner.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/lab-image.ts')], outfile: join(outdir, 'lab-image.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-boot.ts')], outfile: join(outdir, 'bench-boot.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-helper.ts')], outfile: join(outdir, 'bench-helper.js') }),

@@ -7,7 +7,7 @@ import GLib from 'gi://GLib';
 
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
 import { callHelper, helperErrorText, startOptionsVariant } from '../shared/helperCalls.ts';
-import type { ShareOptions } from '../backend/share.ts';
+import type { ShareOptions } from '../shared/options.ts';
 import { _, format } from '../shared/i18n.ts';
 import { type HelperView, UNKNOWN_VIEW, mergeProperties } from './model.ts';
 

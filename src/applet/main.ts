@@ -11,7 +11,7 @@ import Gtk from 'gi://Gtk?version=3.0';
 
 import { readTextFile } from '../backend/fsutil.ts';
 import { listInterfaces } from '../backend/network/host.ts';
-import type { ShareOptions } from '../backend/share.ts';
+import { DEFAULT_HTTP_PORT, type ShareOptions } from '../shared/options.ts';
 import { _ } from '../shared/i18n.ts';
 import { HelperWatcher } from './helper.ts';
 import { AppletMenu } from './menu.ts';
@@ -102,7 +102,7 @@ class Applet {
 
     private options(iso: string | null = null): ShareOptions {
         const p = this.prefs.load();
-        return { medium: null, iso, interface: p.interface, mode: p.mode, http: p.http, httpPort: 80 };
+        return { medium: null, iso, interface: p.interface, mode: p.mode, http: p.http, httpPort: DEFAULT_HTTP_PORT };
     }
 
     private toggle(on: boolean, iso: string | null = null): void {

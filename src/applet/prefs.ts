@@ -3,7 +3,7 @@
 import GLib from 'gi://GLib';
 
 import { mkdirs, readTextFile, writeAtomic } from '../backend/fsutil.ts';
-import type { RequestedMode } from '../backend/network/mode.ts';
+import { type RequestedMode, isInterfaceName, isMode } from '../shared/options.ts';
 
 export interface AppletPrefs {
     interface: string | null;
@@ -29,10 +29,10 @@ export function parsePrefs(text: string | null): AppletPrefs {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
         return { ...DEFAULT_PREFS };
     const o = raw as Record<string, unknown>;
-    const iface = typeof o.interface === 'string' && /^[A-Za-z0-9_.:@-]{1,15}$/.test(o.interface) ? o.interface : null;
+    const iface = isInterfaceName(o.interface) ? o.interface : null;
     return {
         interface: iface,
-        mode: typeof o.mode === 'string' && ['auto', 'proxy', 'dhcp'].includes(o.mode) ? o.mode as RequestedMode : 'auto',
+        mode: isMode(o.mode) ? o.mode : 'auto',
         http: typeof o.http === 'boolean' ? o.http : true,
         resumeAtLogin: o.resumeAtLogin === true,
         wasSharing: o.wasSharing === true,

@@ -6,7 +6,7 @@ import Gtk from 'gi://Gtk?version=3.0';
 
 import { _ } from '../shared/i18n.ts';
 import type { NetInterface } from '../backend/network/interfaces.ts';
-import type { RequestedMode } from '../backend/network/mode.ts';
+import type { RequestedMode } from '../shared/options.ts';
 import type { ClientRow } from './model.ts';
 import type { AppletPrefs } from './prefs.ts';
 

@@ -2,6 +2,7 @@
 // netboot client needs. Same inputs, same plan. `share-this-cd plan` prints it; the sharing engine writes it.
 import { _, format } from '../shared/i18n.ts';
 import { ShareError } from '../shared/errors.ts';
+import { isPort } from '../shared/options.ts';
 import { isPlainPath } from '../shared/paths.ts';
 import { hasControlChars } from '../shared/text.ts';
 import { parseGrub } from './bootmenu/grub.ts';
@@ -66,7 +67,7 @@ export function planFromReader(reader: MediumReader, options: BootPlanOptions): 
 
 export function planBoot(medium: Medium, reader: MediumReader, options: BootPlanOptions): BootPlan {
     const server = checkServerAddress(options.server);
-    if (!Number.isInteger(options.httpPort) || options.httpPort < 1 || options.httpPort > 65535)
+    if (!isPort(options.httpPort))
         throw new ShareError('InvalidOption', format(_("“{value}” is not a valid HTTP port (1–65535)."), { value: String(options.httpPort) }));
     const nfsRoot = options.nfsRoot ?? (isPlainPath(medium.root.slice(1)) ? medium.root : NFS_ALIAS);
     if (!nfsRoot.startsWith('/') || !isPlainPath(nfsRoot.slice(1)))

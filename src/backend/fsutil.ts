@@ -3,6 +3,10 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
+// Debian 12's GLib 2.74 has Gio.UnixInputStream; the @girs types (GLib 2.89) moved it to GioUnix.
+type UnixInputStreamCtor = new (props: { fd: number; close_fd: boolean }) => Gio.InputStream;
+export const UnixInputStream = (Gio as unknown as { UnixInputStream: UnixInputStreamCtor }).UnixInputStream;
+
 export function mkdirs(path: string, mode = 0o755): void {
     if (GLib.mkdir_with_parents(path, mode) !== 0)
         throw new Error(`cannot create ${path}`);

@@ -14,24 +14,12 @@ import { ShareService } from './dbus/service.ts';
 import { listInterfaces } from './network/host.ts';
 import { run } from './services/supervisor.ts';
 import { DEFAULT_STATE_DIR, SettingsStore } from './settings.ts';
-import { DEFAULT_ENV, type EngineEnv } from './share.ts';
+import { engineEnvFromProcess, envNumber } from './runtime/env.ts';
 
 setConsoleLogDomain('share-this-cd-helper');
 
 // GLib.unix_signal_add exists at run time (GLib 2.74); the @girs types moved it to GLibUnix.
 const unixSignalAdd = (GLib as unknown as { unix_signal_add: (priority: number, signal: number, handler: () => boolean) => number }).unix_signal_add;
-
-/** Seconds from the environment (tests shorten the idle time), or the fallback. */
-function envSeconds(name: string, fallback: number): number {
-    const v = Number.parseFloat(GLib.getenv(name) ?? '');
-    return Number.isFinite(v) && v > 0 ? v : fallback;
-}
-
-function engineEnv(): EngineEnv {
-    const gone = Number.parseInt(GLib.getenv('SHARE_THIS_CD_GONE_AFTER') ?? '', 10);
-    return { ...DEFAULT_ENV, runtimeDir: GLib.getenv('SHARE_THIS_CD_RUNTIME_DIR') ?? DEFAULT_ENV.runtimeDir,
-        goneAfter: Number.isInteger(gone) && gone > 0 ? gone : DEFAULT_ENV.goneAfter };
-}
 
 /** Whether user `uid` (with its groups) can read `path`, checked by `test` running as that user. */
 function userCanRead(uid: number, path: string): boolean {
@@ -45,7 +33,7 @@ function userCanRead(uid: number, path: string): boolean {
 
 async function main(): Promise<number> {
     registerErrorDomain();
-    const idleMs = envSeconds('SHARE_THIS_CD_IDLE_TIMEOUT', 60) * 1000;
+    const idleMs = envNumber('SHARE_THIS_CD_IDLE_TIMEOUT', 60) * 1000;
     // runMain's loop turns until `finished` resolves, when the helper should exit.
     let exitCode = 0;
     let finish: () => void = () => {};
@@ -68,7 +56,7 @@ async function main(): Promise<number> {
     };
     const service: ShareService = new ShareService({
         authority: new PolkitAuthority(connection),
-        env: engineEnv(),
+        env: engineEnvFromProcess(),
         settings: new SettingsStore(GLib.getenv('SHARE_THIS_CD_STATE_DIR') ?? DEFAULT_STATE_DIR),
         listInterfaces,
         canRead: userCanRead,
@@ -109,7 +97,7 @@ async function main(): Promise<number> {
     console.info(`ready on the system bus as ${BUS_NAME}`);
     armIdle();
     // Share again if the user chose so (in the background: callers see "starting", then "sharing").
-    service.resume(envSeconds('SHARE_THIS_CD_RESUME_RETRY', 5) * 1000).catch(e => console.warn(`resume: ${e}`));
+    service.resume(envNumber('SHARE_THIS_CD_RESUME_RETRY', 5) * 1000).catch(e => console.warn(`resume: ${e}`));
     for (const signal of [1, 2, 15]) {
         unixSignalAdd(GLib.PRIORITY_HIGH, signal, () => {
             console.info('signal: stopping');

@@ -6,9 +6,10 @@ import type { BootPlan } from './bootPlan.ts';
 import { PXELINUX_MODULES } from './bootmenu/pxelinux.ts';
 import { type Cidr, formatIpv4, networkOf, subnetText } from './network/ipv4.ts';
 import type { DhcpRange, Mode } from './network/mode.ts';
-import { type DnsmasqSpec, dnsmasqArgv, renderDnsmasq } from './services/dnsmasq.ts';
-import { NGINX, nginxArgv, renderNginx } from './services/http.ts';
-import { MOUNT_PORT, NFS_PORT, type NfsBackend, type NfsSpec, ganeshaArgv, kernelExportArgv, renderGanesha, rpcbindArgv } from './services/nfs.ts';
+import { type DnsmasqSpec, dnsmasqDaemon } from './services/dnsmasq.ts';
+import { nginxDaemon } from './services/http.ts';
+import { type NfsBackend, type NfsSpec, ganeshaDaemon, kernelExportArgv, kernelUnexportArgv, rpcbindDaemon } from './services/nfs.ts';
+import type { DaemonSpec } from './services/supervisor.ts';
 
 /** Boot loaders found on this machine (absolute paths, or null when missing). */
 export interface SystemLoaders {
@@ -49,15 +50,6 @@ export type TreeItem =
     /** GRUB built at start with grub-mkimage (proxy-DHCP UEFI clients): prefix embedded. */
     | { path: string; kind: 'grub-mkimage'; mkimage: string; prefix: string };
 
-export interface DaemonSpec {
-    name: 'rpcbind' | 'ganesha' | 'nginx' | 'dnsmasq';
-    argv: string[];
-    /** Ready when a TCP connection to this works. */
-    readyTcp: { address: string; port: number }[];
-    /** Ready when a line matches (regular expression source). */
-    readyLine: string | null;
-}
-
 export interface ShareSpec {
     runtimeDir: string;
     tftpRoot: string;
@@ -72,14 +64,13 @@ export interface ShareSpec {
     http: { port: number } | null;
     medium: { root: string; label: string; flavour: string };
     bindAlias: string | null;
-    nfs: { backend: NfsBackend; spec: NfsSpec; exportArgv: string[] | null };
+    /** The kernel export (kernel nfsd) and how to undo it; ganesha exports through its own config. */
+    nfs: { backend: NfsBackend; spec: NfsSpec; exportArgv: string[] | null; unexportArgv: string[] | null };
     uefi: { bootFile: string; grub: 'signed-net-image' | 'grub-mkimage' } | null;
     bios: { bootFile: string } | null;
     /** Files of the TFTP/HTTP tree, relative to tftpRoot. */
     tree: TreeItem[];
-    /** Daemon config files, absolute paths. */
-    configs: { path: string; text: string }[];
-    /** In start order; stop in reverse. */
+    /** In start order, each with its own config files; stop in reverse. */
     daemons: DaemonSpec[];
     /** For the client tracker: kernel and initrd paths as fetched from the tree. */
     kernels: string[];
@@ -137,30 +128,22 @@ export function planShare(i: ShareInputs): ShareSpec {
     tree.push({ path: 'medium', kind: 'symlink', target: mediumRoot });
 
     const nfsSpec: NfsSpec = { path: i.boot.nfsRoot, subnet, address: i.server.address, stateDir: `${i.runtimeDir}/ganesha` };
-    const configs: { path: string; text: string }[] = [];
     const daemons: DaemonSpec[] = [];
     if (i.nfsBackend === 'ganesha') {
         if (i.ownRpcbind)
-            daemons.push({ name: 'rpcbind', argv: rpcbindArgv(), readyTcp: [{ address: i.server.address, port: 111 }], readyLine: null });
-        const conf = `${i.runtimeDir}/ganesha.conf`;
-        configs.push({ path: conf, text: renderGanesha(nfsSpec) });
-        daemons.push({ name: 'ganesha', argv: ganeshaArgv(conf, `${i.runtimeDir}/ganesha.pid`),
-            readyTcp: [{ address: i.server.address, port: NFS_PORT }, { address: i.server.address, port: MOUNT_PORT }], readyLine: null });
+            daemons.push(rpcbindDaemon(i.server.address));
+        daemons.push(ganeshaDaemon(nfsSpec, `${i.runtimeDir}/ganesha.conf`, `${i.runtimeDir}/ganesha.pid`));
     }
     if (i.http) {
-        const conf = `${i.runtimeDir}/nginx.conf`;
-        configs.push({ path: conf, text: renderNginx({ address: i.server.address, port: i.http.port, documentRoot: tftpRoot,
-            accessLog: `${i.runtimeDir}/http-access.log`, stateDir: `${i.runtimeDir}/nginx`, user: 'nobody', group: 'nogroup' }) });
-        daemons.push({ name: 'nginx', argv: nginxArgv(conf), readyTcp: [{ address: i.server.address, port: i.http.port }], readyLine: null });
+        daemons.push(nginxDaemon({ address: i.server.address, port: i.http.port, documentRoot: tftpRoot,
+            accessLog: `${i.runtimeDir}/http-access.log`, stateDir: `${i.runtimeDir}/nginx`, user: 'nobody', group: 'nogroup' }, `${i.runtimeDir}/nginx.conf`));
     }
     const dnsmasqSpec: DnsmasqSpec = {
         interface: i.interfaceName, serverAddress: i.server.address, network: formatIpv4(networkOf(i.server)),
         mode: i.mode, range: i.range, tftpRoot, leaseFile: `${i.runtimeDir}/dnsmasq.leases`,
         biosBootFile: bios?.bootFile ?? 'pxelinux.0', uefiBootFile: uefi?.bootFile ?? 'bootx64.efi', label: i.boot.medium.label,
     };
-    const dnsmasqConf = `${i.runtimeDir}/dnsmasq.conf`;
-    configs.push({ path: dnsmasqConf, text: renderDnsmasq(dnsmasqSpec) });
-    daemons.push({ name: 'dnsmasq', argv: dnsmasqArgv(dnsmasqConf), readyTcp: [], readyLine: 'TFTP root is ' });
+    daemons.push(dnsmasqDaemon(dnsmasqSpec, `${i.runtimeDir}/dnsmasq.conf`));
 
     const inTree = (p: string): string => `medium/${p}`;
     return {
@@ -168,13 +151,11 @@ export function planShare(i: ShareInputs): ShareSpec {
         addressAssigned: i.addressAssigned, mode: i.mode, range: i.range, http: i.http,
         medium: { root: i.boot.medium.root, label: i.boot.medium.label, flavour: i.boot.medium.flavour },
         bindAlias: i.bindAlias,
-        nfs: { backend: i.nfsBackend, spec: nfsSpec, exportArgv: i.nfsBackend === 'kernel' ? kernelExportArgv(nfsSpec) : null },
-        uefi, bios, tree, configs, daemons,
+        nfs: { backend: i.nfsBackend, spec: nfsSpec, exportArgv: i.nfsBackend === 'kernel' ? kernelExportArgv(nfsSpec) : null,
+            unexportArgv: i.nfsBackend === 'kernel' ? kernelUnexportArgv(nfsSpec) : null },
+        uefi, bios, tree, daemons,
         kernels: [...new Set(i.boot.entries.map(e => inTree(e.kernel)))],
         initrds: [...new Set(i.boot.entries.flatMap(e => e.initrd.map(inTree)))],
         warnings,
     };
 }
-
-/** The HTTP server binary, for availability checks. */
-export const HTTP_SERVER = NGINX;

@@ -4,8 +4,7 @@
 import GLib from 'gi://GLib';
 
 import { mkdirs, readTextFile, writeAtomic } from './fsutil.ts';
-import type { RequestedMode } from './network/mode.ts';
-import type { ShareOptions } from './share.ts';
+import { type ShareOptions, optionsFromJson } from '../shared/options.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/share-this-cd';
 
@@ -21,12 +20,6 @@ export interface Settings {
 
 export const DEFAULT_SETTINGS: Settings = { version: 1, sharing: false, remember: false, last: null };
 
-const MODES: readonly string[] = ['auto', 'proxy', 'dhcp'];
-
-function stringOrNull(v: unknown): string | null | undefined {
-    return v === null ? null : typeof v === 'string' ? v : undefined;
-}
-
 /** The settings in `text`; anything missing or of the wrong type falls back to its default. */
 export function parseSettings(text: string | null): Settings {
     let raw: unknown;
@@ -38,15 +31,7 @@ export function parseSettings(text: string | null): Settings {
     if (typeof raw !== 'object' || raw === null)
         return { ...DEFAULT_SETTINGS };
     const o = raw as Record<string, unknown>;
-    let last: ShareOptions | null = null;
-    const l = o.last as Record<string, unknown> | null | undefined;
-    if (typeof l === 'object' && l !== null) {
-        const medium = stringOrNull(l.medium), iso = stringOrNull(l.iso), iface = stringOrNull(l.interface);
-        if (medium !== undefined && iso !== undefined && iface !== undefined && typeof l.mode === 'string' && MODES.includes(l.mode)
-            && typeof l.http === 'boolean' && Number.isInteger(l.httpPort)) {
-            last = { medium, iso, interface: iface, mode: l.mode as RequestedMode, http: l.http, httpPort: l.httpPort as number };
-        }
-    }
+    const last = optionsFromJson(o.last);
     const sharing = o.sharing === true && last !== null;
     return { version: 1, sharing, remember: o.remember === true && last !== null, last };
 }

@@ -7,7 +7,7 @@ import GLib from 'gi://GLib';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
 import { callHelper as call, helperErrorText, isHelperMissing, startOptionsVariant } from '../shared/helperCalls.ts';
 import { _, format } from '../shared/i18n.ts';
-import type { ShareOptions } from '../backend/share.ts';
+import type { ShareOptions } from '../shared/options.ts';
 
 async function allProperties(conn: Gio.DBusConnection): Promise<Record<string, unknown>> {
     const reply = await call(conn, 'GetAll', new GLib.Variant('(s)', [INTERFACE_NAME]), 25000, 'org.freedesktop.DBus.Properties');

@@ -8,13 +8,15 @@ import GLib from 'gi://GLib';
 import { type BootPlan, planFromReader } from '../backend/bootPlan.ts';
 import type { Client, TrackerChange } from '../backend/clients.ts';
 import { openMedium, runningMediumPath } from '../backend/medium/running.ts';
-import type { RequestedMode } from '../backend/network/mode.ts';
-import { DEFAULT_ENV, type EngineEnv, Share, type ShareOptions, type StatusJson, readStatus, shareOwner, stopShare, validateOptions } from '../backend/share.ts';
-import { readTextFile } from '../backend/fsutil.ts';
+import { engineEnvFromProcess } from '../backend/runtime/env.ts';
+import { type StatusJson, lockOwner, readStatus, stopShare } from '../backend/runtime/owner.ts';
+import { Share } from '../backend/share.ts';
 import { _, format, ngettext } from '../shared/i18n.ts';
 import { ShareError, isShareError } from '../shared/errors.ts';
 import { runMain } from '../shared/mainLoop.ts';
+import { DEFAULT_OPTIONS, type RequestedMode, type ShareOptions, checkPath, parsePort, validateOptions } from '../shared/options.ts';
 import { hasControlChars } from '../shared/text.ts';
+import { BUS_NAME } from '../shared/dbus.ts';
 import { runDemo } from './demo.ts';
 import { startViaHelper, stopViaHelper } from './helperClient.ts';
 
@@ -108,16 +110,13 @@ function mediumOption(parsed: Parsed): string {
     const given = parsed.values.get('medium');
     if (given === undefined)
         return runningMediumPath();
-    if (given.split('/').includes('..'))
-        throw new ShareError('InvalidOption', format(_("The medium path {value} contains “..”: give the folder's path without “..”."), { value: JSON.stringify(given) }));
+    checkPath('medium', given);
     return given;
 }
 
 function httpPortOption(parsed: Parsed): number {
-    const text = parsed.values.get('http-port') ?? '80';
-    if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535)
-        throw new ShareError('InvalidOption', format(_("“{value}” is not a valid HTTP port (1–65535)."), { value: text }));
-    return Number(text);
+    const text = parsed.values.get('http-port');
+    return text === undefined ? DEFAULT_OPTIONS.httpPort : parsePort(text);
 }
 
 function planJson(plan: BootPlan): string {
@@ -195,18 +194,12 @@ function describeClient(c: Client): string {
     return `${who}${ip}${arch}`;
 }
 
-function envFromProcess(): EngineEnv {
-    const dir = GLib.getenv('SHARE_THIS_CD_RUNTIME_DIR');
-    const gone = Number.parseInt(GLib.getenv('SHARE_THIS_CD_GONE_AFTER') ?? '', 10);
-    return { ...DEFAULT_ENV, runtimeDir: dir ?? DEFAULT_ENV.runtimeDir, goneAfter: Number.isInteger(gone) && gone > 0 ? gone : DEFAULT_ENV.goneAfter };
-}
-
 function isRoot(): boolean {
     return new Gio.Credentials().get_unix_user() === 0;
 }
 
 async function commandStart(parsed: Parsed): Promise<number> {
-    const mode = parsed.values.get('mode') ?? 'auto';
+    const mode = parsed.values.get('mode') ?? DEFAULT_OPTIONS.mode;
     const options: ShareOptions = {
         medium: parsed.values.has('medium') ? mediumOption(parsed) : null,
         iso: parsed.values.get('iso') ?? null,
@@ -226,7 +219,7 @@ async function commandStart(parsed: Parsed): Promise<number> {
             }
         });
     }
-    const env = envFromProcess();
+    const env = engineEnvFromProcess();
     const t0 = GLib.get_monotonic_time();
     let finish: (code: number) => void = () => {};
     const done = new Promise<number>(resolve => { finish = resolve; });
@@ -297,14 +290,26 @@ async function commandDemo(parsed: Parsed): Promise<number> {
 }
 
 async function commandStop(): Promise<number> {
-    const dir = envFromProcess().runtimeDir;
+    const dir = engineEnvFromProcess().runtimeDir;
     // A share of the helper is stopped through the helper (as Stop: it also forgets "share again after a restart").
-    const owner = shareOwner(dir);
-    if (!isRoot() || (owner !== null && (readTextFile(`/proc/${owner}/cmdline`) ?? '').includes('share-this-cd-helper')))
+    const owner = lockOwner(dir)?.pid ?? null;
+    if (!isRoot() || (owner !== null && owner === helperPid()))
         return stopViaHelper(text => print(text), text => printerr(text));
     const result = await stopShare(dir);
     print(result === 'stopped' ? _("Sharing stopped.") : result === 'cleaned' ? _("Cleaned up after a share that was not running any more.") : _("Not sharing."));
     return 0;
+}
+
+/** The PID of the helper on the system bus, if it runs (asked without starting it). */
+function helperPid(): number | null {
+    try {
+        const bus = Gio.bus_get_sync(Gio.BusType.SYSTEM, null);
+        const call = (method: string, type: string): unknown => (bus.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', method,
+            new GLib.Variant('(s)', [BUS_NAME]), new GLib.VariantType(type), Gio.DBusCallFlags.NONE, 5000, null).deepUnpack() as unknown[])[0];
+        return call('NameHasOwner', '(b)') === true ? call('GetConnectionUnixProcessID', '(u)') as number : null;
+    } catch {
+        return null;
+    }
 }
 
 function statusText(s: StatusJson | null): string {
@@ -315,7 +320,7 @@ function statusText(s: StatusJson | null): string {
 }
 
 function commandStatus(parsed: Parsed, clientsOnly: boolean): number {
-    const status = readStatus(envFromProcess().runtimeDir);
+    const status = readStatus(engineEnvFromProcess().runtimeDir);
     if (parsed.flags.has('json')) {
         if (clientsOnly)
             print(JSON.stringify(status?.clients ?? [], null, 2));

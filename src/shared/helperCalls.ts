@@ -4,7 +4,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import type { ShareOptions } from '../backend/share.ts';
+import type { ShareOptions } from './options.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, remoteError } from './dbus.ts';
 import { _, format } from './i18n.ts';
 

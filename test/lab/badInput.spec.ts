@@ -45,7 +45,7 @@ describe('start with bad input, in the lab', () => {
         for (const pid of holders.splice(0))
             sh(['kill', String(pid)]);
         await sleep(100);
-        if (GLib.file_test('/run/share-this-cd/state.json', GLib.FileTest.EXISTS))
+        if (GLib.file_test('/run/share-this-cd/journal.json', GLib.FileTest.EXISTS))
             cliInServer(['stop']);
     });
 

@@ -38,7 +38,7 @@ describe('sharing in the lab', () => {
     });
     // A failed expectation must not leave a share running into the next spec.
     afterEach(() => {
-        if (GLib.file_test('/run/share-this-cd/state.json', GLib.FileTest.EXISTS) && !currentShareKeeps)
+        if (GLib.file_test('/run/share-this-cd/journal.json', GLib.FileTest.EXISTS) && !currentShareKeeps)
             cliInServer(['stop']);
     });
     let currentShareKeeps = false;

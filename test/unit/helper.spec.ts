@@ -4,15 +4,15 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { InvalidArgs, type WireValue, parseStartOptions, sameOptions } from '../../src/backend/dbus/options.ts';
+import { InvalidArgs, type WireValue, parseStartOptions } from '../../src/backend/dbus/options.ts';
 import { DBusFailure } from '../../src/backend/dbus/polkit.ts';
 import { ShareService, clientDict, errorReply } from '../../src/backend/dbus/service.ts';
 import { readTextFile } from '../../src/backend/fsutil.ts';
 import { DEFAULT_SETTINGS, SettingsStore, parseSettings, renderSettings } from '../../src/backend/settings.ts';
-import type { ShareOptions } from '../../src/backend/share.ts';
 import { ERROR_CODES, ERROR_QUARK, INTERFACE_XML, START_OPTIONS, interfaceInfo, registerErrorDomain, remoteError } from '../../src/shared/dbus.ts';
 import { helperErrorText, isHelperMissing } from '../../src/shared/helperCalls.ts';
 import { ShareError } from '../../src/shared/errors.ts';
+import { type ShareOptions, sameOptions } from '../../src/shared/options.ts';
 import { sh } from '../../src/lab/net.ts';
 import { TOP, makeTree, removeTree } from '../support/helpers.ts';
 

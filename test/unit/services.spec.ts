@@ -5,7 +5,7 @@ import { DirReader } from '../../src/backend/medium/reader.ts';
 import { type ShareInputs, planShare } from '../../src/backend/plan.ts';
 import { explainDnsmasqFailure, renderDnsmasq } from '../../src/backend/services/dnsmasq.ts';
 import { parseHttpAccess, renderNginx } from '../../src/backend/services/http.ts';
-import { kernelExportArgv, kernelUnexportArgv, parseExportfs, parseNfsPeers, renderGanesha } from '../../src/backend/services/nfs.ts';
+import { kernelExportArgv, kernelUnexportArgv, parseNfsPeers, renderGanesha } from '../../src/backend/services/nfs.ts';
 import { FIXTURES } from '../support/helpers.ts';
 
 const base = {
@@ -79,12 +79,6 @@ describe('NFS export', () => {
     it('kernel nfsd: a runtime export read-only to the subnet with a fixed fsid, and its removal', () => {
         expect(kernelExportArgv(spec)).toEqual(['/usr/sbin/exportfs', '-i', '-o', 'ro,no_subtree_check,insecure,no_root_squash,crossmnt,fsid=7077', '192.168.1.0/24:/cdrom']);
         expect(kernelUnexportArgv(spec)).toEqual(['/usr/sbin/exportfs', '-u', '192.168.1.0/24:/cdrom']);
-    });
-
-    it('reads `exportfs -v`, including wrapped long paths', () => {
-        const text = '/cdrom        \t192.168.1.0/24(sync,wdelay,hide,no_subtree_check,fsid=7077,sec=sys,ro,secure,no_root_squash,no_all_squash)\n'
-            + '/media/ubuntu/a-very-long-medium-name-indeed\n\t\t10.0.0.0/8(ro)\n';
-        expect(parseExportfs(text)).toEqual([['/cdrom', '192.168.1.0/24'], ['/media/ubuntu/a-very-long-medium-name-indeed', '10.0.0.0/8']]);
     });
 
     it('ganesha: NFSv3+v4, no grace period, read-only for the subnet only, bound to our address', () => {

@@ -4,8 +4,7 @@
 import { _, format } from '../../shared/i18n.ts';
 import { START_OPTIONS } from '../../shared/dbus.ts';
 import { isShareError } from '../../shared/errors.ts';
-import type { RequestedMode } from '../network/mode.ts';
-import { type ShareOptions, validateOptions } from '../share.ts';
+import { DEFAULT_OPTIONS, type RequestedMode, type ShareOptions, validateOptions } from '../../shared/options.ts';
 
 /** One option as it came over the bus: its D-Bus type signature and its unpacked value. */
 export interface WireValue {
@@ -36,29 +35,19 @@ export function parseStartOptions(wire: Record<string, WireValue>, interfaceName
         medium: text('medium'),
         iso: text('iso'),
         interface: text('interface'),
-        mode: (text('mode') ?? 'auto') as RequestedMode,
-        http: flag('http', true),
-        httpPort: (wire['http-port']?.value as number | undefined) ?? 80,
+        mode: (text('mode') ?? DEFAULT_OPTIONS.mode) as RequestedMode,
+        http: flag('http', DEFAULT_OPTIONS.http),
+        httpPort: (wire['http-port']?.value as number | undefined) ?? DEFAULT_OPTIONS.httpPort,
     };
     try {
-        validateOptions(options);
+        // The helper does not know the caller's working directory: paths must be absolute.
+        validateOptions(options, { absolutePaths: true });
     } catch (e) {
         if (isShareError(e))
             throw new InvalidArgs(e.message);
         throw e;
     }
-    for (const key of ['medium', 'iso'] as const) {
-        const path = options[key];
-        if (path !== null && !path.startsWith('/'))
-            throw new InvalidArgs(format(_("The {option} path “{value}” is relative: give the full path, starting with “/”."), { option: key, value: path }));
-    }
     if (options.interface !== null && !interfaceNames.includes(options.interface))
         throw new InvalidArgs(format(_("There is no network interface called “{name}”. Interfaces: {names}."), { name: options.interface, names: interfaceNames.join(', ') || _("none") }));
     return { options, remember: flag('remember', false) };
-}
-
-/** True when two requests share the same thing the same way (a second Start with them changes nothing). */
-export function sameOptions(a: ShareOptions, b: ShareOptions): boolean {
-    return a.medium === b.medium && a.iso === b.iso && a.interface === b.interface && a.mode === b.mode
-        && a.http === b.http && a.httpPort === b.httpPort;
 }

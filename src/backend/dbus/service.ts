@@ -8,12 +8,15 @@ import GLib from 'gi://GLib';
 import { _, format } from '../../shared/i18n.ts';
 import { ERROR_PREFIX, interfaceInfo } from '../../shared/dbus.ts';
 import { ShareError, isShareError } from '../../shared/errors.ts';
+import { type ShareOptions, sameOptions } from '../../shared/options.ts';
 import type { Client } from '../clients.ts';
 import type { NetInterface } from '../network/interfaces.ts';
 import { probeDhcp } from '../network/probe.ts';
 import type { SettingsStore } from '../settings.ts';
-import { type EngineEnv, Share, type ShareOptions, type StatusJson, cleanupLeftovers, readStatus, shareOwner, stopShare } from '../share.ts';
-import { InvalidArgs, type StartRequest, type WireValue, parseStartOptions, sameOptions } from './options.ts';
+import type { EngineEnv } from '../runtime/env.ts';
+import { type StatusJson, cleanupLeftovers, lockOwner, readStatus, stopShare } from '../runtime/owner.ts';
+import { Share } from '../share.ts';
+import { InvalidArgs, type StartRequest, type WireValue, parseStartOptions } from './options.ts';
 import { type Authority, DBusFailure, callAsync } from './polkit.ts';
 
 export type HelperState = 'stopped' | 'starting' | 'sharing' | 'stopping' | 'failed';
@@ -113,7 +116,7 @@ export class ShareService {
     async reconcile(): Promise<void> {
         const dir = this.deps.env.runtimeDir;
         // Another live process shares (or is starting to): report it, never clean up under it.
-        if (shareOwner(dir) !== null) {
+        if (lockOwner(dir) !== null) {
             this.followExternal();
             return;
         }
@@ -373,7 +376,7 @@ export class ShareService {
     private followExternal(): void {
         const dir = this.deps.env.runtimeDir;
         const update = (): boolean => {
-            const owner = shareOwner(dir);
+            const owner = lockOwner(dir);
             const s = owner === null ? null : readStatus(dir);
             if (owner === null) {
                 this.externalTimer = null;
@@ -381,7 +384,7 @@ export class ShareService {
                 this.set({ State: 'stopped', ...STOPPED_PROPS });
                 return false;
             }
-            this.external = s ?? { state: 'sharing', pid: owner, interface: null, address: null, mode: null, medium: null, label: null, http: null, clientCount: 0, clients: [] };
+            this.external = s ?? { state: 'sharing', pid: owner.pid, interface: null, address: null, mode: null, medium: null, label: null, http: null, clientCount: 0, clients: [] };
             if (s === null) {
                 this.set({ State: 'starting', LastError: '' });
             } else {

@@ -62,6 +62,7 @@ export function addAddress(iface: string, c: Cidr): void {
         throw new Error(`ip addr add ${c.address}/${c.prefix} dev ${iface}: ${r.stderr.trim()}`);
 }
 
-export function removeAddress(iface: string, c: Cidr): void {
-    run([IP, 'addr', 'del', `${c.address}/${c.prefix}`, 'dev', iface]);
+/** Takes an address off an interface; false when it was not there (or the interface is gone). */
+export function removeAddress(iface: string, c: Cidr): boolean {
+    return run([IP, 'addr', 'del', `${c.address}/${c.prefix}`, 'dev', iface]).status === 0;
 }

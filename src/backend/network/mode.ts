@@ -2,9 +2,9 @@
 // and the private subnet for a direct cable.
 import { _, format } from '../../shared/i18n.ts';
 import { ShareError } from '../../shared/errors.ts';
+import type { RequestedMode } from '../../shared/options.ts';
 import { type Cidr, broadcastOf, contains, formatIpv4, netmaskText, networkOf, overlaps, parseIpv4 } from './ipv4.ts';
 
-export type RequestedMode = 'auto' | 'proxy' | 'dhcp';
 export type Mode = 'proxy' | 'dhcp';
 
 export interface ProbeResult {

@@ -10,6 +10,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, MessageType, buildDiscover, givesAddress, messageType, parsePacket, serverId } from './dhcpPacket.ts';
+import { UnixInputStream } from '../fsutil.ts';
 import type { ProbeResult } from './mode.ts';
 
 export interface ProbeTarget {
@@ -18,9 +19,6 @@ export interface ProbeTarget {
     mac: string;
 }
 
-// Debian 12's GLib 2.74 has Gio.UnixInputStream; the @girs types (GLib 2.89) moved it to GioUnix.
-type UnixInputStreamCtor = new (props: { fd: number; close_fd: boolean }) => Gio.InputStream;
-export const UnixInputStream = (Gio as unknown as { UnixInputStream: UnixInputStreamCtor }).UnixInputStream;
 
 /**
  * Reads one waiting datagram, or null when none is waiting. (Gio.Socket.receive_from is not introspectable

@@ -1,6 +1,8 @@
-// dnsmasq: our own instance for proxy-DHCP or full DHCP plus TFTP. render() is pure; the runner is share.ts's
-// generic supervisor (dnsmasq stays in the foreground and logs to stderr, which the client tracker reads).
+// dnsmasq: our own instance for proxy-DHCP or full DHCP plus TFTP. render() and the daemon spec are pure; the
+// runner is the generic supervisor (dnsmasq stays in the foreground and logs to stderr, which the client watch reads).
+import { _ } from '../../shared/i18n.ts';
 import type { DhcpRange, Mode } from '../network/mode.ts';
+import type { DaemonSpec } from './supervisor.ts';
 
 export interface DnsmasqSpec {
     interface: string;
@@ -83,4 +85,15 @@ export function explainDnsmasqFailure(output: string): string | null {
         return 'the network interface disappeared';
     const m = /dnsmasq: (.*)$/m.exec(output);
     return m ? m[1].trim() : null;
+}
+
+/** Our dnsmasq as a daemon: config at `configPath`; ready once it says where its TFTP root is. */
+export function dnsmasqDaemon(s: DnsmasqSpec, configPath: string): DaemonSpec {
+    return {
+        name: 'dnsmasq', role: _("The DHCP and TFTP server (dnsmasq)"), argv: dnsmasqArgv(configPath),
+        configs: [{ path: configPath, text: renderDnsmasq(s) }],
+        readyTcp: [], readyLine: 'TFTP root is ', readyTimeoutMs: 5000,
+        ports: [{ protocol: 'udp', address: s.serverAddress, port: 69, what: 'TFTP' }],
+        clientLog: 'dnsmasq', explain: explainDnsmasqFailure,
+    };
 }

@@ -17,6 +17,9 @@ export interface HttpSpec {
     group: string;
 }
 
+import { _ } from '../../shared/i18n.ts';
+import type { DaemonSpec } from './supervisor.ts';
+
 export const NGINX = '/usr/sbin/nginx';
 
 export function renderNginx(s: HttpSpec): string {
@@ -56,6 +59,17 @@ http {
 
 export function nginxArgv(configPath: string): string[] {
     return [NGINX, '-c', configPath];
+}
+
+/** nginx as a daemon: ready when its port answers. */
+export function nginxDaemon(s: HttpSpec, configPath: string): DaemonSpec {
+    return {
+        name: 'nginx', role: _("The HTTP server (nginx)"), argv: nginxArgv(configPath),
+        configs: [{ path: configPath, text: renderNginx(s) }],
+        readyTcp: [{ address: s.address, port: s.port }], readyLine: null, readyTimeoutMs: 5000,
+        ports: [{ protocol: 'tcp', address: s.address, port: s.port, what: 'HTTP' }],
+        clientLog: null, explain: () => null,
+    };
 }
 
 export interface HttpAccess {

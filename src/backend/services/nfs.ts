@@ -3,7 +3,9 @@
 //    (never editing /etc/exports), removed with `exportfs -u`;
 //  - nfs-ganesha (userspace) elsewhere (containers, this project's CI), with rpcbind for NFSv3 (casper's and
 //    live-boot's klibc nfsmount speak v2/v3 only).
-// Renderers and command lines are pure.
+// Renderers, command lines and daemon specs are pure.
+import { _ } from '../../shared/i18n.ts';
+import type { DaemonSpec } from './supervisor.ts';
 
 export type NfsBackend = 'kernel' | 'ganesha';
 
@@ -21,6 +23,7 @@ export const EXPORTFS = '/usr/sbin/exportfs';
 export const GANESHA = '/usr/bin/ganesha.nfsd';
 export const RPCBIND = '/usr/sbin/rpcbind';
 export const NFS_PORT = 2049;
+export const RPCBIND_PORT = 111;
 export const MOUNT_PORT = 20048;
 /** A stable fsid: the medium may be a FUSE or loop mount without a device number nfsd can use. */
 export const NFS_FSID = 7077;
@@ -37,27 +40,6 @@ export function kernelExportArgv(s: NfsSpec): string[] {
 
 export function kernelUnexportArgv(s: NfsSpec): string[] {
     return [EXPORTFS, '-u', `${s.subnet}:${s.path}`];
-}
-
-/** Parses `exportfs -v` output into [path, client] pairs (to find ours after a crash). */
-export function parseExportfs(text: string): [string, string][] {
-    const out: [string, string][] = [];
-    let pending: string | null = null;
-    for (const line of text.split('\n')) {
-        const both = /^(\/\S*)\s+([^\s(]+)\(/.exec(line);
-        const pathOnly = /^(\/\S*)\s*$/.exec(line);
-        const clientOnly = /^\s+([^\s(]+)\(/.exec(line);
-        if (both) {
-            out.push([both[1], both[2]]);
-            pending = null;
-        } else if (pathOnly) {
-            pending = pathOnly[1];
-        } else if (clientOnly && pending !== null) {
-            out.push([pending, clientOnly[1]]);
-            pending = null;
-        }
-    }
-    return out;
 }
 
 export function renderGanesha(s: NfsSpec): string {
@@ -116,6 +98,29 @@ export function ganeshaArgv(configPath: string, pidFile: string): string[] {
 
 export function rpcbindArgv(): string[] {
     return [RPCBIND, '-f', '-w'];
+}
+
+/** nfs-ganesha as a daemon (config at `configPath`): ready when the NFS and mount ports answer. */
+export function ganeshaDaemon(s: NfsSpec, configPath: string, pidFile: string): DaemonSpec {
+    return {
+        name: 'ganesha', role: _("The NFS server (nfs-ganesha)"), argv: ganeshaArgv(configPath, pidFile),
+        configs: [{ path: configPath, text: renderGanesha(s) }],
+        readyTcp: [{ address: s.address, port: NFS_PORT }, { address: s.address, port: MOUNT_PORT }], readyLine: null,
+        // ganesha loads its plugins and sets up its recovery directory first.
+        readyTimeoutMs: 15000,
+        ports: [{ protocol: 'tcp', address: s.address, port: NFS_PORT, what: 'NFS' }, { protocol: 'tcp', address: s.address, port: MOUNT_PORT, what: 'NFS mount' }],
+        clientLog: null, explain: () => null,
+    };
+}
+
+/** Our own rpcbind, for ganesha's NFSv3 where none runs: ready when the port mapper answers. */
+export function rpcbindDaemon(address: string): DaemonSpec {
+    return {
+        name: 'rpcbind', role: _("The NFS port mapper (rpcbind)"), argv: rpcbindArgv(), configs: [],
+        readyTcp: [{ address, port: RPCBIND_PORT }], readyLine: null, readyTimeoutMs: 5000,
+        ports: [{ protocol: 'tcp', address, port: RPCBIND_PORT, what: 'portmapper' }],
+        clientLog: null, explain: () => null,
+    };
 }
 
 /**

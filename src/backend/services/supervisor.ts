@@ -44,6 +44,53 @@ export function isRunning(pid: number, comm: string | null = null): boolean {
     }
 }
 
+/**
+ * What tells a process from a later one that got its PID: its program name and its start time (clock ticks
+ * after boot, field 22 of /proc/PID/stat). Null when no such process runs (or it is a zombie).
+ */
+export function processIdentity(pid: number): { comm: string; startTime: number } | null {
+    if (!Number.isInteger(pid) || pid <= 1)
+        return null;
+    const stat = readStat(pid);
+    if (stat === null)
+        return null;
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] === 'Z' || rest[0] === 'X')
+        return null;
+    return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), startTime: Number(rest[19]) };
+}
+
+function readStat(pid: number): string | null {
+    try {
+        const [ok, bytes] = GLib.file_get_contents(`/proc/${pid}/stat`);
+        return ok ? new TextDecoder().decode(bytes) : null;
+    } catch {
+        return null;
+    }
+}
+
+/** True when `pid` is still the very process that was recorded (same program, same start time). */
+export function isSameProcess(pid: number, comm: string, startTime: number): boolean {
+    const id = processIdentity(pid);
+    return id !== null && id.comm === comm.slice(0, 15) && id.startTime === startTime;
+}
+
+/** SIGTERM to the recorded process, SIGKILL after `graceMs`; never signals a process that is not that one. */
+export async function killProcess(pid: number, comm: string, startTime: number, graceMs = 2000): Promise<void> {
+    const same = (): boolean => isSameProcess(pid, comm, startTime);
+    if (!same())
+        return;
+    run(['kill', '-TERM', String(pid)]);
+    const deadline = GLib.get_monotonic_time() + graceMs * 1000;
+    while (same() && GLib.get_monotonic_time() < deadline)
+        await sleep(20);
+    if (same()) {
+        run(['kill', '-KILL', String(pid)]);
+        for (let i = 0; i < 100 && same(); i++)
+            await sleep(10);
+    }
+}
+
 export function sleep(ms: number): Promise<void> {
     return new Promise(resolve => {
         GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
@@ -92,6 +139,31 @@ export function tcpConnects(address: string, port: number, timeoutMs = 300): Pro
             }
         });
     });
+}
+
+/**
+ * What the engine needs to run one daemon, built by the daemon's own module (services/*.ts) and carried out
+ * by the generic runner: no daemon is special-cased by name outside its module.
+ */
+export interface DaemonSpec {
+    /** Short name, for logs and the journal ("dnsmasq"). */
+    name: string;
+    /** The daemon as people know it, for sentences: "The DHCP and TFTP server (dnsmasq)". */
+    role: string;
+    argv: string[];
+    /** Its configuration files (absolute paths), written before it starts. */
+    configs: { path: string; text: string }[];
+    /** Ready when a TCP connection to each of these works… */
+    readyTcp: { address: string; port: number }[];
+    /** …and a line matches (regular expression source), when set. */
+    readyLine: string | null;
+    readyTimeoutMs: number;
+    /** Ports it binds, checked free before it starts; `what` names the service for the sentence. */
+    ports: { protocol: 'tcp' | 'udp'; address: string; port: number; what: string }[];
+    /** Its output lines report clients in this format (read by the client watch), or null. */
+    clientLog: 'dnsmasq' | null;
+    /** A sentence for a start-up failure, from its last output lines (null: the generic one). */
+    explain: (output: string) => string | null;
 }
 
 export interface DaemonOptions {

@@ -1,0 +1,100 @@
+// Carrying out a ShareSpec's files and export (effects): the medium's read-only alias (a mount: a journal
+// entry), the runtime tree (written aside, then renamed into place), the HTTP access log, the daemons' state
+// folders, the kernel NFS export (a journal entry); and the check that the ports the daemons need are free.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { ShareError } from '../shared/errors.ts';
+import { _, format } from '../shared/i18n.ts';
+import { chmod, copyFile, mkdirs, removeTree, rename, symlink, writeAtomic } from './fsutil.ts';
+import { GRUB_MKIMAGE_MODULES, type ShareSpec } from './plan.ts';
+import type { Journal } from './runtime/journal.ts';
+import { run, tcpConnects } from './services/supervisor.ts';
+
+/** The alias mount, the tree and the daemons' files, all under the runtime directory. */
+export function writeFiles(spec: ShareSpec, journal: Journal): void {
+    const dir = spec.runtimeDir;
+    if (spec.bindAlias !== null) {
+        const alias = spec.bindAlias;
+        mkdirs(alias);
+        journal.make({ kind: 'mount', path: alias }, () => {
+            const r = run(['mount', '--bind', '-o', 'ro', spec.medium.root, alias]);
+            if (r.status !== 0)
+                throw new Error(`mount --bind ${spec.medium.root}: ${r.stderr.trim()}`);
+            // A bind mount takes "ro" only when remounted; nosuid, nodev, noexec: the medium is data to serve.
+            run(['mount', '-o', 'remount,bind,ro,nosuid,nodev,noexec', alias]);
+        });
+    }
+    writeTree(spec);
+    if (spec.httpAccessLog !== null) {
+        writeAtomic(spec.httpAccessLog, '');
+        mkdirs(`${dir}/nginx`, 0o755);
+    }
+    mkdirs(`${dir}/ganesha`, 0o700);
+}
+
+/** The kernel NFS export, where kernel nfsd serves (ganesha exports through its own config). */
+export function exportNfs(spec: ShareSpec, journal: Journal): void {
+    const { exportArgv, unexportArgv } = spec.nfs;
+    if (exportArgv === null || unexportArgv === null)
+        return;
+    journal.make({ kind: 'export', path: spec.nfs.spec.path, unexport: unexportArgv }, () => {
+        const r = run(exportArgv);
+        if (r.status !== 0)
+            throw new ShareError('DaemonFailed', format(_("The NFS export failed: {error}"), { error: r.stderr.trim() }));
+    });
+}
+
+/** Refuses to start when a TCP/UDP port a daemon needs is already served by another program. */
+export async function checkPortsFree(spec: ShareSpec): Promise<void> {
+    for (const d of spec.daemons) {
+        for (const p of d.ports) {
+            if (p.protocol === 'tcp' && await tcpConnects(p.address, p.port, 200))
+                throw new ShareError('DaemonFailed', format(_("Port {port} ({what}) is already used by another program on this computer: stop it, or share with --no-http if it is port 80."), { port: p.port, what: p.what }));
+            if (p.protocol === 'udp' && !udpPortFree(p.address, p.port))
+                throw new ShareError('DaemonFailed', format(_("Port {port} ({what}) is already used by another program on this computer: stop it, then try again."), { port: p.port, what: p.what }));
+        }
+    }
+}
+
+function udpPortFree(address: string, port: number): boolean {
+    try {
+        const s = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
+        s.bind(Gio.InetSocketAddress.new_from_string(address, port) as Gio.InetSocketAddress, false);
+        s.close();
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** The TFTP/HTTP tree, written beside its place and renamed into it (daemons never see half of it). */
+function writeTree(spec: ShareSpec): void {
+    const tmp = `${spec.tftpRoot}.new`;
+    removeTree(tmp);
+    mkdirs(tmp);
+    for (const item of spec.tree) {
+        const path = `${tmp}/${item.path}`;
+        mkdirs(GLib.path_get_dirname(path));
+        switch (item.kind) {
+        case 'text':
+            writeAtomic(path, item.text);
+            break;
+        case 'copy':
+            copyFile(item.from, path);
+            break;
+        case 'symlink':
+            symlink(item.target, path);
+            break;
+        case 'grub-mkimage': {
+            const r = run([item.mkimage, '-O', 'x86_64-efi', '-p', item.prefix, '-o', path, ...GRUB_MKIMAGE_MODULES]);
+            if (r.status !== 0)
+                throw new Error(`grub-mkimage: ${r.stderr.trim()}`);
+            chmod(path, 0o644);
+            break;
+        }
+        }
+    }
+    chmod(tmp, 0o755);
+    rename(tmp, spec.tftpRoot);
+}

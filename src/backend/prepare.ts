@@ -1,0 +1,95 @@
+// The first steps of a start, up to the plan: the medium (an ISO is mounted), the network (interface, a
+// direct cable's address, other DHCP servers, the mode) and the ShareSpec. The decisions are the pure
+// functions of medium/, network/ and plan.ts; the effects made here (mount, address) are journal entries.
+import GLib from 'gi://GLib';
+
+import { ShareError } from '../shared/errors.ts';
+import { _, format } from '../shared/i18n.ts';
+import type { ShareOptions } from '../shared/options.ts';
+import { isPlainPath } from '../shared/paths.ts';
+import { planBoot } from './bootPlan.ts';
+import { mkdirs, traversableByOthers } from './fsutil.ts';
+import { type Medium, inspectMedium } from './medium/inspect.ts';
+import { isoProblem, mountIso } from './medium/iso.ts';
+import type { MediumReader } from './medium/reader.ts';
+import { openMedium, runningMediumPath } from './medium/running.ts';
+import { addAddress, listInterfaces, neighbours, takenNetworks } from './network/host.ts';
+import { chooseInterface } from './network/interfaces.ts';
+import type { Cidr } from './network/ipv4.ts';
+import { chooseDirectSubnet, chooseRange, decideMode } from './network/mode.ts';
+import { probeDhcp } from './network/probe.ts';
+import { type ShareSpec, planShare } from './plan.ts';
+import type { Journal } from './runtime/journal.ts';
+import { tcpConnects } from './services/supervisor.ts';
+import { findLoaders, nfsBackend } from './system.ts';
+
+type Progress = (text: string) => void;
+
+/** The medium to share: a folder, the running live medium, or an ISO file mounted read-only under `dir`. */
+export function openShareMedium(options: ShareOptions, dir: string, journal: Journal, progress: Progress): { medium: Medium; reader: MediumReader } {
+    let path: string;
+    if (options.iso === null) {
+        path = options.medium ?? runningMediumPath();
+    } else {
+        const problem = isoProblem(options.iso);
+        if (problem)
+            throw new ShareError('NoLiveMedium', problem);
+        path = `${dir}/iso`;
+        mkdirs(path);
+        progress(format(_("Mounting {iso}…"), { iso: options.iso }));
+        const iso = options.iso;
+        journal.make({ kind: 'mount', path }, () => mountIso(iso, path));
+    }
+    const reader = openMedium(path);
+    return { medium: inspectMedium(reader), reader };
+}
+
+export interface NetworkChoice {
+    interfaceName: string;
+    server: Cidr;
+    /** We put `server` on the interface (a direct cable). */
+    assigned: boolean;
+    mode: 'proxy' | 'dhcp';
+    range: ReturnType<typeof chooseRange> | null;
+    notes: string[];
+    /** How long the DHCP probe listened. */
+    probeMs: number;
+}
+
+/** Interface, address, the other DHCP servers on the LAN, and from them the mode. */
+export async function chooseNetwork(options: ShareOptions, probeWindowMs: number, journal: Journal, progress: Progress): Promise<NetworkChoice> {
+    const iface = chooseInterface(listInterfaces(), options.interface);
+    if (iface.mac === null)
+        throw new ShareError('NoUsableInterface', format(_("“{name}” has no hardware address: it cannot serve network boot."), { name: iface.name }));
+    let server = iface.ipv4[0];
+    const assigned = iface.ipv4.length === 0;
+    if (assigned) {
+        server = chooseDirectSubnet(takenNetworks());
+        journal.make({ kind: 'address', interface: iface.name, address: server }, () => addAddress(iface.name, server));
+        progress(format(_("{name} has no address: using {address}/{prefix} for a direct cable."), { name: iface.name, address: server.address, prefix: server.prefix }));
+    }
+    progress(format(_("Looking for other DHCP servers on {name}…"), { name: iface.name }));
+    const probeStart = GLib.get_monotonic_time();
+    const probe = await probeDhcp({ address: server.address, mac: iface.mac }, probeWindowMs);
+    const probeMs = Math.round((GLib.get_monotonic_time() - probeStart) / 1000);
+    const decision = decideMode(options.mode, probe, assigned);
+    const range = decision.mode === 'dhcp'
+        ? chooseRange(server, [...neighbours(iface.name).map(([ip]) => ip), ...probe.servers.map(s => s.offered).filter(a => a !== '0.0.0.0'), ...iface.ipv4.map(c => c.address)])
+        : null;
+    return { interfaceName: iface.name, server, assigned, mode: decision.mode, range, notes: decision.notes, probeMs };
+}
+
+/** The plan for this machine: its NFS server, its boot loaders, and whether the medium needs a read-only alias. */
+export async function makeSpec(options: ShareOptions, medium: Medium, reader: MediumReader, net: NetworkChoice, dir: string): Promise<ShareSpec> {
+    const backend = nfsBackend();
+    if (backend === null)
+        throw new ShareError('DaemonFailed', _("No NFS server is installed: install nfs-kernel-server (or nfs-ganesha and nfs-ganesha-vfs)."));
+    // Serve through a read-only bind mount under the runtime dir when the medium's own path cannot be written
+    // on a kernel command line (spaces…) or is not reachable for the daemons (udisks mounts under /media/USER,
+    // which only USER may enter).
+    const bindAlias = isPlainPath(medium.root.slice(1)) && traversableByOthers(medium.root) ? null : `${dir}/medium`;
+    const boot = planBoot(medium, reader, { server: net.server.address, http: options.http, httpPort: options.httpPort, nfsRoot: bindAlias ?? undefined });
+    const ownRpcbind = backend === 'ganesha' && !(await tcpConnects(net.server.address, 111, 200));
+    return planShare({ boot, interfaceName: net.interfaceName, server: net.server, addressAssigned: net.assigned, mode: net.mode, range: net.range,
+        http: options.http ? { port: options.httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias });
+}

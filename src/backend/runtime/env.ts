@@ -1,0 +1,30 @@
+// The engine's environment: where its runtime directory is and its timings. One reader of the process
+// environment for the command line and the helper (tests and the lab shorten or move things through it).
+import GLib from 'gi://GLib';
+
+export const DEFAULT_RUNTIME_DIR = '/run/share-this-cd';
+
+export interface EngineEnv {
+    runtimeDir: string;
+    /** How long the DHCP probe listens (ms). */
+    probeWindowMs: number;
+    /** Seconds of silence before a client counts as gone. */
+    goneAfter: number;
+    /** How often NFS connections and neighbours are looked at (ms; at least a second: idle means asleep). */
+    pollMs: number;
+}
+
+export const DEFAULT_ENV: EngineEnv = { runtimeDir: DEFAULT_RUNTIME_DIR, probeWindowMs: 3000, goneAfter: 120, pollMs: 2000 };
+
+/** A positive number from the environment, or the fallback. */
+export function envNumber(name: string, fallback: number): number {
+    const v = Number.parseFloat(GLib.getenv(name) ?? '');
+    return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+/** SHARE_THIS_CD_RUNTIME_DIR and SHARE_THIS_CD_GONE_AFTER over the defaults. */
+export function engineEnvFromProcess(): EngineEnv {
+    const dir = GLib.getenv('SHARE_THIS_CD_RUNTIME_DIR');
+    return { ...DEFAULT_ENV, runtimeDir: dir !== null && dir.startsWith('/') ? dir : DEFAULT_ENV.runtimeDir,
+        goneAfter: Math.round(envNumber('SHARE_THIS_CD_GONE_AFTER', DEFAULT_ENV.goneAfter)) };
+}

@@ -1,0 +1,121 @@
+// Watching the clients of a running share (effects around the pure tracker in clients.ts): daemons' log lines
+// (dnsmasq's DHCP, proxy-DHCP and TFTP), the HTTP server's access log (read as it grows, woken by the kernel's
+// inotify through a GFileMonitor, never re-read), and every `pollMs` (at least a second) the NFS connections
+// and the neighbour table. Nothing here runs while nothing happens but that one slow timer.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { type Client, ClientTracker, DnsmasqLogReader, type TrackerChange, type TrackerEvent, fileClassifier } from './clients.ts';
+import { neighbours } from './network/host.ts';
+import type { ShareSpec } from './plan.ts';
+import { parseHttpAccess } from './services/http.ts';
+import { parseNfsPeers } from './services/nfs.ts';
+import { type DaemonSpec, run } from './services/supervisor.ts';
+
+/** Readers of daemons' output lines, by the format their spec names. */
+type LineReader = (line: string) => TrackerEvent | null;
+
+export class ClientWatch {
+    private readonly tracker: ClientTracker;
+    private readonly readers: Record<NonNullable<DaemonSpec['clientLog']>, LineReader>;
+    private pollTimer: number | null = null;
+    private monitor: Gio.FileMonitor | null = null;
+    private accessLog: Gio.DataInputStream | null = null;
+    private partial = '';
+    private published = -1;
+    private stopped = false;
+
+    constructor(private readonly spec: ShareSpec, goneAfter: number, private readonly pollMs: number,
+        private readonly onChange: (changes: TrackerChange[], count: number) => void) {
+        this.tracker = new ClientTracker(fileClassifier(spec.kernels, spec.initrds), goneAfter);
+        const dnsmasq = new DnsmasqLogReader(spec.tftpRoot);
+        this.readers = { dnsmasq: line => dnsmasq.read(line) };
+    }
+
+    /** An output line of a daemon. */
+    line(daemon: DaemonSpec, line: string): void {
+        const event = daemon.clientLog === null ? null : this.readers[daemon.clientLog](line);
+        if (event)
+            this.apply([event]);
+    }
+
+    start(): void {
+        this.pollTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, Math.max(1000, this.pollMs), () => {
+            this.poll();
+            return GLib.SOURCE_CONTINUE;
+        });
+        const path = this.spec.httpAccessLog;
+        if (path !== null) {
+            const file = Gio.File.new_for_path(path);
+            this.accessLog = new Gio.DataInputStream({ base_stream: file.read(null) });
+            this.monitor = file.monitor_file(Gio.FileMonitorFlags.NONE, null);
+            this.monitor.set_rate_limit(200);
+            this.monitor.connect('changed', () => this.readAccessLog());
+        }
+    }
+
+    stop(): void {
+        this.stopped = true;
+        if (this.pollTimer !== null)
+            GLib.source_remove(this.pollTimer);
+        this.pollTimer = null;
+        this.monitor?.cancel();
+        this.monitor = null;
+        this.accessLog?.close(null);
+        this.accessLog = null;
+    }
+
+    clients(): Client[] {
+        return this.tracker.list();
+    }
+
+    get activeCount(): number {
+        return this.tracker.active().length;
+    }
+
+    /** New complete lines of the access log → file events. */
+    private readAccessLog(): void {
+        if (this.accessLog === null)
+            return;
+        const events: TrackerEvent[] = [];
+        for (;;) {
+            const bytes = this.accessLog.read_bytes(65536, null);
+            if (bytes.get_size() === 0)
+                break;
+            this.partial += new TextDecoder().decode(bytes.toArray());
+        }
+        const end = this.partial.lastIndexOf('\n') + 1;
+        const lines = this.partial.slice(0, end).split('\n');
+        this.partial = this.partial.slice(end);
+        for (const line of lines) {
+            const access = parseHttpAccess(line);
+            if (access && access.status < 400)
+                events.push({ type: 'file', ip: access.client, path: access.path.replace(/^\/+/, ''), via: 'http', ok: true });
+        }
+        this.apply(events);
+    }
+
+    /** NFS connections, the neighbour table, silence. */
+    poll(): void {
+        const events: TrackerEvent[] = [{ type: 'neighbours', pairs: neighbours(this.spec.interfaceName) }];
+        const ss = run(['ss', '-Htn', 'state', 'established', '( sport = :2049 )']);
+        if (ss.status === 0)
+            events.push({ type: 'nfs', peers: parseNfsPeers(ss.stdout) });
+        this.apply(events, true);
+    }
+
+    private apply(events: TrackerEvent[], tick = false): void {
+        if (this.stopped)
+            return;
+        const now = Date.now() / 1000;
+        const changes: TrackerChange[] = [];
+        for (const event of events)
+            changes.push(...this.tracker.apply(event, now));
+        if (tick)
+            changes.push(...this.tracker.tick(now));
+        if (this.tracker.version === this.published)
+            return;
+        this.published = this.tracker.version;
+        this.onChange(changes, this.activeCount);
+    }
+}
