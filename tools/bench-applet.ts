@@ -6,7 +6,7 @@
 import GLib from 'gi://GLib';
 import system from 'system';
 
-import { readTextFile } from '../src/backend/fsutil.ts';
+import { readTextFile } from '../src/shared/fsutil.ts';
 import { sleep } from '../src/backend/services/supervisor.ts';
 import { AppletLab } from '../src/lab/appletLab.ts';
 import { LabNet, sh } from '../src/lab/net.ts';

@@ -7,7 +7,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import system from 'system';
 
-import { readTextFile } from '../src/backend/fsutil.ts';
+import { readTextFile } from '../src/shared/fsutil.ts';
 import { BusLab } from '../src/lab/bus.ts';
 import { LabNet, sh } from '../src/lab/net.ts';
 import { makeSampleMedium } from '../src/lab/sampleMedium.ts';

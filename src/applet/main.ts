@@ -9,7 +9,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import Gtk from 'gi://Gtk?version=3.0';
 
-import { readTextFile } from '../backend/fsutil.ts';
+import { readTextFile } from '../shared/fsutil.ts';
 import { listInterfaces } from '../backend/network/host.ts';
 import { DEFAULT_HTTP_PORT, type ShareOptions } from '../shared/options.ts';
 import { _ } from '../shared/i18n.ts';

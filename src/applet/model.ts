@@ -1,5 +1,6 @@
 // What the applet shows, as a pure function of the helper's properties: the icon, the indicator's title,
 // tooltip and label, the menu's status line and switch, and the rows of the Computers window. No GTK here.
+import { isActive } from '../shared/stages.ts';
 import { _, format, ngettext } from '../shared/i18n.ts';
 
 export type HelperState = 'stopped' | 'starting' | 'sharing' | 'stopping' | 'failed';
@@ -100,12 +101,13 @@ export function stageText(stage: string): string {
     case 'loading': return _("loading the system");
     case 'running': return _("running the live system");
     case 'gone': return _("gone");
+    case 'cannot-boot': return _("cannot start this CD");
     default: return stage;
     }
 }
 
 export function archText(arch: string): string {
-    return arch === 'bios' ? 'BIOS' : arch === 'uefi' ? 'UEFI' : _("unknown");
+    return arch === 'bios' ? 'BIOS' : arch === 'uefi' ? 'UEFI' : arch === 'uefi-arm64' ? 'UEFI ARM64' : _("unknown");
 }
 
 /** "since 14:02" for today, with the date otherwise; `now` and times in seconds since the epoch. */
@@ -127,7 +129,7 @@ export interface ClientRow {
 
 /** The Computers window's rows: booting first, then running, then gone; oldest first within each. */
 export function clientRows(clients: ClientView[], now: number): ClientRow[] {
-    const order: Record<string, number> = { discovered: 0, loading: 0, running: 1, gone: 2 };
+    const order: Record<string, number> = { discovered: 0, loading: 0, running: 1, 'cannot-boot': 2, gone: 2 };
     return [...clients]
         .sort((a, b) => (order[a.stage] ?? 3) - (order[b.stage] ?? 3) || a.firstSeen - b.firstSeen)
         .map(c => ({ name: c.mac || c.ip, ip: c.ip, firmware: archText(c.arch), stage: stageText(c.stage), since: sinceText(c.firstSeen, now) }));
@@ -136,7 +138,7 @@ export function clientRows(clients: ClientView[], now: number): ClientRow[] {
 /** Computers that started booting since `before` (for the notification): new, and not gone. */
 export function newlyBooting(before: ClientView[], after: ClientView[]): ClientView[] {
     const known = new Set(before.map(c => c.mac || c.ip));
-    return after.filter(c => !known.has(c.mac || c.ip) && c.stage !== 'gone');
+    return after.filter(c => !known.has(c.mac || c.ip) && isActive(c));
 }
 
 /** The notification when computers start booting. */

@@ -2,7 +2,7 @@
 // mode, HTTP fast path — and whether (and what) to share again at login. Parsing is pure and forgiving; writes are atomic.
 import GLib from 'gi://GLib';
 
-import { mkdirs, readTextFile, writeAtomic } from '../backend/fsutil.ts';
+import { mkdirs, readTextFile, writeAtomic } from '../shared/fsutil.ts';
 import { type RequestedMode, isInterfaceName, isMode } from '../shared/options.ts';
 
 export interface AppletPrefs {

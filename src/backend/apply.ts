@@ -6,7 +6,7 @@ import GLib from 'gi://GLib';
 
 import { ShareError } from '../shared/errors.ts';
 import { _, format } from '../shared/i18n.ts';
-import { chmod, copyFile, mkdirs, removeTree, rename, symlink, writeAtomic } from './fsutil.ts';
+import { chmod, copyFile, mkdirs, removeTree, rename, symlink, writeAtomic } from '../shared/fsutil.ts';
 import { GRUB_MKIMAGE_MODULES, type ShareSpec } from './plan.ts';
 import type { Journal } from './runtime/journal.ts';
 import { run, tcpConnects } from './services/supervisor.ts';
@@ -87,7 +87,7 @@ function writeTree(spec: ShareSpec): void {
             symlink(item.target, path);
             break;
         case 'grub-mkimage': {
-            const r = run([item.mkimage, '-O', 'x86_64-efi', '-p', item.prefix, '-o', path, ...GRUB_MKIMAGE_MODULES]);
+            const r = run([item.mkimage, '-O', item.target, '-p', item.prefix, '-o', path, ...GRUB_MKIMAGE_MODULES]);
             if (r.status !== 0)
                 throw new Error(`grub-mkimage: ${r.stderr.trim()}`);
             chmod(path, 0o644);

@@ -14,6 +14,7 @@ import type { FileSource } from './bootmenu/render.ts';
 import { parseSyslinux } from './bootmenu/syslinux.ts';
 import { type Flavour, type Medium, inspectMedium } from './medium/inspect.ts';
 import { type MediumReader, findIgnoringCase } from './medium/reader.ts';
+import { type KernelArch, platformsFor } from './platforms.ts';
 
 export interface BootPlanOptions {
     /** IPv4 address clients reach the server at. */
@@ -39,7 +40,7 @@ export interface PlanEntry {
 }
 
 export interface BootPlan {
-    medium: { root: string; flavour: Flavour; label: string };
+    medium: { root: string; flavour: Flavour; label: string; arch: KernelArch; efi: Medium['efi'] };
     entries: PlanEntry[];
     files: Record<string, string>;
     /** The export path clients mount (nfsroot=). */
@@ -78,9 +79,13 @@ export function planBoot(medium: Medium, reader: MediumReader, options: BootPlan
 
     // The CD's own menus. BIOS clients get the isolinux menu (or, on media without isolinux such as Ubuntu
     // 20.10+, GRUB's BIOS branch); UEFI clients get GRUB's EFI branch (or the isolinux menu).
-    const syslinux = medium.menus.syslinux ? parseSyslinux(reader, medium.menus.syslinux) : null;
-    const grubEfi = medium.menus.grub ? parseGrub(reader, medium.menus.grub, 'efi') : null;
-    const grubPc = medium.menus.grub && !syslinux ? parseGrub(reader, medium.menus.grub, 'pc') : null;
+    // Only the platforms that can start the medium's kernels get a menu (an ARM64 medium has no BIOS menu).
+    const platforms = platformsFor(medium.arch);
+    const hasBios = platforms.some(p => p.firmware === 'bios');
+    const efiCpu = platforms.find(p => p.firmware === 'efi')?.grubCpu;
+    const syslinux = medium.menus.syslinux && hasBios ? parseSyslinux(reader, medium.menus.syslinux) : null;
+    const grubEfi = medium.menus.grub ? parseGrub(reader, medium.menus.grub, 'efi', efiCpu) : null;
+    const grubPc = medium.menus.grub && !syslinux && hasBios ? parseGrub(reader, medium.menus.grub, 'pc') : null;
     for (const m of [syslinux, grubEfi, grubPc])
         m?.warnings.forEach(w => warnings.includes(w) || warnings.push(w));
 
@@ -92,24 +97,23 @@ export function planBoot(medium: Medium, reader: MediumReader, options: BootPlan
         return flatEntries(items).some(e => e.kind === 'linux') ? { ...menu, items } : null;
     };
     const fallback = (): Menu => ({ title: null, timeout: 10, items: synthesize(medium, reader, target), warnings: [] });
-    const bios = fix(syslinux, 'bios', false) ?? fix(grubPc, 'bios', false) ?? fix(grubEfi, 'bios', false) ?? fallback();
-    const uefi = fix(grubEfi, 'uefi', true) ?? fix(syslinux, 'uefi', false) ?? fallback();
-    if (flatEntries(bios.items).every(e => e.kind !== 'linux'))
+    const uefiOnly = (): Menu => fix(grubEfi, 'uefi', true) ?? fix(syslinux, 'uefi', false) ?? fallback();
+    const bios = hasBios ? fix(syslinux, 'bios', false) ?? fix(grubPc, 'bios', false) ?? fix(grubEfi, 'bios', false) ?? fallback() : uefiOnly();
+    const uefi = hasBios ? uefiOnly() : bios;
+    if (flatEntries((hasBios ? bios : uefi).items).every(e => e.kind !== 'linux'))
         throw new ShareError('NoLiveMedium', format(_("The live system in {dir} has no kernel and initrd that can be booted over the network. Choose another medium."), { dir: medium.root }));
     ensureDefault(bios.items);
     ensureDefault(uefi.items);
 
     const title = medium.label;
-    const files: Record<string, string> = {
-        'pxelinux.cfg/default': renderPxelinux(bios, source, title),
-        'grub/grub.cfg': renderGrub(uefi, source, title),
-    };
+    const files: Record<string, string> = hasBios ? { 'pxelinux.cfg/default': renderPxelinux(bios, source, title) } : {};
+    files['grub/grub.cfg'] = renderGrub(uefi, source, title);
 
     // The entries clients can boot: BIOS menu first, then UEFI entries it did not already have.
     const entries: PlanEntry[] = [];
     const seen = new Set<string>();
     let defaultTaken = false;
-    for (const e of [...flatEntries(bios.items), ...flatEntries(uefi.items)]) {
+    for (const e of [...hasBios ? flatEntries(bios.items) : [], ...flatEntries(uefi.items)]) {
         if (e.kind !== 'linux' || e.kernel === null)
             continue;
         const cmdline = e.args.join(' ');
@@ -122,7 +126,7 @@ export function planBoot(medium: Medium, reader: MediumReader, options: BootPlan
         entries.push({ label: e.label, kernel: e.kernel, initrd: e.initrds, cmdline, default: isDefault });
     }
     return {
-        medium: { root: medium.root, flavour: medium.flavour, label: medium.label },
+        medium: { root: medium.root, flavour: medium.flavour, label: medium.label, arch: medium.arch, efi: medium.efi },
         entries, files, nfsRoot, menus: { bios, uefi }, warnings,
     };
 }

@@ -3,10 +3,14 @@
 // and the neighbour table; time is passed in, never read.
 //
 // Stages: discovered (asked for DHCP/PXE) → loading (fetching boot loader, kernel, initrd) → running (its
-// root file system is mounted over NFS) → gone (silent for `goneAfter` seconds).
+// root file system is mounted over NFS) → gone (silent for `goneAfter` seconds). A computer of a platform the
+// medium has nothing for (an ARM64 one for an x86-64 CD) is `cannot-boot`: it got no boot answer.
+import { type Stage, isActive } from '../shared/stages.ts';
+import { type ClientArch, archLabel, platformOfArch } from './platforms.ts';
 
-export type Stage = 'discovered' | 'loading' | 'running' | 'gone';
-export type Arch = 'bios' | 'uefi' | 'unknown';
+export type { Stage };
+
+export type Arch = ClientArch | 'unknown';
 export type FileKind = 'bootloader' | 'menu' | 'kernel' | 'initrd' | 'other';
 
 export interface Client {
@@ -26,7 +30,8 @@ export interface Client {
 }
 
 export type TrackerEvent =
-    | { type: 'dhcp'; mac: string; ip: string | null; arch: Arch | null; what: string }
+    /** `unserved`: the name of the platform it announced when we serve nothing to it. */
+    | { type: 'dhcp'; mac: string; ip: string | null; arch: Arch | null; what: string; unserved?: string }
     | { type: 'file'; ip: string; path: string; via: 'tftp' | 'http'; ok: boolean }
     | { type: 'nfs'; peers: string[] }
     | { type: 'neighbours'; pairs: [ip: string, mac: string][] };
@@ -72,9 +77,9 @@ export class ClientTracker {
             .map(c => ({ ...c, fetched: [...c.fetched] }));
     }
 
-    /** Clients not gone. */
+    /** Clients booting or running from us. */
     active(): Client[] {
-        return this.list().filter(c => c.stage !== 'gone');
+        return this.list().filter(isActive);
     }
 
     /** Applies an event at time `now`; returns the clients whose stage changed (or that are new). */
@@ -102,7 +107,10 @@ export class ClientTracker {
             const { client, isNew } = this.findOrAdd(event.mac, event.ip, now);
             if (event.arch && event.arch !== 'unknown')
                 client.arch = event.arch;
-            touch(client, isNew, 'discovered', event.what);
+            if (event.unserved !== undefined)
+                touch(client, isNew, 'cannot-boot', `cannot start this CD (${event.unserved})`);
+            else
+                touch(client, isNew, 'discovered', event.what);
             break;
         }
         case 'file': {
@@ -227,21 +235,25 @@ export class ClientTracker {
 }
 
 function rank(stage: Stage): number {
-    return { gone: 0, discovered: 1, loading: 2, running: 3 }[stage];
+    // A computer we cannot serve has gone further than one that only asked (and no further: it gets nothing).
+    return { gone: 0, discovered: 1, 'cannot-boot': 1.5, loading: 2, running: 3 }[stage];
 }
 
 /** Reads dnsmasq's log lines into tracker events, remembering the PXE arch announced per transaction. */
 export class DnsmasqLogReader {
-    private readonly archByXid = new Map<string, Arch>();
+    private readonly archByXid = new Map<string, number>();
 
-    /** @param tftpRoot the TFTP root, stripped from logged paths. */
-    constructor(private readonly tftpRoot: string) {}
+    /**
+     * @param tftpRoot the TFTP root, stripped from logged paths.
+     * @param served the DHCP option 93 codes we serve (others are reported as computers that cannot boot).
+     */
+    constructor(private readonly tftpRoot: string, private readonly served: readonly number[] = [0, 7, 9]) {}
 
     read(line: string): TrackerEvent | null {
         const vendor = /dnsmasq-dhcp\[\d+\]: (\d+) vendor class: PXEClient:Arch:(\d{5})/.exec(line);
         if (vendor) {
             const code = Number(vendor[2]);
-            this.archByXid.set(vendor[1], code === 0 ? 'bios' : code === 6 || code === 7 || code === 9 ? 'uefi' : 'unknown');
+            this.archByXid.set(vendor[1], code);
             if (this.archByXid.size > 1000)
                 this.archByXid.delete(this.archByXid.keys().next().value as string);
             return null;
@@ -249,11 +261,13 @@ export class DnsmasqLogReader {
         const dhcp = /dnsmasq-dhcp\[\d+\]: (\d+) (DHCPDISCOVER|DHCPREQUEST|DHCPACK|DHCPOFFER|DHCPINFORM|PXE)\((\S+)\) (?:((?:\d{1,3}\.){3}\d{1,3}) )?([0-9a-f]{2}(?::[0-9a-f]{2}){5})(?: (.*))?$/i.exec(line.trimEnd());
         if (dhcp) {
             const [, xid, what, , ip, mac, rest] = dhcp;
-            const arch = this.archByXid.get(xid) ?? null;
+            const code = this.archByXid.get(xid);
+            const arch: Arch | null = code === undefined ? null : platformOfArch(code)?.clientArch ?? 'unknown';
+            const unserved = code !== undefined && !this.served.includes(code) ? { unserved: archLabel(code) } : {};
             const text = what === 'PXE' ? (rest === 'proxy' ? 'asked for network boot (proxy-DHCP)' : `asked the boot server for ${rest ?? 'a boot file'}`)
                 : `${what.replace('DHCP', 'DHCP ')}${ip ? ` ${ip}` : ''}`;
             // In proxy mode the address is the router's business: an ACK/OFFER from us names it in full mode only.
-            return { type: 'dhcp', mac: mac.toLowerCase(), ip: ip && what !== 'DHCPREQUEST' ? ip : null, arch, what: text };
+            return { type: 'dhcp', mac: mac.toLowerCase(), ip: ip && what !== 'DHCPREQUEST' ? ip : null, arch, what: text, ...unserved };
         }
         const sent = /dnsmasq-tftp\[\d+\]: (sent|failed sending) (\S+) to ((?:\d{1,3}\.){3}\d{1,3})/.exec(line);
         if (sent) {

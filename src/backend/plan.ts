@@ -1,11 +1,12 @@
 // The share plan (pure): (boot plan, network decisions, the machine's boot loaders, options) → ShareSpec:
 // the files of the runtime tree, the daemon configurations and command lines, in start order.
 // Same inputs, same spec; share.ts carries it out.
-import { _ } from '../shared/i18n.ts';
+import { _, format } from '../shared/i18n.ts';
 import type { BootPlan } from './bootPlan.ts';
 import { PXELINUX_MODULES } from './bootmenu/pxelinux.ts';
 import { type Cidr, formatIpv4, networkOf, subnetText } from './network/ipv4.ts';
 import type { DhcpRange, Mode } from './network/mode.ts';
+import { KNOWN_ARCH_CODES, type Platform, type PlatformId, platform, platformsFor } from './platforms.ts';
 import { type DnsmasqSpec, dnsmasqDaemon } from './services/dnsmasq.ts';
 import { nginxDaemon } from './services/http.ts';
 import { type NfsBackend, type NfsSpec, ganeshaDaemon, kernelExportArgv, kernelUnexportArgv, rpcbindDaemon } from './services/nfs.ts';
@@ -17,12 +18,27 @@ export interface SystemLoaders {
     lpxelinux: string | null;
     /** Directory of the BIOS .c32 modules. */
     syslinuxModules: string | null;
-    /** Signed shim (becomes bootx64.efi), its MokManager, the signed GRUB network image. */
+    /** Per UEFI platform: this machine's own loaders for it. */
+    efi: Partial<Record<PlatformId, EfiLoaders>>;
+}
+
+export interface EfiLoaders {
+    /** Signed shim (becomes e.g. bootx64.efi), its MokManager, the signed GRUB network image. */
     shim: string | null;
     mokManager: string | null;
     grubNet: string | null;
-    /** grub-mkimage and its x86_64-efi modules, for the proxy-DHCP GRUB (see README). */
+    /** grub-mkimage, when the platform's GRUB modules are installed, for the proxy-DHCP GRUB (see README). */
     grubMkimage: string | null;
+}
+
+/** A platform we serve, and how. */
+export interface ServedPlatform {
+    id: PlatformId;
+    label: string;
+    /** The file its firmware is told to load. */
+    bootFile: string;
+    /** UEFI: where its GRUB comes from. */
+    grub: 'signed-net-image' | 'grub-mkimage' | 'medium' | null;
 }
 
 export interface ShareInputs {
@@ -47,8 +63,8 @@ export type TreeItem =
     | { path: string; kind: 'text'; text: string }
     | { path: string; kind: 'copy'; from: string }
     | { path: string; kind: 'symlink'; target: string }
-    /** GRUB built at start with grub-mkimage (proxy-DHCP UEFI clients): prefix embedded. */
-    | { path: string; kind: 'grub-mkimage'; mkimage: string; prefix: string };
+    /** GRUB built at start with grub-mkimage (proxy-DHCP UEFI clients) for `target`: prefix embedded. */
+    | { path: string; kind: 'grub-mkimage'; mkimage: string; target: string; prefix: string };
 
 export interface ShareSpec {
     runtimeDir: string;
@@ -66,8 +82,8 @@ export interface ShareSpec {
     bindAlias: string | null;
     /** The kernel export (kernel nfsd) and how to undo it; ganesha exports through its own config. */
     nfs: { backend: NfsBackend; spec: NfsSpec; exportArgv: string[] | null; unexportArgv: string[] | null };
-    uefi: { bootFile: string; grub: 'signed-net-image' | 'grub-mkimage' } | null;
-    bios: { bootFile: string } | null;
+    /** The client platforms served (those that can start the medium's kernels, with their loaders found). */
+    platforms: ServedPlatform[];
     /** Files of the TFTP/HTTP tree, relative to tftpRoot. */
     tree: TreeItem[];
     /** In start order, each with its own config files; stop in reverse. */
@@ -87,43 +103,15 @@ export function planShare(i: ShareInputs): ShareSpec {
     const subnet = subnetText(i.server);
     const warnings = [...i.boot.warnings];
     const tree: TreeItem[] = [];
-    const L = i.loaders;
 
-    // BIOS: lpxelinux.0 fetches http:// kernels; pxelinux.0 when the menu uses TFTP only.
-    let bios: ShareSpec['bios'] = null;
-    const biosLoader = i.http ? L.lpxelinux : L.pxelinux;
-    if (biosLoader && L.syslinuxModules) {
-        const bootFile = i.http ? 'lpxelinux.0' : 'pxelinux.0';
-        tree.push({ path: bootFile, kind: 'copy', from: biosLoader });
-        for (const m of PXELINUX_MODULES)
-            tree.push({ path: m, kind: 'copy', from: `${L.syslinuxModules}/${m}` });
-        tree.push({ path: 'pxelinux.cfg/default', kind: 'text', text: i.boot.files['pxelinux.cfg/default'] });
-        bios = { bootFile };
-    } else {
-        warnings.push(_("BIOS computers cannot network-boot: pxelinux is not installed (packages pxelinux and syslinux-common)."));
+    const platforms: ServedPlatform[] = [];
+    for (const p of platformsFor(i.boot.medium.arch)) {
+        const served = p.efi === null ? planBios(i, p, tree, warnings) : planEfi(i, p, tree, warnings);
+        if (served !== null)
+            platforms.push(served);
     }
-
-    // UEFI: shim (bootx64.efi) → grubx64.efi → grub/grub.cfg. With proxy-DHCP, Debian 12's signed GRUB 2.06
-    // asks the router, not us, for grub.cfg; a GRUB image with our address built in works when Secure Boot is off.
-    let uefi: ShareSpec['uefi'] = null;
-    if (L.shim && L.grubNet) {
-        tree.push({ path: 'bootx64.efi', kind: 'copy', from: L.shim });
-        if (L.mokManager)
-            tree.push({ path: 'mmx64.efi', kind: 'copy', from: L.mokManager });
-        if (i.mode === 'proxy' && L.grubMkimage) {
-            tree.push({ path: 'grubx64.efi', kind: 'grub-mkimage', mkimage: L.grubMkimage, prefix: `(tftp,${i.server.address})/grub` });
-            uefi = { bootFile: 'bootx64.efi', grub: 'grub-mkimage' };
-            warnings.push(_("UEFI computers boot through proxy-DHCP only with Secure Boot switched off (see the README)."));
-        } else {
-            tree.push({ path: 'grubx64.efi', kind: 'copy', from: L.grubNet });
-            uefi = { bootFile: 'bootx64.efi', grub: 'signed-net-image' };
-            if (i.mode === 'proxy')
-                warnings.push(_("UEFI computers probably cannot boot through proxy-DHCP: install grub-efi-amd64-bin (see the README)."));
-        }
+    if (platforms.some(p => p.grub !== null))
         tree.push({ path: 'grub/grub.cfg', kind: 'text', text: i.boot.files['grub/grub.cfg'] });
-    } else {
-        warnings.push(_("UEFI computers cannot network-boot: install shim-signed and grub-efi-amd64-signed."));
-    }
     const mediumRoot = i.bindAlias ?? i.boot.medium.root;
     tree.push({ path: 'medium', kind: 'symlink', target: mediumRoot });
 
@@ -141,7 +129,8 @@ export function planShare(i: ShareInputs): ShareSpec {
     const dnsmasqSpec: DnsmasqSpec = {
         interface: i.interfaceName, serverAddress: i.server.address, network: formatIpv4(networkOf(i.server)),
         mode: i.mode, range: i.range, tftpRoot, leaseFile: `${i.runtimeDir}/dnsmasq.leases`,
-        biosBootFile: bios?.bootFile ?? 'pxelinux.0', uefiBootFile: uefi?.bootFile ?? 'bootx64.efi', label: i.boot.medium.label,
+        platforms: platforms.map(p => ({ ...dhcpOf(platform(p.id)), bootFile: p.bootFile })), label: i.boot.medium.label,
+        ignoreArchCodes: KNOWN_ARCH_CODES.filter(code => !platforms.some(p => platform(p.id).archCodes.includes(code))),
     };
     daemons.push(dnsmasqDaemon(dnsmasqSpec, `${i.runtimeDir}/dnsmasq.conf`));
 
@@ -153,9 +142,68 @@ export function planShare(i: ShareInputs): ShareSpec {
         bindAlias: i.bindAlias,
         nfs: { backend: i.nfsBackend, spec: nfsSpec, exportArgv: i.nfsBackend === 'kernel' ? kernelExportArgv(nfsSpec) : null,
             unexportArgv: i.nfsBackend === 'kernel' ? kernelUnexportArgv(nfsSpec) : null },
-        uefi, bios, tree, daemons,
+        platforms, tree, daemons,
         kernels: [...new Set(i.boot.entries.map(e => inTree(e.kernel)))],
         initrds: [...new Set(i.boot.entries.flatMap(e => e.initrd.map(inTree)))],
         warnings,
     };
+}
+
+function dhcpOf(p: Platform): { tag: string; archCodes: number[]; pxeServices: string[]; label: string } {
+    return { tag: p.tag, archCodes: p.archCodes, pxeServices: p.pxeServices, label: p.label };
+}
+
+/** BIOS: lpxelinux.0 fetches http:// kernels; pxelinux.0 when the menu uses TFTP only. */
+function planBios(i: ShareInputs, p: Platform, tree: TreeItem[], warnings: string[]): ServedPlatform | null {
+    const L = i.loaders;
+    const loader = i.http ? L.lpxelinux : L.pxelinux;
+    if (!loader || !L.syslinuxModules) {
+        warnings.push(_("BIOS computers cannot network-boot: pxelinux is not installed (packages pxelinux and syslinux-common)."));
+        return null;
+    }
+    const bootFile = i.http ? 'lpxelinux.0' : 'pxelinux.0';
+    tree.push({ path: bootFile, kind: 'copy', from: loader });
+    for (const m of PXELINUX_MODULES)
+        tree.push({ path: m, kind: 'copy', from: `${L.syslinuxModules}/${m}` });
+    tree.push({ path: 'pxelinux.cfg/default', kind: 'text', text: i.boot.files['pxelinux.cfg/default'] });
+    return { id: p.id, label: p.label, bootFile, grub: null };
+}
+
+/**
+ * UEFI: shim (e.g. bootx64.efi) → GRUB (grubx64.efi) → grub/grub.cfg, with this machine's signed loaders for
+ * the platform, else the medium's own. With proxy-DHCP, Debian 12's signed GRUB 2.06 asks the router, not us,
+ * for grub.cfg; a GRUB image with our address built in works when Secure Boot is off.
+ */
+function planEfi(i: ShareInputs, p: Platform, tree: TreeItem[], warnings: string[]): ServedPlatform | null {
+    const efi = p.efi as NonNullable<Platform['efi']>;
+    const own = i.loaders.efi[p.id];
+    const fromMedium = i.boot.medium.efi[p.id];
+    const onMedium = (path: string | null): string | null => path === null ? null : `${i.boot.medium.root}/${path}`;
+    let grub: ServedPlatform['grub'];
+    if (own?.shim && own.grubNet) {
+        tree.push({ path: efi.bootFile, kind: 'copy', from: own.shim });
+        if (own.mokManager)
+            tree.push({ path: efi.mokFile, kind: 'copy', from: own.mokManager });
+        if (i.mode === 'proxy' && own.grubMkimage) {
+            tree.push({ path: efi.grubFile, kind: 'grub-mkimage', mkimage: own.grubMkimage, target: efi.grubTarget, prefix: `(tftp,${i.server.address})/grub` });
+            grub = 'grub-mkimage';
+            warnings.push(format(_("{platform} computers boot through proxy-DHCP only with Secure Boot switched off (see the README)."), { platform: p.label }));
+        } else {
+            tree.push({ path: efi.grubFile, kind: 'copy', from: own.grubNet });
+            grub = 'signed-net-image';
+            if (i.mode === 'proxy')
+                warnings.push(format(_("{platform} computers probably cannot boot through proxy-DHCP: install {package} (see the README)."), { platform: p.label, package: efi.grubBinPackage }));
+        }
+    } else if (fromMedium?.grub) {
+        // The medium's own signed shim and GRUB: its GRUB finds grub/grub.cfg on the TFTP server it came from.
+        tree.push({ path: efi.bootFile, kind: 'copy', from: onMedium(fromMedium.bootLoader) as string });
+        if (fromMedium.mokManager)
+            tree.push({ path: efi.mokFile, kind: 'copy', from: onMedium(fromMedium.mokManager) as string });
+        tree.push({ path: efi.grubFile, kind: 'copy', from: onMedium(fromMedium.grub) as string });
+        grub = 'medium';
+    } else {
+        warnings.push(format(_("{platform} computers cannot network-boot: install {packages}."), { platform: p.label, packages: efi.signedPackages }));
+        return null;
+    }
+    return { id: p.id, label: p.label, bootFile: efi.bootFile, grub };
 }

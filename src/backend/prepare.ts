@@ -8,7 +8,7 @@ import { _, format } from '../shared/i18n.ts';
 import type { ShareOptions } from '../shared/options.ts';
 import { isPlainPath } from '../shared/paths.ts';
 import { planBoot } from './bootPlan.ts';
-import { mkdirs, traversableByOthers } from './fsutil.ts';
+import { mkdirs, traversableByOthers } from '../shared/fsutil.ts';
 import { type Medium, inspectMedium } from './medium/inspect.ts';
 import { isoProblem, mountIso } from './medium/iso.ts';
 import type { MediumReader } from './medium/reader.ts';

@@ -3,7 +3,7 @@
 // user asked for it. Parsing is pure and forgiving (a damaged file means defaults); writes are atomic.
 import GLib from 'gi://GLib';
 
-import { mkdirs, readTextFile, writeAtomic } from './fsutil.ts';
+import { mkdirs, readTextFile, writeAtomic } from '../shared/fsutil.ts';
 import { type ShareOptions, optionsFromJson } from '../shared/options.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/share-this-cd';

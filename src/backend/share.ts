@@ -8,7 +8,7 @@ import { ShareError, isShareError } from '../shared/errors.ts';
 import { _, format } from '../shared/i18n.ts';
 import { type ShareOptions, validateOptions } from '../shared/options.ts';
 import type { Client, TrackerChange } from './clients.ts';
-import { mkdirs, writeAtomic } from './fsutil.ts';
+import { mkdirs, writeAtomic } from '../shared/fsutil.ts';
 import type { ShareSpec } from './plan.ts';
 import { chooseNetwork, makeSpec, openShareMedium } from './prepare.ts';
 import { DEFAULT_ENV, type EngineEnv } from './runtime/env.ts';

@@ -1,10 +1,11 @@
 // What this machine has installed for sharing (effects: file tests only).
 import GLib from 'gi://GLib';
 
-import type { SystemLoaders } from './plan.ts';
+import type { EfiLoaders, SystemLoaders } from './plan.ts';
+import { PLATFORMS, type PlatformId } from './platforms.ts';
 import type { NfsBackend } from './services/nfs.ts';
 import { EXPORTFS, GANESHA } from './services/nfs.ts';
-import { readTextFile } from './fsutil.ts';
+import { readTextFile } from '../shared/fsutil.ts';
 
 const exists = (p: string): boolean => GLib.file_test(p, GLib.FileTest.EXISTS);
 const first = (paths: string[]): string | null => paths.find(exists) ?? null;
@@ -14,11 +15,12 @@ export function findLoaders(): SystemLoaders {
         pxelinux: first(['/usr/lib/PXELINUX/pxelinux.0', '/usr/share/syslinux/pxelinux.0']),
         lpxelinux: first(['/usr/lib/PXELINUX/lpxelinux.0', '/usr/share/syslinux/lpxelinux.0']),
         syslinuxModules: first(['/usr/lib/syslinux/modules/bios', '/usr/share/syslinux']),
-        // Ubuntu ships shimx64.efi.signed.latest (newest SBAT) next to shimx64.efi.signed.
-        shim: first(['/usr/lib/shim/shimx64.efi.signed.latest', '/usr/lib/shim/shimx64.efi.signed']),
-        mokManager: first(['/usr/lib/shim/mmx64.efi.signed', '/usr/lib/shim/mmx64.efi']),
-        grubNet: first(['/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed']),
-        grubMkimage: exists('/usr/lib/grub/x86_64-efi/linux.mod') ? first(['/usr/bin/grub-mkimage']) : null,
+        efi: Object.fromEntries(PLATFORMS.flatMap(p => p.efi === null ? [] : [[p.id, {
+            shim: first(p.efi.system.shim),
+            mokManager: first(p.efi.system.mok),
+            grubNet: first(p.efi.system.grubNet),
+            grubMkimage: exists(`${p.efi.grubModules}/linux.mod`) ? first(['/usr/bin/grub-mkimage']) : null,
+        } satisfies EfiLoaders]])) as Partial<Record<PlatformId, EfiLoaders>>,
     };
 }
 

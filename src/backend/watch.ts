@@ -8,6 +8,7 @@ import GLib from 'gi://GLib';
 import { type Client, ClientTracker, DnsmasqLogReader, type TrackerChange, type TrackerEvent, fileClassifier } from './clients.ts';
 import { neighbours } from './network/host.ts';
 import type { ShareSpec } from './plan.ts';
+import { platform } from './platforms.ts';
 import { parseHttpAccess } from './services/http.ts';
 import { parseNfsPeers } from './services/nfs.ts';
 import { type DaemonSpec, run } from './services/supervisor.ts';
@@ -28,7 +29,7 @@ export class ClientWatch {
     constructor(private readonly spec: ShareSpec, goneAfter: number, private readonly pollMs: number,
         private readonly onChange: (changes: TrackerChange[], count: number) => void) {
         this.tracker = new ClientTracker(fileClassifier(spec.kernels, spec.initrds), goneAfter);
-        const dnsmasq = new DnsmasqLogReader(spec.tftpRoot);
+        const dnsmasq = new DnsmasqLogReader(spec.tftpRoot, spec.platforms.flatMap(p => platform(p.id).archCodes));
         this.readers = { dnsmasq: line => dnsmasq.read(line) };
     }
 

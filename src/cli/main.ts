@@ -7,9 +7,11 @@ import GLib from 'gi://GLib';
 
 import { type BootPlan, planFromReader } from '../backend/bootPlan.ts';
 import type { Client, TrackerChange } from '../backend/clients.ts';
+import { isActive } from '../shared/stages.ts';
 import { openMedium, runningMediumPath } from '../backend/medium/running.ts';
 import { engineEnvFromProcess } from '../backend/runtime/env.ts';
 import { type StatusJson, lockOwner, readStatus, stopShare } from '../backend/runtime/owner.ts';
+import { clientArchLabel } from '../backend/platforms.ts';
 import { Share } from '../backend/share.ts';
 import { _, format, ngettext } from '../shared/i18n.ts';
 import { ShareError, isShareError } from '../shared/errors.ts';
@@ -120,7 +122,8 @@ function httpPortOption(parsed: Parsed): number {
 }
 
 function planJson(plan: BootPlan): string {
-    return JSON.stringify({ medium: plan.medium, entries: plan.entries, files: plan.files }, null, 2);
+    const { root, flavour, label } = plan.medium; // the contract's shape, exactly
+    return JSON.stringify({ medium: { root, flavour, label }, entries: plan.entries, files: plan.files }, null, 2);
 }
 
 function planText(plan: BootPlan): string {
@@ -189,7 +192,8 @@ function timeNow(): string {
 
 function describeClient(c: Client): string {
     const who = c.mac ?? c.ip ?? c.id;
-    const arch = c.arch === 'unknown' ? '' : ` ${c.arch.toUpperCase()}`;
+    const label = clientArchLabel(c.arch);
+    const arch = label === null ? '' : ` ${label}`;
     const ip = c.ip && c.mac ? ` ${c.ip}` : '';
     return `${who}${ip}${arch}`;
 }
@@ -246,7 +250,7 @@ async function commandStart(parsed: Parsed): Promise<number> {
     print(_("Start the other computers from the network (often F12, F11 or Esc at power-on). Ctrl-C stops sharing."));
     const onSignal = (): boolean => {
         print(_("Stopping…"));
-        const active = share.clients().filter(c => c.stage !== 'gone');
+        const active = share.clients().filter(isActive);
         const starting = active.filter(c => c.stage !== 'running').length;
         const running = active.length - starting;
         if (starting > 0)

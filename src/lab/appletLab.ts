@@ -4,7 +4,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { readTextFile } from '../backend/fsutil.ts';
+import { readTextFile } from '../shared/fsutil.ts';
 import { sleep } from '../backend/services/supervisor.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../shared/dbus.ts';
 import { BusLab } from './bus.ts';

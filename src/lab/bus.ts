@@ -8,7 +8,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { readTextFile, removeTree, writeAtomic } from '../backend/fsutil.ts';
+import { readTextFile, removeTree, writeAtomic } from '../shared/fsutil.ts';
 import { isRunning, killPid, sleep } from '../backend/services/supervisor.ts';
 import { BUS_NAME } from '../shared/dbus.ts';
 import { type Result, sh } from './net.ts';

@@ -6,7 +6,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { readTextFile, removeTree } from '../backend/fsutil.ts';
+import { readTextFile, removeTree } from '../shared/fsutil.ts';
 import { killPid, sleep } from '../backend/services/supervisor.ts';
 import { type Result, sh } from './net.ts';
 

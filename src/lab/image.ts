@@ -9,7 +9,7 @@
 // every input (kernel, package versions, generated text) and rebuilds only when one of them changes.
 import GLib from 'gi://GLib';
 
-import { copyFile, listDir, mkdirs, removeTree, rename } from '../backend/fsutil.ts';
+import { copyFile, listDir, mkdirs, removeTree, rename } from '../shared/fsutil.ts';
 import { run } from '../backend/services/supervisor.ts';
 
 const LOG_DOMAIN = 'share-this-cd-lab';

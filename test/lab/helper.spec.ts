@@ -6,7 +6,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { isRunning } from '../../src/backend/services/supervisor.ts';
-import { readTextFile } from '../../src/backend/fsutil.ts';
+import { readTextFile } from '../../src/shared/fsutil.ts';
 import { BusLab } from '../../src/lab/bus.ts';
 import { LabShare, READY } from '../../src/lab/share.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/shared/dbus.ts';

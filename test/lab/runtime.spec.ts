@@ -8,7 +8,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { mountsBelow, writeAtomic } from '../../src/backend/fsutil.ts';
+import { mountsBelow, writeAtomic } from '../../src/shared/fsutil.ts';
 import { OwnerLock } from '../../src/backend/runtime/lock.ts';
 import { processIdentity, sleep } from '../../src/backend/services/supervisor.ts';
 import { LabNet, sh } from '../../src/lab/net.ts';

@@ -7,7 +7,7 @@ import GLib from 'gi://GLib';
 import system from 'system';
 
 import { MessageType, buildDiscover, givesAddress, messageType, optionText, parsePacket, serverId } from '../../src/backend/network/dhcpPacket.ts';
-import { UnixInputStream } from '../../src/backend/fsutil.ts';
+import { UnixInputStream } from '../../src/shared/fsutil.ts';
 import { receiveDatagram } from '../../src/backend/network/probe.ts';
 
 const [iface = 'eth0', archText = '0', ...rest] = system.programArgs;

@@ -2,7 +2,7 @@
 // settings) and its shipped files: launcher, autostart, AppStream metainfo, icons and translations.
 import GLib from 'gi://GLib';
 
-import { readTextFile } from '../../src/backend/fsutil.ts';
+import { readTextFile } from '../../src/shared/fsutil.ts';
 import { type ClientView, type HelperView, UNKNOWN_VIEW, bootingNotification, clientRows, isLiveCmdline, mergeProperties, newlyBooting, present, sinceText } from '../../src/applet/model.ts';
 import { DEFAULT_PREFS, PrefsStore, parsePrefs } from '../../src/applet/prefs.ts';
 import { sh } from '../../src/lab/net.ts';

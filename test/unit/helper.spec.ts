@@ -7,7 +7,7 @@ import GLib from 'gi://GLib';
 import { InvalidArgs, type WireValue, parseStartOptions } from '../../src/backend/dbus/options.ts';
 import { DBusFailure } from '../../src/backend/dbus/polkit.ts';
 import { ShareService, clientDict, errorReply } from '../../src/backend/dbus/service.ts';
-import { readTextFile } from '../../src/backend/fsutil.ts';
+import { readTextFile } from '../../src/shared/fsutil.ts';
 import { DEFAULT_SETTINGS, SettingsStore, parseSettings, renderSettings } from '../../src/backend/settings.ts';
 import { ERROR_CODES, ERROR_QUARK, INTERFACE_XML, START_OPTIONS, interfaceInfo, registerErrorDomain, remoteError } from '../../src/shared/dbus.ts';
 import { helperErrorText, isHelperMissing } from '../../src/shared/helperCalls.ts';

@@ -1,8 +1,11 @@
+import Gio from 'gi://Gio';
+
+import { KERNEL_HEAD_BYTES, convertHead, kernelArchOf } from '../../src/backend/medium/arch.ts';
 import { findRunningMedium, inspectMedium } from '../../src/backend/medium/inspect.ts';
 import { DirReader, MemoryReader } from '../../src/backend/medium/reader.ts';
 import { FIXTURES, thrownShareError } from '../support/helpers.ts';
 
-const inspect = (files: Record<string, string>) => inspectMedium(new MemoryReader('/media/cd', files));
+const inspect = (files: Record<string, string | Uint8Array>) => inspectMedium(new MemoryReader('/media/cd', files));
 const refusal = (files: Record<string, string>) => thrownShareError(() => inspect(files));
 
 describe('medium inspection', () => {
@@ -24,7 +27,9 @@ describe('medium inspection', () => {
         const m = inspectMedium(new DirReader(`${FIXTURES}/ubuntu-24.04-desktop`));
         expect(m.squashfs).toEqual(['casper/minimal.enhanced-secureboot.squashfs', 'casper/minimal.squashfs',
             'casper/minimal.standard.live.squashfs', 'casper/minimal.standard.squashfs']);
-        expect(m.efi).toEqual({ bootLoader: 'EFI/boot/bootx64.efi', grub: 'EFI/boot/grubx64.efi', mokManager: 'EFI/boot/mmx64.efi' });
+        // (the fixture's GRUB is an empty placeholder: no TFTP in it)
+        expect(m.efi).toEqual({ 'uefi-x64': { bootLoader: 'EFI/boot/bootx64.efi', grub: null, mokManager: 'EFI/boot/mmx64.efi' } });
+        expect(m.arch).toBe('x86_64');
         expect(m.menus).toEqual({ syslinux: null, grub: 'boot/grub/grub.cfg' });
     });
 
@@ -36,12 +41,57 @@ describe('medium inspection', () => {
         expect(m.menus.syslinux).toBe('isolinux/isolinux.cfg');
     });
 
-    it('finds EFI loaders and folders in any case', () => {
-        const m = inspect({ 'CASPER/FILESYSTEM.SQUASHFS': '', 'CASPER/VMLINUZ': '', 'efi/Boot/BootX64.efi': '', 'efi/Boot/GRUBX64.EFI': '' });
+    it('finds EFI loaders and folders in any case; a GRUB counts only when it can load over TFTP', () => {
+        const netGrub = 'padding\0net/tftp.c\0more';
+        const m = inspect({ 'CASPER/FILESYSTEM.SQUASHFS': '', 'CASPER/VMLINUZ': '', 'efi/Boot/BootX64.efi': '', 'efi/Boot/GRUBX64.EFI': netGrub });
         expect(m.liveDir).toBe('CASPER');
-        expect(m.efi.bootLoader).toBe('efi/Boot/BootX64.efi');
-        expect(m.efi.grub).toBe('efi/Boot/GRUBX64.EFI');
-        expect(m.efi.mokManager).toBeNull();
+        expect(m.efi['uefi-x64']).toEqual({ bootLoader: 'efi/Boot/BootX64.efi', grub: 'efi/Boot/GRUBX64.EFI', mokManager: null });
+        expect(m.efi['uefi-arm64']).toBeUndefined();
+        // A CD GRUB without the tftp module (efinet alone) would stop at a prompt over the network.
+        const cdGrub = inspect({ 'casper/x.squashfs': '', 'casper/vmlinuz': '', 'EFI/BOOT/BOOTX64.EFI': '', 'EFI/BOOT/grubx64.efi': 'efinet tftp,%s' });
+        expect(cdGrub.efi['uefi-x64']?.grub).toBeNull();
+    });
+
+    it('tells an ARM64 medium from an x86-64 one by its kernel, else by its EFI loaders', () => {
+        const image = (at: number, magic: string, size = 0x400): Uint8Array => {
+            const b = new Uint8Array(size);
+            b.set(new TextEncoder().encode(magic), at);
+            return b;
+        };
+        const withKernel = (kernel: Uint8Array, efi: Record<string, string> = {}) =>
+            inspectMedium(new MemoryReader('/media/cd', { 'casper/x.squashfs': '', 'casper/vmlinuz': kernel, ...efi }));
+        expect(withKernel(image(0x202, 'HdrS')).arch).toBe('x86_64');
+        expect(withKernel(image(0x38, 'ARM\x64')).arch).toBe('arm64');
+        // Ubuntu's arm64 vmlinuz is a gzip'd Image: its inflated header says.
+        const gz = convertHead(image(0x38, 'ARM\x64', 64 * 1024), new Gio.ZlibCompressor({ format: Gio.ZlibCompressorFormat.GZIP }), 1 << 20);
+        expect(gz[0]).toBe(0x1f);
+        expect(withKernel(gz).arch).toBe('arm64');
+        // An EFI stub kernel (PE/COFF) whose header has neither magic: the PE machine field (0xAA64).
+        const pe = image(0, 'MZ');
+        pe.set([0x80, 0, 0, 0], 0x3c);
+        pe.set([0x50, 0x45, 0, 0, 0x64, 0xaa], 0x80);
+        expect(withKernel(pe).arch).toBe('arm64');
+        // Kernels that say nothing (placeholders): the EFI loaders decide, x86-64 by default.
+        expect(withKernel(new Uint8Array(0), { 'EFI/BOOT/BOOTAA64.EFI': '', 'EFI/BOOT/grubaa64.efi': '' }).arch).toBe('arm64');
+        expect(withKernel(new Uint8Array(0), { 'EFI/BOOT/BOOTX64.EFI': '' }).arch).toBe('x86_64');
+        expect(withKernel(new Uint8Array(0)).arch).toBe('x86_64');
+    });
+
+    it('reads the architecture of this machine\'s own kernel and of Debian\'s signed EFI loaders', () => {
+        const boot = Gio.File.new_for_path('/boot').enumerate_children('standard::name', Gio.FileQueryInfoFlags.NONE, null);
+        let kernel: string | null = null;
+        for (let info = boot.next_file(null); info !== null && kernel === null; info = boot.next_file(null))
+            kernel = info.get_name().startsWith('vmlinuz-') ? `/boot/${info.get_name()}` : null;
+        expect(kernel).withContext('the set-up installs linux-image-amd64').not.toBeNull();
+        const head = (path: string): Uint8Array => {
+            const s = Gio.File.new_for_path(path).read(null);
+            const b = s.read_bytes(KERNEL_HEAD_BYTES, null).toArray();
+            s.close(null);
+            return b;
+        };
+        expect(kernelArchOf(head(kernel as string))).toBe('x86_64');
+        expect(kernelArchOf(head('/usr/lib/shim/shimx64.efi.signed'))).toBe('x86_64');
+        expect(kernelArchOf(new TextEncoder().encode('#!/bin/sh\n'))).toBeNull();
     });
 
     it('names a medium without .disk/info after its folder, on one line', () => {

@@ -1,8 +1,9 @@
 import { planBoot } from '../../src/backend/bootPlan.ts';
 import { ClientTracker, DnsmasqLogReader, fileClassifier } from '../../src/backend/clients.ts';
 import { inspectMedium } from '../../src/backend/medium/inspect.ts';
-import { DirReader } from '../../src/backend/medium/reader.ts';
+import { DirReader, MemoryReader } from '../../src/backend/medium/reader.ts';
 import { type ShareInputs, planShare } from '../../src/backend/plan.ts';
+import { platform } from '../../src/backend/platforms.ts';
 import { explainDnsmasqFailure, renderDnsmasq } from '../../src/backend/services/dnsmasq.ts';
 import { parseHttpAccess, renderNginx } from '../../src/backend/services/http.ts';
 import { kernelExportArgv, kernelUnexportArgv, parseNfsPeers, renderGanesha } from '../../src/backend/services/nfs.ts';
@@ -10,8 +11,11 @@ import { FIXTURES } from '../support/helpers.ts';
 
 const base = {
     interface: 'enp3s0', serverAddress: '192.168.1.20', network: '192.168.1.0', tftpRoot: '/run/share-this-cd/tftp',
-    leaseFile: '/run/share-this-cd/dnsmasq.leases', biosBootFile: 'lpxelinux.0', uefiBootFile: 'bootx64.efi', label: 'Ubuntu 24.04 "Noble"\nevil=1',
+    leaseFile: '/run/share-this-cd/dnsmasq.leases', label: 'Ubuntu 24.04 "Noble"\nevil=1',
+    platforms: [{ ...platform('bios'), bootFile: 'lpxelinux.0' }, { ...platform('uefi-x64'), bootFile: 'bootx64.efi' }],
+    ignoreArchCodes: [6, 10, 11],
 };
+const arm64 = { ...base, platforms: [{ ...platform('uefi-arm64'), bootFile: 'bootaa64.efi' }], ignoreArchCodes: [0, 6, 7, 9] };
 
 describe('dnsmasq configuration', () => {
     it('proxy mode: no addresses, PXE services per firmware, no DNS, one interface', () => {
@@ -26,6 +30,9 @@ describe('dnsmasq configuration', () => {
         expect(lines).toContain('pxe-service=BC_EFI,"Ubuntu 24.04 Noble evil1 (UEFI)",bootx64.efi');
         expect(lines).toContain('pxe-service=x86-64_EFI,"Ubuntu 24.04 Noble evil1 (UEFI)",bootx64.efi');
         expect(text).not.toMatch(/dhcp-range=\d+\.\d+\.\d+\.\d+,\d/);
+        // Architectures we cannot serve get no answer (dnsmasq would answer them an empty boot menu).
+        expect(lines).toContain('dhcp-match=set:unserved,option:client-arch,11');
+        expect(lines).toContain('dhcp-ignore=tag:unserved');
         expect(lines.filter(l => l.startsWith('evil'))).toEqual([]);
     });
 
@@ -37,9 +44,21 @@ describe('dnsmasq configuration', () => {
         expect(lines).toContain('dhcp-option=option:dns-server');
         expect(lines).toContain('dhcp-match=set:efi64,option:client-arch,7');
         expect(lines).toContain('dhcp-match=set:efi64,option:client-arch,9');
-        expect(lines).toContain('dhcp-boot=tag:!efi64,lpxelinux.0,,192.168.1.20');
+        expect(lines).toContain('dhcp-match=set:bios,option:client-arch,0');
+        expect(lines).toContain('dhcp-boot=tag:bios,lpxelinux.0,,192.168.1.20');
         expect(lines).toContain('dhcp-boot=tag:efi64,bootx64.efi,,192.168.1.20');
+        // Nothing for other platforms: an ARM64 computer (arch 11) gets an address but no boot file.
+        expect(lines.filter(l => l.startsWith('dhcp-boot='))).toHaveSize(2);
+        expect(text).not.toContain('client-arch,11');
         expect(text).not.toContain('pxe-service');
+    });
+
+    it('serves ARM64 UEFI computers (arch 11) only, for an ARM64 medium', () => {
+        const full = renderDnsmasq({ ...arm64, mode: 'dhcp', range: { start: '192.168.1.100', end: '192.168.1.199', netmask: '255.255.255.0' } }).split('\n');
+        expect(full).toContain('dhcp-match=set:arm64,option:client-arch,11');
+        expect(full.filter(l => l.startsWith('dhcp-boot='))).toEqual(['dhcp-boot=tag:arm64,bootaa64.efi,,192.168.1.20']);
+        const proxy = renderDnsmasq({ ...arm64, mode: 'proxy', range: null }).split('\n');
+        expect(proxy.filter(l => l.startsWith('pxe-service='))).toEqual(['pxe-service=ARM64_EFI,"Ubuntu 24.04 Noble evil1 (UEFI ARM64)",bootaa64.efi']);
     });
 
     it('explains start-up failures in words', () => {
@@ -191,6 +210,27 @@ describe('dnsmasq log reading', () => {
             { type: 'file', ip: '10.88.0.146', path: 'medium/casper/vmlinuz', via: 'tftp', ok: false },
         ] as unknown as typeof events);
     });
+
+    it('names a computer of a platform we do not serve, which the tracker lists as unable to start the CD', () => {
+        const arm = [
+            'dnsmasq-dhcp[10325]: 4242 vendor class: PXEClient:Arch:00011:UNDI:003000',
+            'dnsmasq-dhcp[10325]: 4242 DHCPDISCOVER(br0) 52:54:00:aa:64:01 ',
+        ];
+        // An x86-64 medium: BIOS (0) and x86-64 UEFI (7, 9) are served.
+        const x86 = new DnsmasqLogReader('/run/share-this-cd/tftp', [0, 7, 9]);
+        const event = arm.map(l => x86.read(l)).find(e => e !== null);
+        expect(event).toEqual({ type: 'dhcp', mac: '52:54:00:aa:64:01', ip: null, arch: 'uefi-arm64', what: 'DHCP DISCOVER', unserved: 'UEFI ARM64' });
+        const t = new ClientTracker(fileClassifier([], []), 60);
+        t.apply(event as NonNullable<typeof event>, 100);
+        expect(t.list()[0]).toEqual(jasmine.objectContaining({ arch: 'uefi-arm64', stage: 'cannot-boot', detail: 'cannot start this CD (UEFI ARM64)' }));
+        expect(t.active()).toEqual([]);
+        // An ARM64 medium serves it.
+        const arm64 = new DnsmasqLogReader('/run/share-this-cd/tftp', [11]);
+        expect(arm.map(l => arm64.read(l)).find(e => e !== null)).toEqual({ type: 'dhcp', mac: '52:54:00:aa:64:01', ip: null, arch: 'uefi-arm64', what: 'DHCP DISCOVER' });
+        // A 32-bit UEFI computer (arch 6) is not an x86-64 one.
+        const ia32 = ['dnsmasq-dhcp[1]: 7 vendor class: PXEClient:Arch:00006:UNDI:003000', 'dnsmasq-dhcp[1]: 7 DHCPDISCOVER(br0) 52:54:00:aa:32:01 '];
+        expect(ia32.map(l => x86.read(l)).find(e => e !== null)).toEqual(jasmine.objectContaining({ arch: 'unknown', unserved: 'UEFI 32-bit' }));
+    });
 });
 
 describe('share plan', () => {
@@ -199,8 +239,8 @@ describe('share plan', () => {
     const boot = planBoot(inspectMedium(reader), reader, { server: '10.77.0.1', http: true, httpPort: 80 });
     const loaders = {
         pxelinux: '/usr/lib/PXELINUX/pxelinux.0', lpxelinux: '/usr/lib/PXELINUX/lpxelinux.0', syslinuxModules: '/usr/lib/syslinux/modules/bios',
-        shim: '/usr/lib/shim/shimx64.efi.signed', mokManager: '/usr/lib/shim/mmx64.efi.signed',
-        grubNet: '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed', grubMkimage: '/usr/bin/grub-mkimage',
+        efi: { 'uefi-x64': { shim: '/usr/lib/shim/shimx64.efi.signed', mokManager: '/usr/lib/shim/mmx64.efi.signed',
+            grubNet: '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed', grubMkimage: '/usr/bin/grub-mkimage' } },
     };
     const inputs: ShareInputs = {
         boot, interfaceName: 'br0', server: { address: '10.77.0.1', prefix: 24 }, addressAssigned: false, mode: 'dhcp',
@@ -218,7 +258,7 @@ describe('share plan', () => {
             'copy:lpxelinux.0', 'copy:ldlinux.c32', 'copy:menu.c32', 'copy:libutil.c32', 'text:pxelinux.cfg/default',
             'copy:bootx64.efi', 'copy:mmx64.efi', 'copy:grubx64.efi', 'text:grub/grub.cfg', 'symlink:medium',
         ]);
-        expect(spec.tree.find(t => t.path === 'grubx64.efi')).toEqual({ path: 'grubx64.efi', kind: 'copy', from: loaders.grubNet });
+        expect(spec.tree.find(t => t.path === 'grubx64.efi')).toEqual({ path: 'grubx64.efi', kind: 'copy', from: loaders.efi['uefi-x64'].grubNet });
         expect(spec.tree.find(t => t.path === 'medium')).toEqual({ path: 'medium', kind: 'symlink', target: medium });
         expect(spec.kernels).toEqual(['medium/casper/vmlinuz']);
         expect(spec.initrds).toEqual(['medium/casper/initrd']);
@@ -242,17 +282,58 @@ describe('share plan', () => {
 
     it('builds a GRUB with our address in it for UEFI clients behind proxy-DHCP, and says Secure Boot must be off', () => {
         const spec = planShare({ ...inputs, mode: 'proxy', range: null });
-        expect(spec.tree.find(t => t.path === 'grubx64.efi')).toEqual({ path: 'grubx64.efi', kind: 'grub-mkimage', mkimage: '/usr/bin/grub-mkimage', prefix: '(tftp,10.77.0.1)/grub' });
-        expect(spec.uefi).toEqual({ bootFile: 'bootx64.efi', grub: 'grub-mkimage' });
+        expect(spec.tree.find(t => t.path === 'grubx64.efi')).toEqual({ path: 'grubx64.efi', kind: 'grub-mkimage', mkimage: '/usr/bin/grub-mkimage', target: 'x86_64-efi', prefix: '(tftp,10.77.0.1)/grub' });
+        expect(spec.platforms.find(p => p.id === 'uefi-x64')).toEqual({ id: 'uefi-x64', label: 'UEFI', bootFile: 'bootx64.efi', grub: 'grub-mkimage' });
         expect(spec.warnings).toContain('UEFI computers boot through proxy-DHCP only with Secure Boot switched off (see the README).');
     });
 
+    it('serves an x86-64 medium to BIOS and x86-64 UEFI computers only; other architectures get no answer', () => {
+        const spec = planShare(inputs);
+        expect(spec.platforms.map(p => p.id)).toEqual(['bios', 'uefi-x64']);
+        const conf = spec.daemons.find(d => d.name === 'dnsmasq')?.configs[0].text ?? '';
+        expect(conf).toContain('dhcp-boot=tag:bios,lpxelinux.0,,10.77.0.1');
+        expect(conf).not.toContain('bootaa64.efi');
+        const proxy = planShare({ ...inputs, mode: 'proxy', range: null }).daemons.find(d => d.name === 'dnsmasq')?.configs[0].text ?? '';
+        expect(proxy).toContain('dhcp-match=set:unserved,option:client-arch,11');
+        expect(proxy).toContain('dhcp-ignore=tag:unserved');
+    });
+
+    it('serves an ARM64 medium to ARM64 UEFI computers, with its own shim and GRUB or this machine\'s', () => {
+        const grub = 'x\0net/tftp.c\0';
+        const arm = new MemoryReader('/media/arm', { 'casper/minimal.squashfs': '', 'casper/vmlinuz': '', 'casper/initrd': '',
+            'boot/grub/grub.cfg': 'menuentry "Try Ubuntu" {\n\tlinux\t/casper/vmlinuz --- quiet\n\tinitrd\t/casper/initrd\n}\n',
+            'EFI/BOOT/BOOTAA64.EFI': 'shim', 'EFI/BOOT/grubaa64.efi': grub, 'EFI/BOOT/mmaa64.efi': 'mok' });
+        const armBoot = planBoot(inspectMedium(arm), arm, { server: '10.77.0.1', http: true, httpPort: 80 });
+        expect(armBoot.medium.arch).toBe('arm64');
+        expect(Object.keys(armBoot.files)).toEqual(['grub/grub.cfg']);
+        // This (x86-64) machine has no ARM64 loaders: the medium's own.
+        const fromMedium = planShare({ ...inputs, boot: armBoot });
+        expect(fromMedium.platforms).toEqual([{ id: 'uefi-arm64', label: 'UEFI ARM64', bootFile: 'bootaa64.efi', grub: 'medium' }]);
+        expect(fromMedium.tree.map(t => `${t.kind}:${t.path}`)).toEqual(['copy:bootaa64.efi', 'copy:mmaa64.efi', 'copy:grubaa64.efi', 'text:grub/grub.cfg', 'symlink:medium']);
+        expect(fromMedium.tree[0]).toEqual({ path: 'bootaa64.efi', kind: 'copy', from: '/media/arm/EFI/BOOT/BOOTAA64.EFI' });
+        const conf = fromMedium.daemons.find(d => d.name === 'dnsmasq')?.configs[0].text ?? '';
+        expect(conf).toContain('dhcp-match=set:arm64,option:client-arch,11');
+        expect(conf).toContain('dhcp-boot=tag:arm64,bootaa64.efi,,10.77.0.1');
+        expect(conf).not.toMatch(/lpxelinux|bootx64/);
+        // An ARM64 machine's own signed loaders come first; behind proxy-DHCP, a GRUB built for arm64-efi.
+        const own = { shim: '/usr/lib/shim/shimaa64.efi.signed', mokManager: null, grubNet: '/usr/lib/grub/arm64-efi-signed/grubnetaa64.efi.signed', grubMkimage: '/usr/bin/grub-mkimage' };
+        const armLoaders = { ...loaders, efi: { 'uefi-arm64': own } };
+        expect(planShare({ ...inputs, boot: armBoot, loaders: armLoaders }).tree.find(t => t.path === 'grubaa64.efi')).toEqual({ path: 'grubaa64.efi', kind: 'copy', from: own.grubNet });
+        expect(planShare({ ...inputs, boot: armBoot, loaders: armLoaders, mode: 'proxy', range: null }).tree.find(t => t.path === 'grubaa64.efi'))
+            .toEqual({ path: 'grubaa64.efi', kind: 'grub-mkimage', mkimage: '/usr/bin/grub-mkimage', target: 'arm64-efi', prefix: '(tftp,10.77.0.1)/grub' });
+        // Neither: nothing served, and the sentence says what to install.
+        const bare = new MemoryReader('/media/arm', { 'casper/minimal.squashfs': '', 'casper/vmlinuz': '', 'casper/initrd': '',
+            'boot/grub/grub.cfg': 'menuentry "Try Ubuntu" {\n\tlinux\t/casper/vmlinuz\n\tinitrd\t/casper/initrd\n}\n', 'EFI/BOOT/BOOTAA64.EFI': 'shim' });
+        const none = planShare({ ...inputs, boot: planBoot(inspectMedium(bare), bare, { server: '10.77.0.1', http: true, httpPort: 80 }) });
+        expect(none.platforms).toEqual([]);
+        expect(none.warnings).toContain('UEFI ARM64 computers cannot network-boot: install shim-signed and grub-efi-arm64-signed (for ARM64).');
+    });
+
     it('exports with the kernel server when it runs, and says what cannot boot when loaders are missing', () => {
-        const spec = planShare({ ...inputs, nfsBackend: 'kernel', loaders: { ...loaders, shim: null, pxelinux: null, lpxelinux: null } });
+        const spec = planShare({ ...inputs, nfsBackend: 'kernel', loaders: { ...loaders, efi: { 'uefi-x64': { ...loaders.efi['uefi-x64'], shim: null } }, pxelinux: null, lpxelinux: null } });
         expect(spec.nfs.exportArgv).toEqual(['/usr/sbin/exportfs', '-i', '-o', 'ro,no_subtree_check,insecure,no_root_squash,crossmnt,fsid=7077', `10.77.0.0/24:${medium}`]);
         expect(spec.daemons.map(d => d.name)).toEqual(['nginx', 'dnsmasq']);
-        expect(spec.bios).toBeNull();
-        expect(spec.uefi).toBeNull();
+        expect(spec.platforms).toEqual([]);
         expect(spec.warnings).toEqual(jasmine.arrayContaining([
             'BIOS computers cannot network-boot: pxelinux is not installed (packages pxelinux and syslinux-common).',
             'UEFI computers cannot network-boot: install shim-signed and grub-efi-amd64-signed.',

@@ -287,12 +287,15 @@ class GrubRunner {
     }
 }
 
-/** Parses the GRUB configuration at medium path `configPath` as GRUB on `platform` would show it. */
-export function parseGrub(reader: MediumReader, configPath: string, platform: GrubPlatform): Menu {
+/**
+ * Parses the GRUB configuration at medium path `configPath` as GRUB on `platform` would show it, GRUB's
+ * $grub_cpu being `cpu` (default: i386 for pc, x86_64 for efi).
+ */
+export function parseGrub(reader: MediumReader, configPath: string, platform: GrubPlatform, cpu: string = platform === 'efi' ? 'x86_64' : 'i386'): Menu {
     const runner = new GrubRunner(reader);
     const vars = new Map<string, string>([
         ['grub_platform', platform],
-        ['grub_cpu', platform === 'efi' ? 'x86_64' : 'i386'],
+        ['grub_cpu', cpu],
         ['prefix', `/${dirname(configPath)}`],
         ['cmdpath', `/${dirname(configPath)}`],
         ['root', ''],

@@ -10,6 +10,7 @@ import { ERROR_PREFIX, interfaceInfo } from '../../shared/dbus.ts';
 import { ShareError, isShareError } from '../../shared/errors.ts';
 import { type ShareOptions, sameOptions } from '../../shared/options.ts';
 import type { Client } from '../clients.ts';
+import { isActive } from '../../shared/stages.ts';
 import type { NetInterface } from '../network/interfaces.ts';
 import { probeDhcp } from '../network/probe.ts';
 import type { SettingsStore } from '../settings.ts';
@@ -358,7 +359,7 @@ export class ShareService {
         if (this.share === null)
             return;
         const clients = this.share.clients(); // copies (set() compares them with what it published)
-        this.set({ Clients: clients, ClientCount: clients.filter(c => c.stage !== 'gone').length });
+        this.set({ Clients: clients, ClientCount: clients.filter(isActive).length });
     }
 
     private saveSettings(s: { sharing: boolean; remember: boolean; last: ShareOptions | null }): void {

@@ -4,9 +4,20 @@
 import { _, format } from '../../shared/i18n.ts';
 import { ShareError } from '../../shared/errors.ts';
 import { oneLine } from '../../shared/text.ts';
+import { type KernelArch, PLATFORMS, type PlatformId } from '../platforms.ts';
+import { KERNEL_HEAD_BYTES, kernelArchOf } from './arch.ts';
 import { type MediumReader, findIgnoringCase } from './reader.ts';
 
 export type Flavour = 'casper' | 'live-boot';
+
+export interface MediumEfiLoaders {
+    /** The removable-media loader, usually shim: EFI/BOOT/BOOTX64.EFI. */
+    bootLoader: string;
+    /** GRUB next to it (EFI/BOOT/grubx64.efi), when it can load files over TFTP (it has GRUB's tftp module). */
+    grub: string | null;
+    /** MokManager: EFI/BOOT/mmx64.efi. */
+    mokManager: string | null;
+}
 
 export interface Medium {
     /** Absolute path of the medium root on this machine. */
@@ -20,14 +31,10 @@ export interface Medium {
     initrds: string[];
     /** squashfs images of the live system; 23.04+ media have layers (minimal.standard.live.squashfs…). */
     squashfs: string[];
-    efi: {
-        /** The removable-media loader, usually shim: EFI/BOOT/BOOTX64.EFI. */
-        bootLoader: string | null;
-        /** GRUB next to it: EFI/BOOT/grubx64.efi. */
-        grub: string | null;
-        /** MokManager: EFI/BOOT/mmx64.efi. */
-        mokManager: string | null;
-    };
+    /** The processor its kernels are for (from the first kernel that says; else its EFI loaders; else x86-64). */
+    arch: KernelArch;
+    /** Its own EFI loaders, per UEFI platform (only those it has): EFI/BOOT/BOOTX64.EFI, grubx64.efi… */
+    efi: Partial<Record<PlatformId, MediumEfiLoaders>>;
     menus: {
         syslinux: string | null;
         grub: string | null;
@@ -89,18 +96,63 @@ export function inspectMedium(reader: MediumReader): Medium {
 
     const efiDir = findIgnoringCase(reader, 'EFI/BOOT');
     const efiFile = (name: string): string | null => (efiDir ? firstExisting(reader, [`${efiDir}/${name}`]) : null);
+    const efi: Partial<Record<PlatformId, MediumEfiLoaders>> = {};
+    for (const p of PLATFORMS) {
+        const bootLoader = p.efi ? efiFile(p.efi.medium.shim) : null;
+        if (p.efi && bootLoader !== null)
+            efi[p.id] = { bootLoader, grub: netbootGrub(reader, efiFile(p.efi.medium.grub)), mokManager: efiFile(p.efi.medium.mok) };
+    }
+    const kernels = filesIn(reader, dir, KERNEL_NAME);
 
     return {
         root,
         flavour,
         label,
         liveDir: dir,
-        kernels: filesIn(reader, dir, KERNEL_NAME),
+        kernels,
         initrds: filesIn(reader, dir, INITRD_NAME),
         squashfs,
-        efi: { bootLoader: efiFile('BOOTX64.EFI'), grub: efiFile('grubx64.efi'), mokManager: efiFile('mmx64.efi') },
+        arch: mediumArch(reader, kernels, efi),
+        efi,
         menus: { syslinux: firstExisting(reader, SYSLINUX_CONFIGS), grub: firstExisting(reader, GRUB_CONFIGS) },
     };
+}
+
+/**
+ * What the medium's kernels run on: the first kernel whose header says; else the EFI loaders it carries (only
+ * ARM64 ones: ARM64); else x86-64 (isolinux media, and the placeholders of this project's fixtures).
+ */
+function mediumArch(reader: MediumReader, kernels: string[], efi: Partial<Record<PlatformId, MediumEfiLoaders>>): KernelArch {
+    for (const k of kernels) {
+        const head = reader.head(k, KERNEL_HEAD_BYTES);
+        const arch = head === null ? null : kernelArchOf(head);
+        if (arch !== null)
+            return arch;
+    }
+    const efiArchs = new Set(PLATFORMS.filter(p => efi[p.id] !== undefined).map(p => p.kernelArch));
+    return efiArchs.size === 1 && efiArchs.has('arm64') ? 'arm64' : 'x86_64';
+}
+
+/**
+ * A GRUB image that can fetch its menu and kernels over TFTP: a monolithic signed GRUB embeds its modules, and
+ * the tftp module's code names its source file "net/tftp.c" (for GRUB's debug output). CD images without the
+ * module (Debian's gcd*.efi carry efinet but not tftp) would stop at a GRUB prompt over the network.
+ */
+function netbootGrub(reader: MediumReader, path: string | null): string | null {
+    if (path === null)
+        return null;
+    const r = reader.read(path, 16 * 1024 * 1024);
+    return r.ok && contains(r.bytes, TFTP_MODULE_MARK) ? path : null;
+}
+
+const TFTP_MODULE_MARK = new TextEncoder().encode('net/tftp.c');
+
+function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
+    for (let i = haystack.indexOf(needle[0]); i >= 0 && i + needle.length <= haystack.length; i = haystack.indexOf(needle[0], i + 1)) {
+        if (needle.every((c, k) => haystack[i + k] === c))
+            return true;
+    }
+    return false;
 }
 
 /** The error for a directory that holds no live system we can share, naming what it looks like instead. */

@@ -3,6 +3,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
+import { readUpTo } from '../../shared/fsutil.ts';
 import { resolveInMedium } from '../../shared/paths.ts';
 
 export type EntryType = 'file' | 'dir';
@@ -25,6 +26,8 @@ export interface MediumReader {
     list(dir: string): DirEntry[] | null;
     /** A file's bytes, refusing files larger than maxBytes. */
     read(path: string, maxBytes: number): ReadResult;
+    /** The first `bytes` bytes of a file (fewer for a shorter file); null when it cannot be read. */
+    head(path: string, bytes: number): Uint8Array | null;
 }
 
 /** Looks a medium path up segment by segment ignoring case (ISO 9660 media and FAT EFI trees vary in case). */
@@ -176,6 +179,20 @@ export class DirReader implements MediumReader {
             return { ok: false, reason: 'unreadable' };
         }
     }
+
+    head(path: string, bytes: number): Uint8Array | null {
+        const host = resolveInMedium('', path) === null ? null : this.hostPath(path);
+        if (host === null || !GLib.file_test(host, GLib.FileTest.IS_REGULAR))
+            return null;
+        try {
+            const stream = Gio.File.new_for_path(host).read(null);
+            const head = readUpTo(stream, bytes);
+            stream.close(null);
+            return head;
+        } catch {
+            return null;
+        }
+    }
 }
 
 /** A MediumReader over an in-memory file map (path → text); used to feed the pure engine generated input. */
@@ -228,5 +245,11 @@ export class MemoryReader implements MediumReader {
         if (!bytes)
             return { ok: false, reason: this.typeOf(rel) === 'dir' ? 'not-a-file' : 'missing' };
         return bytes.length > maxBytes ? { ok: false, reason: 'too-large' } : { ok: true, bytes };
+    }
+
+    head(path: string, bytes: number): Uint8Array | null {
+        const rel = resolveInMedium('', path);
+        const all = rel === null ? undefined : this.files.get(rel);
+        return all ? all.slice(0, bytes) : null;
     }
 }

@@ -10,7 +10,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, MessageType, buildDiscover, givesAddress, messageType, parsePacket, serverId } from './dhcpPacket.ts';
-import { UnixInputStream } from '../fsutil.ts';
+import { UnixInputStream } from '../../shared/fsutil.ts';
 import type { ProbeResult } from './mode.ts';
 
 export interface ProbeTarget {

@@ -8,7 +8,7 @@
 import GLib from 'gi://GLib';
 
 import { _, format } from '../../shared/i18n.ts';
-import { mountsBelow, readTextFile, writeAtomic } from '../fsutil.ts';
+import { mountsBelow, readTextFile, writeAtomic } from '../../shared/fsutil.ts';
 import { unmount } from '../medium/iso.ts';
 import { removeAddress } from '../network/host.ts';
 import type { Cidr } from '../network/ipv4.ts';

@@ -10,7 +10,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { UnixInputStream, mkdirs, readTextFile } from '../fsutil.ts';
+import { UnixInputStream, mkdirs, readTextFile } from '../../shared/fsutil.ts';
 import { run } from '../services/supervisor.ts';
 
 // Debian 12's GLib 2.74 has g_close() in GLib and GFileDescriptorBased in Gio; the @girs types (GLib 2.89) moved

@@ -6,7 +6,7 @@ import GLib from 'gi://GLib';
 import { _, format } from '../../shared/i18n.ts';
 import { ShareError } from '../../shared/errors.ts';
 import type { Client } from '../clients.ts';
-import { listDir, mountsBelow, readTextFile, removeTree, writeAtomic } from '../fsutil.ts';
+import { listDir, mountsBelow, readTextFile, removeTree, writeAtomic } from '../../shared/fsutil.ts';
 import { unmount } from '../medium/iso.ts';
 import type { Mode } from '../network/mode.ts';
 import { run, sleep } from '../services/supervisor.ts';

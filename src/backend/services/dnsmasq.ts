@@ -14,9 +14,13 @@ export interface DnsmasqSpec {
     range: DhcpRange | null;
     tftpRoot: string;
     leaseFile: string;
-    /** Boot file names in the TFTP root. */
-    biosBootFile: string;
-    uefiBootFile: string;
+    /**
+     * The client platforms served: dnsmasq's tag, their DHCP option 93 codes, their proxy-DHCP client system
+     * names, and the boot file in the TFTP root. A client of any other platform gets no boot answer.
+     */
+    platforms: { tag: string; archCodes: number[]; pxeServices: string[]; label: string; bootFile: string }[];
+    /** Proxy mode: the PXE architectures we do not serve, ignored (else dnsmasq answers them an empty menu). */
+    ignoreArchCodes: number[];
     /** Shown by PXE ROMs in proxy mode (letters, digits and a few signs only). */
     label: string;
 }
@@ -43,20 +47,23 @@ export function renderDnsmasq(s: DnsmasqSpec): string {
         'enable-tftp',
         `tftp-root=${s.tftpRoot}`,
         `dhcp-leasefile=${s.leaseFile}`,
-        // PXE firmware sends arch 0 (BIOS), 7 (x86-64 UEFI, named BC_EFI by dnsmasq) or 9 (x86-64 UEFI).
-        'dhcp-match=set:efi64,option:client-arch,7',
-        'dhcp-match=set:efi64,option:client-arch,9',
+        // Each platform by its DHCP option 93 codes (src/backend/platforms.ts).
+        ...s.platforms.flatMap(p => p.archCodes.map(code => `dhcp-match=set:${p.tag},option:client-arch,${code}`)),
     ];
     if (s.mode === 'proxy') {
         const label = safeText(s.label);
-        const bios = s.biosBootFile.replace(/\.0$/, ''); // dnsmasq appends .0 for x86PC
-        lines.push(
-            `dhcp-range=${s.network},proxy`,
-            `pxe-prompt="${label}",0`,
-            `pxe-service=x86PC,"${label} (BIOS)",${bios}`,
-            `pxe-service=BC_EFI,"${label} (UEFI)",${s.uefiBootFile}`,
-            `pxe-service=x86-64_EFI,"${label} (UEFI)",${s.uefiBootFile}`,
-        );
+        lines.push(`dhcp-range=${s.network},proxy`, `pxe-prompt="${label}",0`);
+        // A computer that cannot start this medium (an ARM64 one for an x86-64 CD) gets no answer at all.
+        lines.push(...s.ignoreArchCodes.map(code => `dhcp-match=set:unserved,option:client-arch,${code}`));
+        if (s.ignoreArchCodes.length > 0)
+            lines.push('dhcp-ignore=tag:unserved');
+        for (const p of s.platforms) {
+            for (const csa of p.pxeServices) {
+                // dnsmasq appends .0 to the x86PC (BIOS) boot file name.
+                const file = csa === 'x86PC' ? p.bootFile.replace(/\.0$/, '') : p.bootFile;
+                lines.push(`pxe-service=${csa},"${label} (${safeText(p.label)})",${file}`);
+            }
+        }
     } else {
         const range = s.range as DhcpRange;
         lines.push(
@@ -64,8 +71,7 @@ export function renderDnsmasq(s: DnsmasqSpec): string {
             // A bare cable: no router and no DNS server to announce.
             'dhcp-option=option:router',
             'dhcp-option=option:dns-server',
-            `dhcp-boot=tag:!efi64,${s.biosBootFile},,${s.serverAddress}`,
-            `dhcp-boot=tag:efi64,${s.uefiBootFile},,${s.serverAddress}`,
+            ...s.platforms.map(p => `dhcp-boot=tag:${p.tag},${p.bootFile},,${s.serverAddress}`),
         );
     }
     return `${lines.join('\n')}\n`;

@@ -143,3 +143,30 @@ export function removeTree(path: string): string[] {
     walk(root);
     return left;
 }
+
+/**
+ * Reads up to `want` bytes from a stream (fewer at its end). A stream that fails midway (a converter whose input
+ * was cut off) gives what it gave until then.
+ */
+export function readUpTo(stream: Gio.InputStream, want: number): Uint8Array {
+    const chunks: Uint8Array[] = [];
+    let got = 0;
+    try {
+        while (got < want) {
+            const chunk = stream.read_bytes(want - got, null).toArray();
+            if (chunk.length === 0)
+                break;
+            chunks.push(chunk);
+            got += chunk.length;
+        }
+    } catch {
+        // what came out so far
+    }
+    const out = new Uint8Array(got);
+    let at = 0;
+    for (const c of chunks) {
+        out.set(c, at);
+        at += c.length;
+    }
+    return out;
+}
