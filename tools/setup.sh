@@ -13,7 +13,8 @@ cd "$top"
 # The lab (e2e tests, demo, boot benchmark): qemu with SeaBIOS/iPXE and OVMF (with the Secure Boot images), and
 # what the lab live image is built from: Debian's signed kernel, initramfs-tools + live-boot, busybox-static,
 # squashfs-tools, zstd, isolinux, mtools + dosfstools (the ISO's UEFI image); sbsigntool (an unsigned kernel for the
-# Secure Boot test).
+# Secure Boot test). ARM64 clients: qemu-system-arm (qemu-system-aarch64) and AAVMF (qemu-efi-aarch64); the ARM64 lab
+# medium's Debian arm64 packages are downloaded with apt-get into a private apt state (src/lab/arm64.ts).
 # The helper: the system bus (dbus-daemon) and polkitd; its tests run a private bus with the real polkitd and
 # check the shipped data with xmllint (libxml2-utils), pkaction (polkitd) and systemd-analyze (systemd).
 # The applet: GTK 3 and the Ayatana indicator library (and a font); its tests run a desktop session (Xvfb,
@@ -23,7 +24,7 @@ PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
     dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin nginx-light
     nfs-ganesha nfs-ganesha-vfs rpcbind fuseiso fuse3 iproute2 kmod util-linux
     udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils iperf3 xorriso tcpdump
-    qemu-system-x86 ipxe-qemu seabios ovmf linux-image-amd64 initramfs-tools live-boot live-boot-initramfs-tools
+    qemu-system-x86 qemu-system-arm qemu-efi-aarch64 ipxe-qemu seabios ovmf linux-image-amd64 initramfs-tools live-boot live-boot-initramfs-tools
     busybox-static squashfs-tools zstd isolinux mtools dosfstools sbsigntool
     dbus-daemon polkitd libxml2-utils systemd
     gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 fonts-dejavu-core

@@ -1,5 +1,6 @@
 // A virtual client for the lab: qemu (TCG: no KVM on these machines) booting from the network (SeaBIOS + iPXE
-// ROM for BIOS; OVMF's own PXE for UEFI, with or without Secure Boot) or from a CD image. Its serial console
+// ROM for BIOS; OVMF's own PXE for UEFI, with or without Secure Boot; qemu-system-aarch64's virt machine with
+// AAVMF's own PXE for UEFI ARM64) or from a CD image. Its serial console
 // is a socket with a log file: the log is the client's screen, and typing `poweroff` into the socket switches
 // the lab live system off.
 import Gio from 'gi://Gio';
@@ -9,7 +10,7 @@ import { sleep } from '../backend/services/supervisor.ts';
 import { MARKER, POWEROFF_WORD } from './image.ts';
 import { ocr } from './ocr.ts';
 
-export type Firmware = 'bios' | 'uefi' | 'uefi-secure';
+export type Firmware = 'bios' | 'uefi' | 'uefi-secure' | 'uefi-arm64';
 
 export interface VmOptions {
     name: string;
@@ -37,21 +38,26 @@ export interface Marker {
 }
 
 const OVMF = '/usr/share/OVMF';
+const AAVMF = '/usr/share/AAVMF';
 
 export function firmwareLabel(f: Firmware): string {
-    return { bios: 'BIOS', uefi: 'UEFI', 'uefi-secure': 'UEFI, Secure Boot' }[f];
+    return { bios: 'BIOS', uefi: 'UEFI', 'uefi-secure': 'UEFI, Secure Boot', 'uefi-arm64': 'UEFI ARM64' }[f];
 }
 
 /** qemu's command line. Pure. */
 export function qemuArgv(o: VmOptions, paths: { log: string; socket: string; pid: string; vars: string; monitor: string }): string[] {
     // The monitor socket lets the lab take a picture of the screen (screenText()).
-    const argv = ['qemu-system-x86_64', '-accel', 'tcg,thread=multi', '-m', String(o.memoryMiB ?? 1024), '-smp', '1',
+    const arm = o.firmware === 'uefi-arm64';
+    const argv = [arm ? 'qemu-system-aarch64' : 'qemu-system-x86_64', '-accel', 'tcg,thread=multi', '-m', String(o.memoryMiB ?? 1024), '-smp', '1',
         '-display', 'none', '-monitor', `unix:${paths.monitor},server=on,wait=off`, '-no-reboot', '-pidfile', paths.pid,
         '-chardev', `socket,id=ser0,path=${paths.socket},server=on,wait=off,logfile=${paths.log}`, '-serial', 'chardev:ser0'];
     // BIOS: SeaBIOS, iPXE and pxelinux write to the (invisible) VGA screen only; the kernel writes to the serial
     // console. (The serial graphics adapter, -device sga, would copy the screen but made pxelinux's initrd
     // download fail.)
-    if (o.firmware !== 'bios') {
+    if (arm) {
+        argv.push('-machine', 'virt', '-cpu', 'cortex-a57', '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${AAVMF}/AAVMF_CODE.fd`,
+            '-drive', `if=pflash,format=raw,unit=1,file=${paths.vars}`);
+    } else if (o.firmware !== 'bios') {
         const code = o.firmware === 'uefi-secure' ? `${OVMF}/OVMF_CODE_4M.ms.fd` : `${OVMF}/OVMF_CODE_4M.fd`;
         argv.push('-machine', 'q35', '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${code}`,
             '-drive', `if=pflash,format=raw,unit=1,file=${paths.vars}`);
@@ -59,7 +65,7 @@ export function qemuArgv(o: VmOptions, paths: { log: string; socket: string; pid
     if (o.cdrom) {
         argv.push('-drive', `file=${o.cdrom},media=cdrom,readonly=on,if=none,id=cd0`, '-device', 'ide-cd,drive=cd0,bootindex=0', '-nic', 'none');
     } else {
-        // UEFI: OVMF's own PXE (shim fails when loaded through iPXE's ROM), so no option ROM on the NIC.
+        // UEFI: the firmware's own PXE (shim fails when loaded through iPXE's ROM), so no option ROM on the NIC.
         const rom = o.firmware === 'bios' ? '' : ',romfile=';
         argv.push('-netdev', `tap,id=n0,ifname=${o.tap ?? 'tap0'},script=no,downscript=no`,
             '-device', `virtio-net-pci,netdev=n0,mac=${o.mac ?? '52:54:00:12:34:56'}${rom},bootindex=0`);
@@ -114,7 +120,7 @@ export class LabVm {
         for (const f of this.files)
             GLib.unlink(f);
         if (this.options.firmware !== 'bios') {
-            const vars = this.options.firmware === 'uefi-secure' ? `${OVMF}/OVMF_VARS_4M.ms.fd` : `${OVMF}/OVMF_VARS_4M.fd`;
+            const vars = { 'uefi-secure': `${OVMF}/OVMF_VARS_4M.ms.fd`, 'uefi-arm64': `${AAVMF}/AAVMF_VARS.fd` }[this.options.firmware as string] ?? `${OVMF}/OVMF_VARS_4M.fd`;
             Gio.File.new_for_path(vars).copy(Gio.File.new_for_path(this.vars), Gio.FileCopyFlags.OVERWRITE, null, null);
         }
         const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDIN_PIPE });
