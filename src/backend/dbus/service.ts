@@ -6,21 +6,23 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { _, format } from '../../shared/i18n.ts';
-import { ERROR_PREFIX, interfaceInfo } from '../../shared/dbus.ts';
+import { interfaceInfo } from '../../shared/dbus.ts';
 import { ShareError, isShareError } from '../../shared/errors.ts';
 import { type ShareOptions, sameOptions } from '../../shared/options.ts';
-import type { Client } from '../clients.ts';
 import { isActive } from '../../shared/stages.ts';
 import type { NetInterface } from '../network/interfaces.ts';
+import type { ProbeResult } from '../network/mode.ts';
 import { probeDhcp } from '../network/probe.ts';
 import type { SettingsStore } from '../settings.ts';
 import type { EngineEnv } from '../runtime/env.ts';
-import { type StatusJson, cleanupLeftovers, lockOwner, readStatus, stopShare } from '../runtime/owner.ts';
+import { cleanupLeftovers, lockOwner, stopShare } from '../runtime/owner.ts';
 import { Share } from '../share.ts';
+import { ShareFollower } from './follow.ts';
 import { InvalidArgs, type StartRequest, type WireValue, parseStartOptions } from './options.ts';
 import { type Authority, DBusFailure, callAsync } from './polkit.ts';
+import { type HelperState, type Props, STOPPED_PROPS, clientDict, errorReply, probeReply, setProperties } from './properties.ts';
 
-export type HelperState = 'stopped' | 'starting' | 'sharing' | 'stopping' | 'failed';
+export { type HelperState, clientDict, errorReply };
 
 export interface ServiceDeps {
     authority: Authority;
@@ -33,45 +35,13 @@ export interface ServiceDeps {
     onActivity?: () => void;
 }
 
-interface Props {
-    State: HelperState;
-    LastError: string;
-    Interface: string;
-    Address: string;
-    Mode: string;
-    Medium: string;
-    MediumLabel: string;
-    ClientCount: number;
-    Clients: Client[];
-}
-
-const STOPPED_PROPS: Omit<Props, 'State' | 'LastError'> = { Interface: '', Address: '', Mode: '', Medium: '', MediumLabel: '', ClientCount: 0, Clients: [] };
-
-const SIGNATURES: Record<keyof Props, string> = {
-    State: 's', LastError: 's', Interface: 's', Address: 's', Mode: 's', Medium: 's', MediumLabel: 's', ClientCount: 'u', Clients: 'aa{sv}',
-};
-
-/** A client as the Clients property carries it. */
-export function clientDict(c: Client): Record<string, GLib.Variant> {
-    return {
-        mac: new GLib.Variant('s', c.mac ?? ''),
-        ip: new GLib.Variant('s', c.ip ?? ''),
-        arch: new GLib.Variant('s', c.arch),
-        stage: new GLib.Variant('s', c.stage),
-        detail: new GLib.Variant('s', c.detail),
-        first_seen: new GLib.Variant('t', Math.floor(c.firstSeen)),
-        last_seen: new GLib.Variant('t', Math.floor(c.lastSeen)),
-    };
-}
-
 export class ShareService {
     private readonly props: Props = { State: 'stopped', LastError: '', ...STOPPED_PROPS };
     private exported: Gio.DBusExportedObject | null = null;
     private share: Share | null = null;
     private request: StartRequest | null = null;
-    /** Status of a share run by another process (`share-this-cd start` as root), polled from its status file. */
-    private external: StatusJson | null = null;
-    private externalTimer: number | null = null;
+    /** A share run by another process (`share-this-cd start` as root), followed, never touched. */
+    private external: ShareFollower | null = null;
     private acting = false;
     /** Sharing again at start-up (with retries), until a user's Start or Stop. */
     private resuming = false;
@@ -209,28 +179,16 @@ export class ShareService {
                 throw new InvalidArgs(format(_("There is no network interface called “{name}”. Interfaces: {names}."), { name: JSON.stringify(name).slice(1, -1), names: all.map(i => i.name).join(', ') || _("none") }));
             if (this.probing || this.props.State === 'starting')
                 throw new ShareError('Busy', _("Another check of the network is running: try again in a few seconds."));
-            const addresses = iface.ipv4.map(c => `${c.address}/${c.prefix}`);
-            let servers: { server: string; offered: string }[] = [];
-            let error = '';
+            let probe: ProbeResult | null = null;
             if (iface.ipv4.length > 0 && iface.mac !== null) {
                 this.probing = true;
                 try {
-                    const probe = await probeDhcp({ address: iface.ipv4[0].address, mac: iface.mac }, this.deps.env.probeWindowMs);
-                    servers = probe.servers;
-                    error = probe.error ?? '';
+                    probe = await probeDhcp({ address: iface.ipv4[0].address, mac: iface.mac }, this.deps.env.probeWindowMs);
                 } finally {
                     this.probing = false;
                 }
             }
-            const result: Record<string, GLib.Variant> = {
-                'interface': new GLib.Variant('s', iface.name),
-                'addresses': new GLib.Variant('as', addresses),
-                'servers': new GLib.Variant('aa{sv}', servers.map(s => ({ server: new GLib.Variant('s', s.server), offered: new GLib.Variant('s', s.offered) }))),
-                'suggested-mode': new GLib.Variant('s', servers.length > 0 || error !== '' ? 'proxy' : 'dhcp'),
-            };
-            if (error !== '')
-                result.error = new GLib.Variant('s', error);
-            return new GLib.Variant('(a{sv})', [result]);
+            return probeReply(iface, probe);
         });
     }
 
@@ -375,53 +333,30 @@ export class ShareService {
      * file appears, and follows that file until the process ends.
      */
     private followExternal(): void {
-        const dir = this.deps.env.runtimeDir;
-        const update = (): boolean => {
-            const owner = lockOwner(dir);
-            const s = owner === null ? null : readStatus(dir);
-            if (owner === null) {
-                this.externalTimer = null;
+        const follower = new ShareFollower(this.deps.env.runtimeDir, s => {
+            if (s === 'ended') {
                 this.external = null;
                 this.set({ State: 'stopped', ...STOPPED_PROPS });
-                return false;
-            }
-            this.external = s ?? { state: 'sharing', pid: owner.pid, interface: null, address: null, mode: null, medium: null, label: null, http: null, clientCount: 0, clients: [] };
-            if (s === null) {
+            } else if (s === 'starting') {
                 this.set({ State: 'starting', LastError: '' });
             } else {
                 this.set({ State: 'sharing', LastError: '', Interface: s.interface ?? '', Address: s.address ?? '', Mode: s.mode ?? '',
                     Medium: s.medium ?? '', MediumLabel: s.label ?? '', ClientCount: s.clientCount, Clients: s.clients });
             }
-            return true;
-        };
-        if (!update())
-            return;
-        this.externalTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1000, () => update() ? GLib.SOURCE_CONTINUE : GLib.SOURCE_REMOVE);
+        });
+        this.external = follower;
+        if (!follower.start())
+            this.external = null;
     }
 
     private stopFollowing(): void {
-        if (this.externalTimer !== null)
-            GLib.source_remove(this.externalTimer);
-        this.externalTimer = null;
+        this.external?.stop();
         this.external = null;
     }
 
     /** Changes properties and emits PropertiesChanged for those that changed. */
     private set(changes: Partial<Props>): void {
-        const changed: (keyof Props)[] = [];
-        for (const [key, value] of Object.entries(changes) as [keyof Props, Props[keyof Props]][]) {
-            if (JSON.stringify(this.props[key]) === JSON.stringify(value))
-                continue;
-            (this.props as unknown as Record<string, unknown>)[key] = value;
-            changed.push(key);
-        }
-        if (this.exported === null || changed.length === 0)
-            return;
-        for (const key of changed) {
-            const value = key === 'Clients' ? this.Clients : this.props[key];
-            this.exported.emit_property_changed(key, new GLib.Variant(SIGNATURES[key], value));
-        }
-        this.exported.flush();
+        setProperties(this.props, changes, this.exported);
     }
 
     /** Stops a share this helper runs (at exit on SIGTERM), after a Start or Stop in progress has ended. */
@@ -435,15 +370,4 @@ export class ShareService {
             await share.stop();
         }
     }
-}
-
-/** The D-Bus error name and sentence for an exception. */
-export function errorReply(e: unknown): [string, string] {
-    if (e instanceof InvalidArgs)
-        return ['org.freedesktop.DBus.Error.InvalidArgs', e.message];
-    if (e instanceof DBusFailure)
-        return [e.errorName, e.message];
-    if (isShareError(e))
-        return [`${ERROR_PREFIX}.${e.code}`, e.message];
-    return [`${ERROR_PREFIX}.DaemonFailed`, format(_("Internal error of the helper: {error}"), { error: e instanceof Error ? e.message : String(e) })];
 }

@@ -1,0 +1,91 @@
+// The helper's D-Bus values: its properties (their types, the values of a stopped share, a client as the
+// Clients property carries it) and their emission, Probe's reply, and the D-Bus error reply for an exception.
+// Pure but for the emission.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { ERROR_PREFIX } from '../../shared/dbus.ts';
+import { isShareError } from '../../shared/errors.ts';
+import { _, format } from '../../shared/i18n.ts';
+import type { Client } from '../clients.ts';
+import type { NetInterface } from '../network/interfaces.ts';
+import type { ProbeResult } from '../network/mode.ts';
+import { InvalidArgs } from './options.ts';
+import { DBusFailure } from './polkit.ts';
+
+export type HelperState = 'stopped' | 'starting' | 'sharing' | 'stopping' | 'failed';
+
+export interface Props {
+    State: HelperState;
+    LastError: string;
+    Interface: string;
+    Address: string;
+    Mode: string;
+    Medium: string;
+    MediumLabel: string;
+    ClientCount: number;
+    Clients: Client[];
+}
+
+export const STOPPED_PROPS: Omit<Props, 'State' | 'LastError'> = { Interface: '', Address: '', Mode: '', Medium: '', MediumLabel: '', ClientCount: 0, Clients: [] };
+
+export const SIGNATURES: Record<keyof Props, string> = {
+    State: 's', LastError: 's', Interface: 's', Address: 's', Mode: 's', Medium: 's', MediumLabel: 's', ClientCount: 'u', Clients: 'aa{sv}',
+};
+
+/** A client as the Clients property carries it. */
+export function clientDict(c: Client): Record<string, GLib.Variant> {
+    return {
+        mac: new GLib.Variant('s', c.mac ?? ''),
+        ip: new GLib.Variant('s', c.ip ?? ''),
+        arch: new GLib.Variant('s', c.arch),
+        stage: new GLib.Variant('s', c.stage),
+        detail: new GLib.Variant('s', c.detail),
+        first_seen: new GLib.Variant('t', Math.floor(c.firstSeen)),
+        last_seen: new GLib.Variant('t', Math.floor(c.lastSeen)),
+    };
+}
+
+/** Changes `props` and emits PropertiesChanged on `exported` for those that changed. */
+export function setProperties(props: Props, changes: Partial<Props>, exported: Gio.DBusExportedObject | null): void {
+    const changed: (keyof Props)[] = [];
+    for (const [key, value] of Object.entries(changes) as [keyof Props, Props[keyof Props]][]) {
+        if (JSON.stringify(props[key]) === JSON.stringify(value))
+            continue;
+        (props as unknown as Record<string, unknown>)[key] = value;
+        changed.push(key);
+    }
+    if (exported === null || changed.length === 0)
+        return;
+    for (const key of changed) {
+        const value = key === 'Clients' ? props.Clients.map(clientDict) : props[key];
+        exported.emit_property_changed(key, new GLib.Variant(SIGNATURES[key], value));
+    }
+    exported.flush();
+}
+
+/** The D-Bus error name and sentence for an exception. */
+export function errorReply(e: unknown): [string, string] {
+    if (e instanceof InvalidArgs)
+        return ['org.freedesktop.DBus.Error.InvalidArgs', e.message];
+    if (e instanceof DBusFailure)
+        return [e.errorName, e.message];
+    if (isShareError(e))
+        return [`${ERROR_PREFIX}.${e.code}`, e.message];
+    return [`${ERROR_PREFIX}.DaemonFailed`, format(_("Internal error of the helper: {error}"), { error: e instanceof Error ? e.message : String(e) })];
+}
+
+/** Probe's reply: the interface's addresses, the DHCP servers that answered, the mode to suggest. */
+export function probeReply(iface: NetInterface, probe: ProbeResult | null): GLib.Variant {
+    const servers = probe?.servers ?? [];
+    const error = probe?.error ?? '';
+    const result: Record<string, GLib.Variant> = {
+        'interface': new GLib.Variant('s', iface.name),
+        'addresses': new GLib.Variant('as', iface.ipv4.map(c => `${c.address}/${c.prefix}`)),
+        'servers': new GLib.Variant('aa{sv}', servers.map(s => ({ server: new GLib.Variant('s', s.server), offered: new GLib.Variant('s', s.offered) }))),
+        'suggested-mode': new GLib.Variant('s', servers.length > 0 || error !== '' ? 'proxy' : 'dhcp'),
+    };
+    if (error !== '')
+        result.error = new GLib.Variant('s', error);
+    return new GLib.Variant('(a{sv})', [result]);
+}
