@@ -264,7 +264,8 @@ export class DnsmasqLogReader {
             const code = this.archByXid.get(xid);
             const arch: Arch | null = code === undefined ? null : platformOfArch(code)?.clientArch ?? 'unknown';
             const unserved = code !== undefined && !this.served.includes(code) ? { unserved: archLabel(code) } : {};
-            const text = what === 'PXE' ? (rest === 'proxy' ? 'asked for network boot (proxy-DHCP)' : `asked the boot server for ${rest ?? 'a boot file'}`)
+            const text = what === 'PXE' ? (rest === 'proxy' ? 'asked for network boot (proxy-DHCP)' : rest === 'proxy-ignored' ? 'asked for network boot (proxy-DHCP), not answered'
+                : `asked the boot server for ${rest ?? 'a boot file'}`)
                 : `${what.replace('DHCP', 'DHCP ')}${ip ? ` ${ip}` : ''}`;
             // In proxy mode the address is the router's business: an ACK/OFFER from us names it in full mode only.
             return { type: 'dhcp', mac: mac.toLowerCase(), ip: ip && what !== 'DHCPREQUEST' ? ip : null, arch, what: text, ...unserved };

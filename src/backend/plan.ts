@@ -3,7 +3,7 @@
 // Same inputs, same spec; share.ts carries it out.
 import { _, format } from '../shared/i18n.ts';
 import type { BootPlan } from './bootPlan.ts';
-import { PXELINUX_MODULES } from './bootmenu/pxelinux.ts';
+import { PXELINUX_MODULES } from './bootmenu/pxelinuxRenderer.ts';
 import { type Cidr, formatIpv4, networkOf, subnetText } from './network/ipv4.ts';
 import type { DhcpRange, Mode } from './network/mode.ts';
 import { KNOWN_ARCH_CODES, type Platform, type PlatformId, platform, platformsFor } from './platforms.ts';

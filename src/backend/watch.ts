@@ -1,7 +1,9 @@
 // Watching the clients of a running share (effects around the pure tracker in clients.ts): daemons' log lines
 // (dnsmasq's DHCP, proxy-DHCP and TFTP), the HTTP server's access log (read as it grows, woken by the kernel's
-// inotify through a GFileMonitor, never re-read), and every `pollMs` (at least a second) the NFS connections
-// and the neighbour table. Nothing here runs while nothing happens but that one slow timer.
+// inotify through a GFileMonitor, never re-read), and the NFS connections and the neighbour table: every
+// `pollMs` (at least a second) while a computer boots or runs from us or was seen in the last RECENT_S seconds,
+// every IDLE_POLL_MS otherwise.
+// While nothing happens, the process sleeps but for that one slow timer.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
@@ -12,6 +14,11 @@ import { platform } from './platforms.ts';
 import { parseHttpAccess } from './services/http.ts';
 import { parseNfsPeers } from './services/nfs.ts';
 import { type DaemonSpec, run } from './services/supervisor.ts';
+
+/** How often NFS connections are looked at while no computer is known to boot or run from us (ms). */
+export const IDLE_POLL_MS = 15000;
+/** A computer seen this recently may mount the medium any moment: keep looking at NFS at the fast pace. */
+export const RECENT_S = 300;
 
 /** Readers of daemons' output lines, by the format their spec names. */
 type LineReader = (line: string) => TrackerEvent | null;
@@ -41,10 +48,7 @@ export class ClientWatch {
     }
 
     start(): void {
-        this.pollTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, Math.max(1000, this.pollMs), () => {
-            this.poll();
-            return GLib.SOURCE_CONTINUE;
-        });
+        this.schedulePoll();
         const path = this.spec.httpAccessLog;
         if (path !== null) {
             const file = Gio.File.new_for_path(path);
@@ -96,6 +100,28 @@ export class ClientWatch {
         this.apply(events);
     }
 
+    /** The next look at NFS connections and neighbours: soon while computers boot or run, else rarely. */
+    private schedulePoll(): void {
+        if (this.stopped)
+            return;
+        const now = Date.now() / 1000;
+        const busy = this.tracker.list().some(c => c.stage !== 'gone' || now - c.lastSeen < RECENT_S);
+        const ms = busy ? Math.max(1000, this.pollMs) : IDLE_POLL_MS;
+        if (this.pollTimer !== null && this.pollBusy === busy)
+            return;
+        if (this.pollTimer !== null)
+            GLib.source_remove(this.pollTimer);
+        this.pollBusy = busy;
+        this.pollTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
+            this.pollTimer = null;
+            this.poll();
+            this.schedulePoll();
+            return GLib.SOURCE_REMOVE;
+        });
+    }
+
+    private pollBusy = false;
+
     /** NFS connections, the neighbour table, silence. */
     poll(): void {
         const events: TrackerEvent[] = [{ type: 'neighbours', pairs: neighbours(this.spec.interfaceName) }];
@@ -118,5 +144,7 @@ export class ClientWatch {
             return;
         this.published = this.tracker.version;
         this.onChange(changes, this.activeCount);
+        // A computer appeared (or all went): look at NFS and neighbours at the matching pace.
+        this.schedulePoll();
     }
 }

@@ -1,5 +1,5 @@
-// File-system effects for the runtime tree: atomic writes, exclusive lock files, and a removal that never
-// crosses into another file system (the medium may be mounted inside the runtime tree).
+// File-system effects: atomic writes, a removal that never crosses into another file system (the medium may be
+// mounted inside the runtime tree), reading a stream's first bytes.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
@@ -41,20 +41,6 @@ export function readTextFile(path: string): string | null {
         return ok ? new TextDecoder().decode(bytes) : null;
     } catch {
         return null;
-    }
-}
-
-/** Creates `path` only if it does not exist (O_EXCL); false when it already exists. */
-export function createExclusive(path: string, text: string): boolean {
-    try {
-        const stream = Gio.File.new_for_path(path).create(Gio.FileCreateFlags.NONE, null);
-        stream.write_all(new TextEncoder().encode(text), null);
-        stream.close(null);
-        return true;
-    } catch (e) {
-        if (e instanceof GLib.Error && e.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.EXISTS))
-            return false;
-        throw e;
     }
 }
 

@@ -8,7 +8,11 @@ import GLib from 'gi://GLib';
 
 import { ARM64_KERNEL_STARTED, ensureArm64Medium } from '../../src/lab/arm64.ts';
 import { LabVm } from '../../src/lab/vm.ts';
-import { LAB, NOTHING_LEFT, type RunningShare, type Status, leftovers, makeMedium, setupNet, sh, startShare, status, teardownNet, waitStatus } from '../support/lab.ts';
+import { LabCapture } from '../../src/lab/capture.ts';
+import {
+    LAB, NOTHING_LEFT, SRV_IP, type RunningShare, type Status, leftovers, makeMedium, setupNet, sh, sleep, startRouterDhcp, startShare, status, teardownNet,
+    waitStatus,
+} from '../support/lab.ts';
 
 const BOOT_TIMEOUT = 180000;
 const SPEC_TIMEOUT = 360000;
@@ -64,7 +68,9 @@ describe('ARM64 computers (qemu-system-aarch64 + AAVMF)', () => {
         expect(started).withContext(`console:\n${v.lastLines(25).join('\n')}\nengine:\n${share.output}`).not.toBeNull();
         // The engine saw an ARM64 computer fetch the medium's loaders, our menu and the kernel.
         expect(share.output).toMatch(new RegExp(`${MAC} \\S+ UEFI ARM64: loading — sent bootaa64\\.efi over TFTP`));
-        expect(share.output).toMatch(/UEFI ARM64: loading — sent grubaa64\.efi over TFTP/);
+        // (the engine prints a computer's first fetch of each kind: GRUB, a second boot loader, shows in its
+        // menu fetch; only GRUB reads grub/grub.cfg)
+        expect(share.output).toMatch(/UEFI ARM64: loading — sent grub\/grub\.cfg over TFTP/);
         expect(share.output).toMatch(/sent \/?medium\/live\/vmlinuz over (TFTP|HTTP)/);
         const s = status();
         expect(clientOf(s)).toEqual(jasmine.objectContaining({ arch: 'uefi-arm64' }));
@@ -82,13 +88,41 @@ describe('ARM64 computers (qemu-system-aarch64 + AAVMF)', () => {
             const s = await waitStatus(x => clientOf(x)?.stage === 'cannot-boot', 'the ARM64 client listed', BOOT_TIMEOUT);
             expect(clientOf(s)).toEqual(jasmine.objectContaining({ arch: 'uefi-arm64', stage: 'cannot-boot', detail: 'cannot start this CD (UEFI ARM64)' }));
             expect(s.clientCount).toBe(0);
-            expect(share.output).toContain(`${MAC} UEFI ARM64: cannot-boot — cannot start this CD (UEFI ARM64)`);
+            // (status.json is written before the line reaches us)
+            await share.waitFor(new RegExp(`${MAC} UEFI ARM64: cannot-boot — cannot start this CD \\(UEFI ARM64\\)`), 5000);
             // It never fetched anything from us: no boot file was offered to it.
             expect(share.output).not.toMatch(new RegExp(`${MAC}.*loading`));
             expect(clientOf(status())?.fetched ?? []).toEqual([]);
             await v.kill();
             await stopAndCheck(share);
         } finally {
+            sh(['rm', '-rf', medium]);
+        }
+    }, SPEC_TIMEOUT);
+
+    it('an x86-64 medium behind a router\'s DHCP (proxy-DHCP): not one packet from our DHCP server reaches the ARM64 client', async () => {
+        const medium = makeMedium();
+        let capture: LabCapture | null = null;
+        try {
+            setupNet({ taps: 1, router: true });
+            startRouterDhcp();
+            capture = new LabCapture(LAB.srv, 'br0', `${work}/proxy.pcap`);
+            await capture.start();
+            share = await startShare(['--medium', medium]);
+            expect(share.output).toContain('proxy-DHCP mode');
+            client();
+            const s = await waitStatus(x => clientOf(x)?.stage === 'cannot-boot', 'the ARM64 client listed', BOOT_TIMEOUT);
+            expect(clientOf(s)?.detail).toBe('cannot start this CD (UEFI ARM64)');
+            // Its PXE requests keep coming for a while: none is answered by us (dnsmasq logs them proxy-ignored).
+            await sleep(8000);
+            const fromUs = sh(['tcpdump', '-r', capture.file, '-nn', `udp and src host ${SRV_IP} and (src port 67 or src port 4011)`]);
+            expect(fromUs.status).withContext(fromUs.stderr).toBe(0);
+            expect(fromUs.stdout.trim()).withContext('DHCP packets from our server').toBe('');
+            // The router did answer it (it has an address: this is the LAN working, not a dead client).
+            expect(sh(['tcpdump', '-r', capture.file, '-nn', 'udp and src port 67']).stdout.trim()).not.toBe('');
+            await stopAndCheck(share);
+        } finally {
+            await capture?.stop();
             sh(['rm', '-rf', medium]);
         }
     }, SPEC_TIMEOUT);

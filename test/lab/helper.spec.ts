@@ -5,7 +5,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { isRunning } from '../../src/backend/services/supervisor.ts';
+import { isRunning } from '../../src/lab/process.ts';
 import { readTextFile } from '../../src/shared/fsutil.ts';
 import { BusLab } from '../../src/lab/bus.ts';
 import { LabShare, READY } from '../../src/lab/share.ts';

@@ -1,4 +1,4 @@
-import { parseGrub } from '../../src/backend/bootmenu/grub.ts';
+import { parseGrub } from '../../src/backend/bootmenu/grubParser.ts';
 import { GrubSyntaxError, parseGrubScript } from '../../src/backend/bootmenu/grubScript.ts';
 import { type Submenu, flatEntries } from '../../src/backend/bootmenu/model.ts';
 import { MemoryReader } from '../../src/backend/medium/reader.ts';

@@ -1,7 +1,7 @@
-import { renderGrub, grubQuote } from '../../src/backend/bootmenu/grubcfg.ts';
+import { renderGrub, grubQuote } from '../../src/backend/bootmenu/grubRenderer.ts';
 import { type Menu, newEntry, splitKernelArgs } from '../../src/backend/bootmenu/model.ts';
 import { netbootArgs } from '../../src/backend/bootmenu/netboot.ts';
-import { renderPxelinux } from '../../src/backend/bootmenu/pxelinux.ts';
+import { renderPxelinux } from '../../src/backend/bootmenu/pxelinuxRenderer.ts';
 import type { FileSource } from '../../src/backend/bootmenu/render.ts';
 
 const target = { server: '192.168.1.20', nfsRoot: '/cdrom' };

@@ -1,5 +1,5 @@
 import { type MenuEntry, type Submenu, flatEntries } from '../../src/backend/bootmenu/model.ts';
-import { parseSyslinux } from '../../src/backend/bootmenu/syslinux.ts';
+import { parseSyslinux } from '../../src/backend/bootmenu/syslinuxParser.ts';
 import { MemoryReader } from '../../src/backend/medium/reader.ts';
 
 const parse = (files: Record<string, string | Uint8Array>, main = 'isolinux/isolinux.cfg') =>

@@ -1,6 +1,6 @@
 // A lexer and parser for the subset of GRUB's shell language that boot menus use (pure): words with
 // '…', "…", \-escapes and $var / ${var}; comments; `;` and newlines; `{ }` blocks; menuentry, submenu,
-// function, if/elif/else/fi, while/until/for…done. Evaluation lives in grub.ts.
+// function, if/elif/else/fi, while/until/for…done. Evaluation lives in grubParser.ts.
 
 /** One piece of a word: literal text, or a variable to expand at run time. */
 export type WordPart = { text: string } | { variable: string };

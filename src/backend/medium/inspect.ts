@@ -1,5 +1,5 @@
 // Live medium inspection (pure over a MediumReader): which live system this is, its label, kernels,
-// initrds, squashfs layers, EFI loaders and boot menus. Refuses what it cannot share, with a sentence that
+// initrds, the architecture of its kernels, EFI loaders and boot menus. Refuses what it cannot share, with a sentence that
 // says what was looked for and what to do.
 import { _, format } from '../../shared/i18n.ts';
 import { ShareError } from '../../shared/errors.ts';
@@ -25,12 +25,10 @@ export interface Medium {
     flavour: Flavour;
     /** Human name: first line of .disk/info, else the root folder's name. */
     label: string;
-    /** Directory holding the live system (`casper` or `live`), as spelled on the medium. */
-    liveDir: string;
+    /** In the live system's folder (`casper` or `live`, as spelled on the medium; its squashfs images decide
+     *  the flavour: 23.04+ media have layers such as minimal.standard.live.squashfs). */
     kernels: string[];
     initrds: string[];
-    /** squashfs images of the live system; 23.04+ media have layers (minimal.standard.live.squashfs…). */
-    squashfs: string[];
     /** The processor its kernels are for (from the first kernel that says; else its EFI loaders; else x86-64). */
     arch: KernelArch;
     /** Its own EFI loaders, per UEFI platform (only those it has): EFI/BOOT/BOOTX64.EFI, grubx64.efi… */
@@ -73,11 +71,10 @@ export function inspectMedium(reader: MediumReader): Medium {
 
     let flavour: Flavour;
     let dir: string;
-    let squashfs: string[];
     if (casperDir && casperSquash.length > 0) {
-        [flavour, dir, squashfs] = ['casper', casperDir, casperSquash];
+        [flavour, dir] = ['casper', casperDir];
     } else if (liveDir && liveSquash.length > 0) {
-        [flavour, dir, squashfs] = ['live-boot', liveDir, liveSquash];
+        [flavour, dir] = ['live-boot', liveDir];
     } else {
         throw refusal(reader);
     }
@@ -108,10 +105,8 @@ export function inspectMedium(reader: MediumReader): Medium {
         root,
         flavour,
         label,
-        liveDir: dir,
         kernels,
         initrds: filesIn(reader, dir, INITRD_NAME),
-        squashfs,
         arch: mediumArch(reader, kernels, efi),
         efi,
         menus: { syslinux: firstExisting(reader, SYSLINUX_CONFIGS), grub: firstExisting(reader, GRUB_CONFIGS) },

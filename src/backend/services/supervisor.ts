@@ -1,6 +1,6 @@
 // Running daemons as watched child processes (effects): foreground mode, output read line by line on a pipe,
 // readiness checks, and a stop that escalates from SIGTERM to SIGKILL. Also the small process utilities the
-// engine needs (run a command and wait, is a PID still ours).
+// engine needs (run a command and wait, is a recorded process still that process, stop it).
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
@@ -23,25 +23,6 @@ export function run(argv: string[], input: string | null = null): RunResult {
     }
     const [, stdout, stderr] = proc.communicate_utf8(input, null);
     return { status: proc.get_if_exited() ? proc.get_exit_status() : 128 + proc.get_term_sig(), stdout: stdout ?? '', stderr: stderr ?? '' };
-}
-
-/** True when `pid` runs a program whose name is `comm` (guards against killing a reused PID). */
-export function isRunning(pid: number, comm: string | null = null): boolean {
-    if (!Number.isInteger(pid) || pid <= 1)
-        return false;
-    try {
-        const [ok, bytes] = GLib.file_get_contents(`/proc/${pid}/stat`);
-        if (!ok)
-            return false;
-        const stat = new TextDecoder().decode(bytes);
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-        if (state === 'Z' || state === 'X')
-            return false;
-        return comm === null || name === comm.slice(0, 15);
-    } catch {
-        return false;
-    }
 }
 
 /**
@@ -98,23 +79,6 @@ export function sleep(ms: number): Promise<void> {
             return GLib.SOURCE_REMOVE;
         });
     });
-}
-
-/** Sends SIGTERM, waits up to `graceMs`, then SIGKILL. Resolves when the process is gone. */
-export async function killPid(pid: number, comm: string | null, graceMs = 2000): Promise<void> {
-    if (!isRunning(pid, comm))
-        return;
-    try {
-        run(['kill', '-TERM', String(pid)]);
-    } catch { /* gone */ }
-    const deadline = GLib.get_monotonic_time() + graceMs * 1000;
-    while (isRunning(pid, comm) && GLib.get_monotonic_time() < deadline)
-        await sleep(20);
-    if (isRunning(pid, comm)) {
-        run(['kill', '-KILL', String(pid)]);
-        for (let i = 0; i < 100 && isRunning(pid, comm); i++)
-            await sleep(10);
-    }
 }
 
 /** Can a TCP connection to address:port be made (right now, within `timeoutMs`)? */
