@@ -71,16 +71,11 @@ export class OwnerLock {
         throw new Error(`could not lock ${path}: it keeps being replaced`);
     }
 
-    get held(): boolean {
-        return this.stream !== null;
-    }
-
     /** Removes the file, then lets go of the lock (the directory is left to the caller). */
-    release(removeFile = true): void {
+    release(): void {
         if (this.stream === null)
             return;
-        if (removeFile)
-            GLib.unlink(this.path);
+        GLib.unlink(this.path);
         this.stream.close(null);
         this.stream = null;
     }
