@@ -85,7 +85,7 @@ describe('the runtime: undo journal and owner lock', () => {
     afterEach(() => {
         for (const pid of sleeps.splice(0))
             sh(['kill', '-KILL', String(pid)]);
-        for (const m of mountsBelow(work).reverse())
+        for (const m of mountsBelow(work))
             sh(['umount', '-l', m]);
         sh(['rm', '-rf', work]);
     });

@@ -60,7 +60,7 @@ export function readStatus(dir = DEFAULT_RUNTIME_DIR): StatusJson | null {
  */
 export function sweepRuntime(dir: string): string[] {
     const done: string[] = [];
-    for (const m of mountsBelow(dir).reverse()) {
+    for (const m of mountsBelow(dir)) { // deepest first
         if (m !== dir && unmount(m))
             done.push(format(_("unmounted {path}"), { path: m }));
     }
