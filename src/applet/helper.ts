@@ -3,10 +3,10 @@
 // a crash: it is asked again, and the new helper reports what it cleaned up), and sends Start/Stop. Every call
 // is asynchronous: the menu never waits for the helper.
 import Gio from 'gi://Gio';
-import GLib from 'gi://GLib';
 
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
-import { callHelper, helperErrorText, startOptionsVariant } from '../shared/helperCalls.ts';
+import { helperErrorText, helperProperties, startOptions } from '../shared/helperCalls.ts';
+import { CALL_FLAGS, helperProxy } from '../shared/helperProxy.ts';
 import type { ShareOptions } from '../shared/options.ts';
 import { _, format } from '../shared/i18n.ts';
 import { type HelperView, UNKNOWN_VIEW, mergeProperties } from './model.ts';
@@ -80,9 +80,7 @@ export class HelperWatcher {
     /** Reads every property (starting the helper if needed). */
     async refresh(): Promise<void> {
         try {
-            const reply = await callHelper(this.conn, 'GetAll', new GLib.Variant('(s)', [INTERFACE_NAME]), 25000, 'org.freedesktop.DBus.Properties');
-            const [props] = reply.recursiveUnpack() as [Record<string, unknown>];
-            this.update(mergeProperties(this.current, props));
+            this.update(mergeProperties(this.current, await helperProperties(this.conn)));
         } catch (e) {
             console.warn(`the helper does not answer: ${helperErrorText(e)}`);
             this.update({ ...UNKNOWN_VIEW, lastError: helperErrorText(e) });
@@ -92,11 +90,8 @@ export class HelperWatcher {
     /** Starts sharing; rejects with the sentence to show. */
     async start(options: ShareOptions, remember: boolean): Promise<void> {
         const conn = this.conn;
-        const params = startOptionsVariant(options);
-        const [dict] = params.deepUnpack() as [Record<string, GLib.Variant>];
-        dict.remember = new GLib.Variant('b', remember);
         try {
-            await callHelper(conn, 'Start', new GLib.Variant('(a{sv})', [dict]), 300000);
+            await helperProxy(conn, 300000).StartAsync(startOptions(options, remember), CALL_FLAGS);
         } catch (e) {
             await this.refresh();
             throw new Error(helperErrorText(e));
@@ -106,7 +101,7 @@ export class HelperWatcher {
     async stop(): Promise<void> {
         const conn = this.conn;
         try {
-            await callHelper(conn, 'Stop', null, 120000);
+            await helperProxy(conn, 120000).StopAsync(CALL_FLAGS);
         } catch (e) {
             await this.refresh();
             throw new Error(helperErrorText(e));

@@ -5,14 +5,10 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
-import { callHelper as call, helperErrorText, isHelperMissing, startOptionsVariant } from '../shared/helperCalls.ts';
+import { helperErrorText, helperProperties, isHelperMissing, startOptions } from '../shared/helperCalls.ts';
+import { CALL_FLAGS, helperProxy } from '../shared/helperProxy.ts';
 import { _, format } from '../shared/i18n.ts';
 import type { ShareOptions } from '../shared/options.ts';
-
-async function allProperties(conn: Gio.DBusConnection): Promise<Record<string, unknown>> {
-    const reply = await call(conn, 'GetAll', new GLib.Variant('(s)', [INTERFACE_NAME]), 25000, 'org.freedesktop.DBus.Properties');
-    return (reply.recursiveUnpack() as [Record<string, unknown>])[0];
-}
 
 /** Relative paths are the user's working directory's: the helper needs them whole. */
 function absolute(path: string | null): string | null {
@@ -30,12 +26,12 @@ export async function startViaHelper(options: ShareOptions, out: Print, err: Pri
     out(_("Asking the Share This CD helper to share (you may be asked for a password)…"));
     try {
         // Long enough for a password dialog and the DHCP probe.
-        await call(conn, 'Start', startOptionsVariant(opts), 300000);
+        await helperProxy(conn, 300000).StartAsync(startOptions(opts), CALL_FLAGS);
     } catch (e) {
         err(`share-this-cd: ${helperErrorText(e)}${isHelperMissing(e) ? ` ${_("Run share-this-cd as root instead.")}` : ''}`);
         return 1;
     }
-    const p = await allProperties(conn);
+    const p = await helperProperties(conn);
     out(format(_("Sharing {label} on {interface} ({address}), {mode} mode, through the helper."),
         { label: String(p.MediumLabel), interface: String(p.Interface), address: String(p.Address), mode: String(p.Mode) === 'proxy' ? _("proxy-DHCP") : _("full DHCP") }));
     out(_("Start the other computers from the network (often F12, F11 or Esc at power-on). Ctrl-C stops sharing."));
@@ -63,7 +59,7 @@ export async function startViaHelper(options: ShareOptions, out: Print, err: Pri
             return;
         stopping = true;
         out(_("Stopping…"));
-        call(conn, 'Stop', null, 120000).then(() => {
+        helperProxy(conn, 120000).StopAsync(CALL_FLAGS).then(() => {
             out(_("Stopped: nothing of the share is left running."));
             finish(0);
         }, e => {
@@ -81,7 +77,7 @@ export async function stopViaHelper(out: Print, err: Print): Promise<number> {
     registerErrorDomain();
     try {
         const conn = Gio.bus_get_sync(Gio.BusType.SYSTEM, null);
-        await call(conn, 'Stop', null, 120000);
+        await helperProxy(conn, 120000).StopAsync(CALL_FLAGS);
         out(_("Sharing stopped."));
         return 0;
     } catch (e) {

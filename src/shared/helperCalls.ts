@@ -1,6 +1,5 @@
-// Calls to the privileged helper, shared by its clients (the command line and the applet): a method call that
-// allows interactive authorisation (the desktop's polkit agent may ask for a password), Start's options, and
-// the sentence to show for a failed call.
+// What the helper's clients (the command line and the applet) share besides its proxy (helperProxy.ts): reading
+// its properties, Start's options, and the sentence to show for a failed call.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
@@ -25,10 +24,15 @@ export function helperErrorText(e: unknown): string {
     return message;
 }
 
-/** Calls a method of the helper; the call may ask the user for a password through the desktop's polkit agent. */
-export function callHelper(conn: Gio.DBusConnection, method: string, params: GLib.Variant | null, timeoutMs: number, iface = INTERFACE_NAME): Promise<GLib.Variant> {
+/** Reads all of the helper's properties (starting it when it does not run: D-Bus activation). */
+export function helperProperties(conn: Gio.DBusConnection, timeoutMs = 25000): Promise<Record<string, unknown>> {
+    return callProperties(conn, 'GetAll', new GLib.Variant('(s)', [INTERFACE_NAME]), timeoutMs)
+        .then(reply => (reply.recursiveUnpack() as [Record<string, unknown>])[0]);
+}
+
+function callProperties(conn: Gio.DBusConnection, method: string, params: GLib.Variant | null, timeoutMs: number): Promise<GLib.Variant> {
     return new Promise((resolve, reject) => {
-        conn.call(BUS_NAME, OBJECT_PATH, iface, method, params, null, Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION, timeoutMs, null, (_c, res) => {
+        conn.call(BUS_NAME, OBJECT_PATH, 'org.freedesktop.DBus.Properties', method, params, null, Gio.DBusCallFlags.NONE, timeoutMs, null, (_c, res) => {
             try {
                 resolve(conn.call_finish(res));
             } catch (e) {
@@ -38,8 +42,8 @@ export function callHelper(conn: Gio.DBusConnection, method: string, params: GLi
     });
 }
 
-/** Start's a{sv} from the command line's options (only what differs from the helper's defaults). */
-export function startOptionsVariant(o: ShareOptions): GLib.Variant {
+/** Start's a{sv} from share options (only what differs from the helper's defaults for paths and interface). */
+export function startOptions(o: ShareOptions, remember: boolean | null = null): Record<string, GLib.Variant> {
     const dict: Record<string, GLib.Variant> = {};
     if (o.medium !== null)
         dict.medium = new GLib.Variant('s', o.medium);
@@ -50,6 +54,7 @@ export function startOptionsVariant(o: ShareOptions): GLib.Variant {
     dict.mode = new GLib.Variant('s', o.mode);
     dict.http = new GLib.Variant('b', o.http);
     dict['http-port'] = new GLib.Variant('q', o.httpPort);
-    return new GLib.Variant('(a{sv})', [dict]);
+    if (remember !== null)
+        dict.remember = new GLib.Variant('b', remember);
+    return dict;
 }
-
