@@ -247,7 +247,7 @@ export class DnsmasqLogReader {
      * @param tftpRoot the TFTP root, stripped from logged paths.
      * @param served the DHCP option 93 codes we serve (others are reported as computers that cannot boot).
      */
-    constructor(private readonly tftpRoot: string, private readonly served: readonly number[] = [0, 7, 9]) {}
+    constructor(private readonly tftpRoot: string, private readonly served: readonly number[]) {}
 
     read(line: string): TrackerEvent | null {
         const vendor = /dnsmasq-dhcp\[\d+\]: (\d+) vendor class: PXEClient:Arch:(\d{5})/.exec(line);

@@ -197,7 +197,7 @@ describe('dnsmasq log reading', () => {
     ];
 
     it('turns DHCP, proxy-DHCP and TFTP lines into events, with the arch of the transaction', () => {
-        const reader = new DnsmasqLogReader('/run/share-this-cd/tftp');
+        const reader = new DnsmasqLogReader('/run/share-this-cd/tftp', [0, 7, 9]);
         const events = lines.map(l => reader.read(l)).filter(e => e !== null);
         expect(events).toEqual([
             { type: 'dhcp', mac: 'de:90:b2:f0:2d:7c', ip: null, arch: 'uefi', what: 'DHCP DISCOVER' },
