@@ -9,6 +9,7 @@ import { _, format } from '../shared/i18n.ts';
 import { chmod, copyFile, mkdirs, removeTree, rename, symlink, writeAtomic } from '../shared/fsutil.ts';
 import { GRUB_MKIMAGE_MODULES, type ShareSpec } from './plan.ts';
 import type { Journal } from './runtime/journal.ts';
+import { bindReadOnly, mountWay } from './medium/mounts.ts';
 import { run, tcpConnects } from './services/supervisor.ts';
 
 /** The alias mount, the tree and the daemons' files, all under the runtime directory. */
@@ -17,13 +18,7 @@ export function writeFiles(spec: ShareSpec, journal: Journal): void {
     if (spec.bindAlias !== null) {
         const alias = spec.bindAlias;
         mkdirs(alias);
-        journal.make({ kind: 'mount', path: alias }, () => {
-            const r = run(['mount', '--bind', '-o', 'ro', spec.medium.root, alias]);
-            if (r.status !== 0)
-                throw new Error(`mount --bind ${spec.medium.root}: ${r.stderr.trim()}`);
-            // A bind mount takes "ro" only when remounted; nosuid, nodev, noexec: the medium is data to serve.
-            run(['mount', '-o', 'remount,bind,ro,nosuid,nodev,noexec', alias]);
-        });
+        journal.make({ kind: 'mount', path: alias }, () => bindReadOnly(mountWay(), spec.medium.root, alias));
     }
     writeTree(spec);
     if (spec.httpAccessLog !== null) {

@@ -5,12 +5,13 @@ import GLib from 'gi://GLib';
 
 import { ShareError } from '../shared/errors.ts';
 import { _, format } from '../shared/i18n.ts';
-import type { ShareOptions } from '../shared/options.ts';
+import { DEFAULT_HTTP_PORT, type ShareOptions } from '../shared/options.ts';
 import { isPlainPath } from '../shared/paths.ts';
 import { planBoot } from './bootPlan.ts';
 import { mkdirs, traversableByOthers } from '../shared/fsutil.ts';
 import { type Medium, inspectMedium } from './medium/inspect.ts';
-import { isoProblem, mountIso } from './medium/iso.ts';
+import { isoProblem } from './medium/iso.ts';
+import { mountIso, mountWay } from './medium/mounts.ts';
 import type { MediumReader } from './medium/reader.ts';
 import { openMedium, runningMediumPath } from './medium/running.ts';
 import { addAddress, listInterfaces, neighbours, takenNetworks } from './network/host.ts';
@@ -38,7 +39,7 @@ export function openShareMedium(options: ShareOptions, dir: string, journal: Jou
         mkdirs(path);
         progress(format(_("Mounting {iso}…"), { iso: options.iso }));
         const iso = options.iso;
-        journal.make({ kind: 'mount', path }, () => mountIso(iso, path));
+        journal.make({ kind: 'mount', path }, () => mountIso(mountWay(), iso, path));
     }
     const reader = openMedium(path);
     return { medium: inspectMedium(reader), reader };
@@ -79,8 +80,30 @@ export async function chooseNetwork(options: ShareOptions, probeWindowMs: number
     return { interfaceName: iface.name, server, assigned, mode: decision.mode, range, notes: decision.notes, probeMs };
 }
 
+/** Free ports the HTTP fast path falls back to, in order, when the default port 80 is taken. */
+export const HTTP_FALLBACK_PORTS = [8080, 8008, 8081, 8880];
+
+/**
+ * The HTTP fast path's port. Port 80 is often taken on a live session: a web server installed with ours starts
+ * its own service (nginx-light's nginx.service answers on every address). The default port then falls back to
+ * the first free one of HTTP_FALLBACK_PORTS (the boot menus carry the port); a port the user chose is kept,
+ * and the port check says what holds it.
+ */
+async function httpPortFor(options: ShareOptions, address: string, progress: Progress): Promise<number> {
+    if (!options.http || options.httpPort !== DEFAULT_HTTP_PORT || !(await tcpConnects(address, DEFAULT_HTTP_PORT, 200)))
+        return options.httpPort;
+    for (const port of HTTP_FALLBACK_PORTS) {
+        if (!(await tcpConnects(address, port, 200))) {
+            progress(format(_("Port 80 is used by another web server on this computer: the HTTP fast path uses port {port}."), { port }));
+            return port;
+        }
+    }
+    return options.httpPort;
+}
+
 /** The plan for this machine: its NFS server, its boot loaders, and whether the medium needs a read-only alias. */
-export async function makeSpec(options: ShareOptions, medium: Medium, reader: MediumReader, net: NetworkChoice, dir: string): Promise<ShareSpec> {
+export async function makeSpec(options: ShareOptions, medium: Medium, reader: MediumReader, net: NetworkChoice, dir: string,
+    progress: Progress): Promise<ShareSpec> {
     const backend = nfsBackend();
     if (backend === null)
         throw new ShareError('DaemonFailed', _("No NFS server is installed: install nfs-kernel-server (or nfs-ganesha and nfs-ganesha-vfs)."));
@@ -88,8 +111,9 @@ export async function makeSpec(options: ShareOptions, medium: Medium, reader: Me
     // on a kernel command line (spaces…) or is not reachable for the daemons (udisks mounts under /media/USER,
     // which only USER may enter).
     const bindAlias = isPlainPath(medium.root.slice(1)) && traversableByOthers(medium.root) ? null : `${dir}/medium`;
-    const boot = planBoot(medium, reader, { server: net.server.address, http: options.http, httpPort: options.httpPort, nfsRoot: bindAlias ?? undefined });
+    const httpPort = await httpPortFor(options, net.server.address, progress);
+    const boot = planBoot(medium, reader, { server: net.server.address, http: options.http, httpPort, nfsRoot: bindAlias ?? undefined });
     const ownRpcbind = backend === 'ganesha' && !(await tcpConnects(net.server.address, 111, 200));
     return planShare({ boot, interfaceName: net.interfaceName, server: net.server, addressAssigned: net.assigned, mode: net.mode, range: net.range,
-        http: options.http ? { port: options.httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias });
+        http: options.http ? { port: httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias });
 }

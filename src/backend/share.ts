@@ -90,7 +90,7 @@ export class Share {
         const net = await chooseNetwork(options, this.env.probeWindowMs, this.journal, progress);
         this.notes.push(...net.notes);
         this.probeMs = net.probeMs;
-        const spec = await makeSpec(options, medium, reader, net, dir);
+        const spec = await makeSpec(options, medium, reader, net, dir, progress);
         this.spec_ = spec;
         this.watch = new ClientWatch(spec, this.env.goneAfter, this.env.pollMs, (changes, count) => this.publish(changes, count));
         writeFiles(spec, this.journal);

@@ -9,7 +9,7 @@ import GLib from 'gi://GLib';
 
 import { _, format } from '../../shared/i18n.ts';
 import { mountsBelow, readTextFile, writeAtomic } from '../../shared/fsutil.ts';
-import { unmount } from '../medium/iso.ts';
+import { unmount } from '../medium/mounts.ts';
 import { removeAddress } from '../network/host.ts';
 import type { Cidr } from '../network/ipv4.ts';
 import { isSameProcess, killProcess, run } from '../services/supervisor.ts';

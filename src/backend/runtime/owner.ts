@@ -7,7 +7,7 @@ import { _, format } from '../../shared/i18n.ts';
 import { ShareError } from '../../shared/errors.ts';
 import type { Client } from '../clients.ts';
 import { listDir, mountsBelow, readTextFile, removeTree, writeAtomic } from '../../shared/fsutil.ts';
-import { unmount } from '../medium/iso.ts';
+import { unmount } from '../medium/mounts.ts';
 import type { Mode } from '../network/mode.ts';
 import { run, sleep } from '../services/supervisor.ts';
 import { DEFAULT_RUNTIME_DIR } from './env.ts';

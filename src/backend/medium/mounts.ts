@@ -1,0 +1,87 @@
+// The mounts a share makes (effects): an ISO file, and the medium's read-only alias. Each is a journal entry.
+//
+// Under systemd the helper runs in a mount namespace of its own (its unit's sandbox, ProtectSystem=strict…).
+// A mount it made there would be seen by the daemons it starts (nfs-ganesha) but not by the kernel's nfsd,
+// whose rpc.mountd resolves exported paths in the host's namespace, and it would vanish with a killed helper
+// while its export stayed. So under systemd a mount is asked of systemd (`systemd-mount`: a transient mount
+// unit that PID 1 mounts in the host's namespace, which propagates into the helper's) and undone with
+// `systemd-umount`. Elsewhere (root's `start` in a terminal, the lab) the process mounts by itself.
+import GLib from 'gi://GLib';
+
+import { _, format } from '../../shared/i18n.ts';
+import { ShareError } from '../../shared/errors.ts';
+import { mountsBelow } from '../../shared/fsutil.ts';
+import { run } from '../services/supervisor.ts';
+
+export type MountWay = 'self' | 'systemd';
+
+/** 'systemd' for the helper run by systemd (its unit sets INVOCATION_ID) on a system booted with systemd. */
+export function mountWay(): MountWay {
+    return GLib.getenv('INVOCATION_ID') !== null && GLib.file_test('/run/systemd/system', GLib.FileTest.IS_DIR)
+        && GLib.find_program_in_path('systemd-mount') !== null ? 'systemd' : 'self';
+}
+
+/** Read-only, and nothing on it runs or acts as a device: the medium is data to serve. */
+export const MEDIUM_MOUNT_OPTIONS = 'ro,nosuid,nodev,noexec';
+
+/** `systemd-mount` of WHAT on WHERE: waits for the mount job; the unit is collected once unmounted. */
+export function systemdMountArgv(what: string, where: string, options: string, type: string | null): string[] {
+    return ['systemd-mount', '--no-ask-password', '--collect', `--options=${options}`,
+        ...type === null ? [] : [`--type=${type}`], '--description=Share This CD: the shared medium', what, where];
+}
+
+function isMounted(path: string): boolean {
+    return mountsBelow(path).includes(path);
+}
+
+/** Asks systemd for the mount; false (and nothing left) when it could not be made or is not seen here. */
+function mountBySystemd(what: string, where: string, options: string, type: string | null): boolean {
+    if (run(systemdMountArgv(what, where, options, type)).status !== 0)
+        return false;
+    if (isMounted(where))
+        return true;
+    // Made, but it did not reach this namespace: of no use to the daemons started from here.
+    run(['systemd-umount', where]);
+    return false;
+}
+
+/** The medium's read-only alias: `from` bound on `to`. */
+export function bindReadOnly(way: MountWay, from: string, to: string): void {
+    if (way === 'systemd' && mountBySystemd(from, to, `bind,${MEDIUM_MOUNT_OPTIONS}`, null))
+        return;
+    const r = run(['mount', '--bind', '-o', 'ro', from, to]);
+    if (r.status !== 0)
+        throw new Error(`mount --bind ${from}: ${r.stderr.trim()}`);
+    // A bind mount takes "ro" only when remounted.
+    run(['mount', '-o', `remount,bind,${MEDIUM_MOUNT_OPTIONS}`, to]);
+}
+
+/**
+ * An ISO file read-only: a loop mount (by systemd, or by this process), else fuseiso. No modprobe and no look
+ * at /proc/filesystems: the helper's unit forbids loading modules (ProtectKernelModules=yes), but mount(2) asks
+ * the kernel for "fs-iso9660" and the kernel loads the module itself; where the kernel has no iso9660 at all,
+ * the loop mount fails ("unknown filesystem type") and FUSE takes over (in this process's namespace: then the
+ * kernel has no nfsd either, and nfs-ganesha, started from here, serves).
+ */
+export function mountIso(way: MountWay, iso: string, mountPoint: string): void {
+    if (way === 'systemd' && mountBySystemd(iso, mountPoint, `loop,${MEDIUM_MOUNT_OPTIONS}`, 'iso9660'))
+        return;
+    if (run(['mount', '-o', `loop,${MEDIUM_MOUNT_OPTIONS}`, '-t', 'iso9660', iso, mountPoint]).status === 0)
+        return;
+    // -n: no ~/.mtab.fuseiso (the helper's home is read-only in its sandbox; fuseiso's daemon exits on it).
+    const r = run(['fuseiso', '-n', iso, mountPoint, '-o', 'ro,allow_other']);
+    if (r.status !== 0)
+        throw new ShareError('NoLiveMedium', format(_("The ISO file {path} could not be mounted: {error}"), { path: iso, error: r.stderr.trim() || r.stdout.trim() }));
+}
+
+/** Unmounts a mount of ours (systemd's transient unit, a loop or bind mount, FUSE); true when it is gone. */
+export function unmount(mountPoint: string): boolean {
+    if (GLib.find_program_in_path('systemd-umount') !== null && GLib.file_test('/run/systemd/system', GLib.FileTest.IS_DIR)
+        && run(['systemd-umount', mountPoint]).status === 0 && !isMounted(mountPoint))
+        return true;
+    if (run(['umount', mountPoint]).status === 0)
+        return true;
+    if (run(['fusermount', '-u', mountPoint]).status === 0)
+        return true;
+    return run(['umount', '-l', mountPoint]).status === 0;
+}
