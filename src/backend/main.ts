@@ -9,6 +9,7 @@ import GLib from 'gi://GLib';
 
 import { BUS_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
 import { runMain } from '../shared/mainLoop.ts';
+import { runByServiceManager, setStartAtBoot } from './bootStart.ts';
 import { PolkitAuthority } from './dbus/polkit.ts';
 import { ShareService } from './dbus/service.ts';
 import { listInterfaces } from './network/host.ts';
@@ -45,6 +46,13 @@ async function main(): Promise<number> {
         console.error(`cannot connect to the system bus: ${(e as Error).message}`);
         return 1;
     }
+    // The bus going away (the system shutting down: dbus may stop first) must not kill the helper, as GDBus's
+    // default (exit-on-close: raise SIGTERM) would, in the middle of undoing a share: it quits cleanly instead.
+    connection.set_exit_on_close(false);
+    connection.connect('closed', () => {
+        console.info('the system bus closed: stopping');
+        quit(0);
+    });
     let idleTimer: number | null = null;
     let quitting = false;
     const quit = (code: number): void => {
@@ -61,6 +69,7 @@ async function main(): Promise<number> {
         listInterfaces,
         canRead: userCanRead,
         onActivity: () => armIdle(),
+        startAtBoot: runByServiceManager() ? on => setStartAtBoot(on, connection) : undefined,
     });
     // The idle timer runs while nothing is shared; each call starts it again.
     function armIdle(): void {
@@ -99,10 +108,11 @@ async function main(): Promise<number> {
     // Share again if the user chose so (in the background: callers see "starting", then "sharing").
     service.resume(envNumber('SHARE_THIS_CD_RESUME_RETRY', 5) * 1000).catch(e => console.warn(`resume: ${e}`));
     for (const signal of [1, 2, 15]) {
+        // Kept: a second signal while the share is being undone must not end the process by default action.
         unixSignalAdd(GLib.PRIORITY_HIGH, signal, () => {
             console.info('signal: stopping');
             quit(0);
-            return GLib.SOURCE_REMOVE;
+            return GLib.SOURCE_CONTINUE;
         });
     }
     await finished;

@@ -17,8 +17,11 @@ function absolute(path: string | null): string | null {
 
 type Print = (text: string) => void;
 
-/** Shares through the helper; resolves with the exit status once sharing has stopped (Ctrl-C or a failure). */
-export async function startViaHelper(options: ShareOptions, out: Print, err: Print,
+/**
+ * Shares through the helper; resolves with the exit status once sharing has stopped (Ctrl-C or a failure), or
+ * at once with `remember` (the share goes on without this command, and again after a restart).
+ */
+export async function startViaHelper(options: ShareOptions, remember: boolean, out: Print, err: Print,
     onSignal: (handler: () => void) => void): Promise<number> {
     registerErrorDomain();
     const conn = Gio.bus_get_sync(Gio.BusType.SYSTEM, null);
@@ -26,7 +29,7 @@ export async function startViaHelper(options: ShareOptions, out: Print, err: Pri
     out(_("Asking the Share This CD helper to share (you may be asked for a password)…"));
     try {
         // Long enough for a password dialog and the DHCP probe.
-        await helperProxy(conn, 300000).StartAsync(startOptions(opts), CALL_FLAGS);
+        await helperProxy(conn, 300000).StartAsync(startOptions(opts, remember), CALL_FLAGS);
     } catch (e) {
         err(`share-this-cd: ${helperErrorText(e)}${isHelperMissing(e) ? ` ${_("Run share-this-cd as root instead.")}` : ''}`);
         return 1;
@@ -34,6 +37,10 @@ export async function startViaHelper(options: ShareOptions, out: Print, err: Pri
     const p = await helperProperties(conn);
     out(format(_("Sharing {label} on {interface} ({address}), {mode} mode, through the helper."),
         { label: String(p.MediumLabel), interface: String(p.Interface), address: String(p.Address), mode: String(p.Mode) === 'proxy' ? _("proxy-DHCP") : _("full DHCP") }));
+    if (remember) {
+        out(_("Start the other computers from the network (often F12, F11 or Esc at power-on). Sharing goes on, also after a restart, until “share-this-cd stop”."));
+        return 0;
+    }
     out(_("Start the other computers from the network (often F12, F11 or Esc at power-on). Ctrl-C stops sharing."));
     let finish: (code: number) => void = () => {};
     const done = new Promise<number>(resolve => { finish = resolve; });
@@ -54,6 +61,14 @@ export async function startViaHelper(options: ShareOptions, out: Print, err: Pri
                 finish(changed.State === 'failed' ? 1 : 0);
             }
         });
+    // The helper may end without a word (killed, or its unit stopped): nothing is shared any more then.
+    const watch = Gio.bus_watch_name_on_connection(conn, BUS_NAME, Gio.BusNameWatcherFlags.NONE, null, () => {
+        if (stopping)
+            return;
+        stopping = true;
+        err(`share-this-cd: ${_("The Share This CD helper ended unexpectedly: nothing is shared any more. The next call cleans up after it.")}`);
+        finish(1);
+    });
     onSignal(() => {
         if (stopping)
             return;
@@ -68,6 +83,7 @@ export async function startViaHelper(options: ShareOptions, out: Print, err: Pri
         });
     });
     const code = await done;
+    Gio.bus_unwatch_name(watch);
     conn.signal_unsubscribe(sub);
     return code;
 }

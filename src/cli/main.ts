@@ -43,6 +43,7 @@ const USAGE = [
     _("  --interface IF    the network interface the other computers are on (default: the wired one)"),
     _("  --mode MODE       auto (default), proxy (next to the network's DHCP server) or dhcp (hand out addresses)"),
     _("  --no-http         serve kernels and initrds over TFTP only (no HTTP fast path)"),
+    _("  --remember        through the helper: go on sharing after this command ends and after a restart, until share-this-cd stop"),
     '',
     _("Options of status and clients:"),
     _("  --json            print JSON"),
@@ -75,7 +76,7 @@ interface Parsed {
 }
 
 const VALUE_OPTIONS = new Set(['medium', 'server', 'http-port', 'show', 'iso', 'interface', 'mode', 'clients', 'timeout']);
-const FLAG_OPTIONS = new Set(['json', 'no-http', 'help', 'version', 'uefi', 'secure-boot', 'proxy']);
+const FLAG_OPTIONS = new Set(['json', 'no-http', 'help', 'version', 'uefi', 'secure-boot', 'proxy', 'remember']);
 
 /** Parses `COMMAND [--opt VALUE | --opt=VALUE | --flag]…`, refusing unknown, repeated and unsafe options. */
 export function parseArgs(argv: string[]): Parsed {
@@ -168,7 +169,7 @@ function commandPlan(parsed: Parsed): number {
 /** Options each command takes (anything else is a usage error). */
 const COMMAND_OPTIONS: Record<string, string[]> = {
     plan: ['medium', 'server', 'http-port', 'show', 'json', 'no-http'],
-    start: ['medium', 'iso', 'interface', 'mode', 'no-http', 'http-port'],
+    start: ['medium', 'iso', 'interface', 'mode', 'no-http', 'http-port', 'remember'],
     stop: [],
     status: ['json'],
     clients: ['json'],
@@ -212,9 +213,11 @@ async function commandStart(parsed: Parsed): Promise<number> {
         http: !parsed.flags.has('no-http'),
         httpPort: httpPortOption(parsed),
     };
-    if (!isRoot()) {
+    // A remembered share outlives this command: only the helper can hold it (root too goes through it).
+    const remember = parsed.flags.has('remember');
+    if (!isRoot() || remember) {
         validateOptions(options);
-        return startViaHelper(options, text => print(text), text => printerr(text), handler => {
+        return startViaHelper(options, remember, text => print(text), text => printerr(text), handler => {
             for (const signal of [1, 2, 15]) {
                 unixSignalAdd(GLib.PRIORITY_HIGH, signal, () => {
                     handler();

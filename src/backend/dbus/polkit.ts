@@ -55,7 +55,9 @@ export class PolkitAuthority implements Authority {
             return;
         if (details['polkit.dismissed'] !== undefined)
             throw new DBusFailure(`${ERROR_PREFIX}.AuthorizationDismissed`, _("The password dialog was closed: nothing was changed."));
-        if (challenge && !interactive)
+        // A password would do, but none could be asked: the call did not allow it, or the caller has no
+        // authentication agent (a terminal without one, a script).
+        if (challenge)
             throw new DBusFailure('org.freedesktop.DBus.Error.InteractiveAuthorizationRequired', _("An administrator's password is needed to share this computer's live system: try again from a program that can ask for it."));
         throw new DBusFailure('org.freedesktop.DBus.Error.AccessDenied', _("Not allowed: sharing the live system with the network needs an administrator's permission."));
     }

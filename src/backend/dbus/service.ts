@@ -33,6 +33,8 @@ export interface ServiceDeps {
     canRead: (uid: number, path: string) => boolean;
     /** Called on every method call (the idle timer starts again). */
     onActivity?: () => void;
+    /** Under systemd: the helper starts at boot (true) or not (false); see bootStart.ts. */
+    startAtBoot?: (on: boolean) => Promise<void>;
 }
 
 export class ShareService {
@@ -326,6 +328,10 @@ export class ShareService {
         } catch (e) {
             console.warn(`could not save the settings: ${(e as Error).message}`);
         }
+        const atBoot = s.sharing && s.remember;
+        this.deps.startAtBoot?.(atBoot).then(
+            () => console.info(atBoot ? 'sharing starts again at boot (the helper is enabled)' : 'nothing is shared at boot (the helper is not enabled)'),
+            e => console.warn(`could not ${atBoot ? 'enable' : 'disable'} the helper at boot: ${(e as Error).message}`));
     }
 
     /**
