@@ -38,15 +38,13 @@ const testEntry = specs => [
     ...specs.map(s => `import './test/${s}';`),
     `import './test/support/run.ts';`,
 ].join('\n');
-const specs = specsOf(['unit', 'lab']);
+// Then the system test of the installed package (systemd in a container; npm run test:system runs it alone).
+const specs = specsOf(['unit', 'lab', 'system']);
 
 await Promise.all([
-    esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(outdir, 'share-this-cd.js'),
-        banner: { js: '#!/usr/bin/env -S gjs -m' } }),
-    esbuild.build({ ...common, entryPoints: [join(root, 'src/backend/main.ts')], outfile: join(outdir, 'share-this-cd-helper.js'),
-        banner: { js: '#!/usr/bin/env -S gjs -m' } }),
-    esbuild.build({ ...common, entryPoints: [join(root, 'src/applet/main.ts')], outfile: join(outdir, 'share-this-cd-applet.js'),
-        banner: { js: '#!/usr/bin/env -S gjs -m' } }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(outdir, 'share-this-cd.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'src/backend/main.ts')], outfile: join(outdir, 'share-this-cd-helper.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'src/applet/main.ts')], outfile: join(outdir, 'share-this-cd-applet.js') }),
     esbuild.build({ ...common, stdin: { contents: testEntry(specs), resolveDir: root, sourcefile: 'all-specs.ts', loader: 'ts' },
         outfile: join(outdir, 'tests.js') }),
     // The unit specs alone (no namespaces, daemons or virtual machines): meson test runs these.

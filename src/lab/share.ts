@@ -8,24 +8,20 @@ import { sleep } from '../backend/services/supervisor.ts';
 /** The line `start` prints once everything answers. */
 export const READY = /^Sharing .* ready in \d+ ms \(DHCP probe \d+ ms\)\.$/;
 
-export class LabShare {
+/** A command of the lab run in the background, its output (stdout and stderr) collected line by line. */
+export class LabProcess {
     readonly proc: Gio.Subprocess;
     readonly lines: string[] = [];
     private exited = false;
     /** All output read (end of file on the pipe). */
     private drained = false;
 
-    /**
-     * `cli`: the command-line bundle; `netns`: the server namespace; `env` adds to the environment; `wrapper`
-     * replaces `ip netns exec NETNS` (e.g. setpriv, to run as another user).
-     */
-    constructor(cli: string, netns: string, args: string[], env: Record<string, string> = {}, onLine: (line: string) => void = () => {},
-        wrapper: string[] | null = null) {
+    constructor(readonly argv: string[], env: Record<string, string> = {}, onLine: (line: string) => void = () => {}) {
         const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_MERGE });
         launcher.setenv('LANGUAGE', 'C', true);
         for (const [k, v] of Object.entries(env))
             launcher.setenv(k, v, true);
-        this.proc = launcher.spawnv([...wrapper ?? ['ip', 'netns', 'exec', netns], 'gjs', '-m', cli, 'start', ...args]);
+        this.proc = launcher.spawnv(argv);
         const stream = new Gio.DataInputStream({ base_stream: this.proc.get_stdout_pipe() as Gio.InputStream });
         const next = (): void => {
             stream.read_line_async(GLib.PRIORITY_DEFAULT, null, (_s, res) => {
@@ -66,7 +62,7 @@ export class LabShare {
             if (found)
                 return found;
             if (this.exited && this.drained) {
-                throw new Error(`share-this-cd start ended (status ${this.exitStatus}) before ${re}:\n${this.output}`);
+                throw new Error(`${this.argv.join(' ')} ended (status ${this.exitStatus}) before ${re}:\n${this.output}`);
             }
             if (GLib.get_monotonic_time() > deadline)
                 throw new Error(`timed out waiting for ${re}:\n${this.output}`);
@@ -80,7 +76,7 @@ export class LabShare {
         while (!(this.exited && this.drained) && GLib.get_monotonic_time() < deadline)
             await sleep(20);
         if (!this.exited)
-            throw new Error(`share-this-cd start did not end:\n${this.output}`);
+            throw new Error(`${this.argv.join(' ')} did not end:\n${this.output}`);
         return this.exitStatus;
     }
 
@@ -96,5 +92,17 @@ export class LabShare {
     signal(sig: number): void {
         if (!this.exited)
             this.proc.send_signal(sig);
+    }
+}
+
+/** A running `share-this-cd start` inside a lab namespace. */
+export class LabShare extends LabProcess {
+    /**
+     * `cli`: the command-line bundle; `netns`: the server namespace; `env` adds to the environment; `wrapper`
+     * replaces `ip netns exec NETNS` (e.g. setpriv, to run as another user).
+     */
+    constructor(cli: string, netns: string, args: string[], env: Record<string, string> = {}, onLine: (line: string) => void = () => {},
+        wrapper: string[] | null = null) {
+        super([...wrapper ?? ['ip', 'netns', 'exec', netns], 'gjs', '-m', cli, 'start', ...args], env, onLine);
     }
 }
