@@ -3,8 +3,10 @@
 // nothing. systemd (PID 1) writes the links at the helper's request on its manager API: the helper's own view
 // of /etc is read-only (ProtectSystem=strict). Outside systemd (a checkout, a private bus, a root `start`)
 // there is no unit and nothing to do.
-import Gio from 'gi://Gio';
+import type Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
+
+import { callAsync } from './dbus/polkit.ts';
 
 export const HELPER_UNIT = 'share-this-cd-helper.service';
 
@@ -13,25 +15,19 @@ export function runByServiceManager(): boolean {
     return GLib.getenv('INVOCATION_ID') !== null;
 }
 
-function callManager(bus: Gio.DBusConnection, method: string, args: GLib.Variant | null): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-        bus.call('org.freedesktop.systemd1', '/org/freedesktop/systemd1', 'org.freedesktop.systemd1.Manager', method, args, null,
-            Gio.DBusCallFlags.NONE, 30000, null, (_c, res) => {
-                try {
-                    bus.call_finish(res);
-                    resolve();
-                } catch (e) {
-                    reject(e);
-                }
-            });
-    });
+function callManager(bus: Gio.DBusConnection, method: string, args: GLib.Variant | null): Promise<GLib.Variant> {
+    return callAsync(bus, 'org.freedesktop.systemd1', '/org/freedesktop/systemd1', 'org.freedesktop.systemd1.Manager', method, args, null, 30000);
 }
 
 /**
  * Enables (or disables) the helper's unit at boot through systemd, then has systemd reload its units, as
  * `systemctl enable` does (else systemd's own view, UnitFileState, stays the old one until the next reload).
+ * Nothing is done when the unit is already so (a share started again at boot, a second stop).
  */
 export async function setStartAtBoot(on: boolean, bus: Gio.DBusConnection): Promise<void> {
+    const [state] = (await callManager(bus, 'GetUnitFileState', new GLib.Variant('(s)', [HELPER_UNIT]))).deepUnpack() as [string];
+    if ((state === 'enabled') === on)
+        return;
     await callManager(bus, on ? 'EnableUnitFiles' : 'DisableUnitFiles',
         on ? new GLib.Variant('(asbb)', [[HELPER_UNIT], false, false]) : new GLib.Variant('(asb)', [[HELPER_UNIT], false]));
     await callManager(bus, 'Reload', null);

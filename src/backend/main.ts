@@ -46,13 +46,6 @@ async function main(): Promise<number> {
         console.error(`cannot connect to the system bus: ${(e as Error).message}`);
         return 1;
     }
-    // The bus going away (the system shutting down: dbus may stop first) must not kill the helper, as GDBus's
-    // default (exit-on-close: raise SIGTERM) would, in the middle of undoing a share: it quits cleanly instead.
-    connection.set_exit_on_close(false);
-    connection.connect('closed', () => {
-        console.info('the system bus closed: stopping');
-        quit(0);
-    });
     let idleTimer: number | null = null;
     let quitting = false;
     const quit = (code: number): void => {
@@ -62,6 +55,13 @@ async function main(): Promise<number> {
         exitCode = code;
         finish();
     };
+    // The bus going away (the system shutting down: dbus may stop first) must not kill the helper, as GDBus's
+    // default (exit-on-close: raise SIGTERM) would, in the middle of undoing a share: it quits cleanly instead.
+    connection.set_exit_on_close(false);
+    connection.connect('closed', () => {
+        console.info('the system bus closed: stopping');
+        quit(0);
+    });
     const service: ShareService = new ShareService({
         authority: new PolkitAuthority(connection),
         env: engineEnvFromProcess(),

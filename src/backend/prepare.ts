@@ -81,7 +81,7 @@ export async function chooseNetwork(options: ShareOptions, probeWindowMs: number
 }
 
 /** Free ports the HTTP fast path falls back to, in order, when the default port 80 is taken. */
-export const HTTP_FALLBACK_PORTS = [8080, 8008, 8081, 8880];
+const HTTP_FALLBACK_PORTS = [8080, 8008, 8081, 8880];
 
 /**
  * The HTTP fast path's port. Port 80 is often taken on a live session: a web server installed with ours starts

@@ -51,6 +51,8 @@ export class ShareService {
     /** The Start or Stop in progress (shutdown waits for it). */
     private pending: Promise<void> | null = null;
     private probing = false;
+    /** The last change of whether the helper starts at boot (they run one after the other). */
+    private bootChange: Promise<void> = Promise.resolve();
 
     constructor(private readonly deps: ServiceDeps) {}
 
@@ -328,10 +330,13 @@ export class ShareService {
         } catch (e) {
             console.warn(`could not save the settings: ${(e as Error).message}`);
         }
+        // One change at a time, in order: a stop right after a start must leave the unit disabled.
         const atBoot = s.sharing && s.remember;
-        this.deps.startAtBoot?.(atBoot).then(
-            () => console.info(atBoot ? 'sharing starts again at boot (the helper is enabled)' : 'nothing is shared at boot (the helper is not enabled)'),
-            e => console.warn(`could not ${atBoot ? 'enable' : 'disable'} the helper at boot: ${(e as Error).message}`));
+        const startAtBoot = this.deps.startAtBoot;
+        if (startAtBoot)
+            this.bootChange = this.bootChange.then(() => startAtBoot(atBoot)).then(
+                () => console.info(atBoot ? 'sharing starts again at boot (the helper is enabled)' : 'nothing is shared at boot (the helper is not enabled)'),
+                e => console.warn(`could not ${atBoot ? 'enable' : 'disable'} the helper at boot: ${(e as Error).message}`));
     }
 
     /**

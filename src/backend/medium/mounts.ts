@@ -15,10 +15,14 @@ import { run } from '../services/supervisor.ts';
 
 export type MountWay = 'self' | 'systemd';
 
+/** This system was booted with systemd, and has its mount tools. */
+function systemdMounts(): boolean {
+    return GLib.file_test('/run/systemd/system', GLib.FileTest.IS_DIR) && GLib.find_program_in_path('systemd-mount') !== null;
+}
+
 /** 'systemd' for the helper run by systemd (its unit sets INVOCATION_ID) on a system booted with systemd. */
 export function mountWay(): MountWay {
-    return GLib.getenv('INVOCATION_ID') !== null && GLib.file_test('/run/systemd/system', GLib.FileTest.IS_DIR)
-        && GLib.find_program_in_path('systemd-mount') !== null ? 'systemd' : 'self';
+    return GLib.getenv('INVOCATION_ID') !== null && systemdMounts() ? 'systemd' : 'self';
 }
 
 /** Read-only, and nothing on it runs or acts as a device: the medium is data to serve. */
@@ -76,8 +80,7 @@ export function mountIso(way: MountWay, iso: string, mountPoint: string): void {
 
 /** Unmounts a mount of ours (systemd's transient unit, a loop or bind mount, FUSE); true when it is gone. */
 export function unmount(mountPoint: string): boolean {
-    if (GLib.find_program_in_path('systemd-umount') !== null && GLib.file_test('/run/systemd/system', GLib.FileTest.IS_DIR)
-        && run(['systemd-umount', mountPoint]).status === 0 && !isMounted(mountPoint))
+    if (systemdMounts() && run(['systemd-umount', mountPoint]).status === 0 && !isMounted(mountPoint))
         return true;
     if (run(['umount', mountPoint]).status === 0)
         return true;
