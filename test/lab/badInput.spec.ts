@@ -120,8 +120,27 @@ describe('start with bad input, in the lab', () => {
         ns(CLIENT, ['ip', 'addr', 'flush', 'dev', 'eth0']);
     });
 
+    it('port 80 taken by another web server: the HTTP fast path moves to 8080, and clients fetch over it', async () => {
+        await hold('tcp', SRV_IP, 80);
+        const share = await startShare(['--medium', medium]);
+        expect(share.output).toContain('Port 80 is used by another web server on this computer: the HTTP fast path uses port 8080.');
+        expect(share.output).toMatch(/HTTP on port 8080; ready in/);
+        ns(CLIENT, ['ip', 'addr', 'add', '10.77.0.204/24', 'dev', 'eth0']);
+        ns(CLIENT, ['curl', '-sSf', '-o', '/dev/null', `http://${SRV_IP}:8080/medium/casper/vmlinuz`]);
+        ns(CLIENT, ['ip', 'addr', 'flush', 'dev', 'eth0']);
+        share.signal(2);
+        expect(await share.ended()).toBe(0);
+        const left = leftovers();
+        left.listening = left.listening.split('\n').filter(l => !l.includes(':80 ')).join('\n');
+        expect(left).toEqual(NOTHING_LEFT);
+    });
+
+    it('a chosen HTTP port already taken is refused, not moved', async () => {
+        await hold('tcp', SRV_IP, 8090);
+        expect(await refused(['--medium', medium, '--http-port', '8090'], 1, 8090)).toContain('Port 8090 (HTTP) is already used by another program on this computer');
+    });
+
     for (const [proto, port, address, text] of [
-        ['tcp', 80, SRV_IP, 'Port 80 (HTTP) is already used by another program on this computer'],
         ['tcp', 2049, SRV_IP, 'Port 2049 (NFS) is already used by another program on this computer'],
         ['udp', 69, SRV_IP, 'Port 69 (TFTP) is already used by another program on this computer'],
         ['udp', 67, '0.0.0.0', 'port 67 (DHCP) is already used by another program on this computer'],
