@@ -376,6 +376,15 @@ describe('the privileged helper (D-Bus + polkit)', () => {
             expect(await prop('Address')).toBe('10.78.0.1');
         });
 
+        it('a Start that finds the helper sharing again waits for that share and answers, not Busy', async () => {
+            GLib.file_set_contents(`${bus.stateDir}/settings.json`, remembered('br0'));
+            // This call activates the helper, which starts sharing again at once; the call comes meanwhile.
+            const r = await start({ medium: s(medium), interface: s('br0'), remember: new GLib.Variant('b', true) });
+            expect(r.ok).withContext(`${JSON.stringify(r)}\n${(readTextFile(bus.helperLog) ?? '').slice(-2000)}`).toBeTrue();
+            expect(await prop('State')).toBe('sharing');
+            expect(readTextFile(bus.helperLog) ?? '').toContain('sharing again with the remembered options (attempt 1)');
+        });
+
         it('stops retrying, and forgets the choice, when a user stops sharing', async () => {
             GLib.file_set_contents(`${bus.stateDir}/settings.json`, remembered('never0'));
             await waitProp('State', v => v === 'failed');

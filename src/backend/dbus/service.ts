@@ -145,12 +145,20 @@ export class ShareService {
             for (const [key, v] of Object.entries(dict))
                 wire[key] = { type: v.get_type_string(), value: v.recursiveUnpack() };
             const request = parseStartOptions(wire, this.deps.listInterfaces().map(i => i.name));
-            if (this.changeCheck() === 'unchanged-if-same' && this.request !== null && sameOptions(this.request.options, request.options)
-                && this.request.remember === request.remember)
+            const unchanged = (): boolean => this.changeCheck() === 'unchanged-if-same' && this.request !== null
+                && sameOptions(this.request.options, request.options) && this.request.remember === request.remember;
+            // (checked before awaiting: an await that waits for nothing still lets the share start meanwhile)
+            if (this.resuming)
+                await this.resumeSettled();
+            if (unchanged())
                 return null;
             this.refuseWhileBusyOrSharing();
             await this.authorize(invocation);
             await this.checkCallerCanRead(invocation, request.options);
+            if (this.resuming)
+                await this.resumeSettled();
+            if (unchanged())
+                return null;
             this.refuseWhileBusyOrSharing();
             this.userActed = true;
             await this.act(() => this.startShare(request));
@@ -209,6 +217,15 @@ export class ShareService {
                 console.warn(`${invocation.get_method_name()} from ${invocation.get_sender()} failed: ${name}: ${message}`);
             invocation.return_dbus_error(name, message);
         }).finally(() => this.deps.onActivity?.());
+    }
+
+    /**
+     * Sharing again at start-up (remembered) may begin while a Start is on its way (the call that activated the
+     * helper): the Start waits for it, then is judged by its outcome, instead of meeting Busy.
+     */
+    private async resumeSettled(): Promise<void> {
+        while (this.resuming && this.pending !== null)
+            await this.pending;
     }
 
     private changeCheck(): 'unchanged-if-same' | 'other' {
