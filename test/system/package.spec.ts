@@ -11,6 +11,7 @@
 import GLib from 'gi://GLib';
 
 import { sleep } from '../../src/backend/services/supervisor.ts';
+import { explainScreen } from '../../src/cli/demo.ts';
 import { removeTree } from '../../src/shared/fsutil.ts';
 import { type LabImage, ensureLabImage } from '../../src/lab/image.ts';
 import { LIVE_USER, LabMachine, ensureSystemRoot } from '../../src/lab/machine.ts';
@@ -94,8 +95,14 @@ function vm(name: string, firmware: Firmware, tap: number): LabVm {
 
 async function boots(v: LabVm): Promise<Marker> {
     const m = await v.waitForMarker(BOOT_TIMEOUT);
-    if (m === null)
-        throw new Error(`${v.options.name} did not reach the live system. Last console lines:\n  ${v.lastLines().join('\n  ')}\nThe helper's journal:\n${helperJournal()}`);
+    if (m === null) {
+        // BIOS firmware, iPXE and pxelinux write to the screen only: the screen says how far the client came.
+        const screen = await v.screenText();
+        const why = explainScreen(screen);
+        throw new Error(`${v.options.name} did not reach the live system in ${Math.round(v.uptime)} s. Last console lines:\n  ${v.lastLines().join('\n  ')}\n` +
+            `Its screen (OCR):\n  ${screen.slice(-12).join('\n  ')}${why ? `\n  → ${why}` : ''}\n` +
+            `The DHCP leases: ${machine.exec(['cat', '/run/share-this-cd/dnsmasq.leases']).stdout.trim()}\nThe helper's journal:\n${helperJournal()}`);
+    }
     timings.push(`${v.options.name}: ${m.seconds.toFixed(1)} s`);
     await v.kill();
     return m;
