@@ -254,13 +254,13 @@ describe('the installed package (systemd as PID 1 in a container)', () => {
         expect(leftovers()).toEqual(NOTHING_LEFT);
     }, SPEC_TIMEOUT);
 
-    it('a medium at a path with a space: systemd mounts its read-only alias where the kernel\'s nfsd would see it; a client boots; the helper killed, the next call cleans up', async () => {
+    it('a medium at a path with a space: systemd mounts its read-only alias where the kernel\'s nfsd would see it; a UEFI client boots; the helper killed, the next call cleans up', async () => {
         const start = new LabProcess(machine.asUser(LIVE_USER, `share-this-cd start --medium '${STICK}' --interface br0`));
         await start.waitFor(READY, 90000);
         // The alias is a mount of the host's namespace (systemd's transient unit), read-only and inert, and
         // nfs-ganesha in the helper's own namespace serves it (the mount propagated there): the client boots.
         expect(hostMounts()).toEqual(['/run/share-this-cd/medium ro,nosuid,nodev,noexec,relatime']);
-        const m = await boots(vm('sys-bios-alias', 'bios', 1));
+        const m = await boots(vm('sys-uefi-alias', 'uefi', 1));
         expect(m.medium).toMatch(/^192\.168\.\d+\.1:\/run\/share-this-cd\/medium$/);
 
         expect(helperChildren()).toEqual(['dnsmasq', 'ganesha.nfsd', 'nginx']);
@@ -302,7 +302,7 @@ describe('the installed package (systemd as PID 1 in a container)', () => {
         }
         expect(status).toContain('"sharing"');
         expect(helperJournal()).toContain('sharing again with the remembered options (attempt 1)');
-        const m = await boots(vm('sys-bios-after-restart', 'bios', 0));
+        const m = await boots(vm('sys-uefi-after-restart', 'uefi', 0));
         expect(m.medium).toMatch(/:\/cdrom$/);
 
         liveSession(true);
