@@ -7,7 +7,7 @@ import GLib from 'gi://GLib';
 import system from 'system';
 
 import { readTextFile } from '../src/shared/fsutil.ts';
-import { sleep } from '../src/backend/services/supervisor.ts';
+import { sleep } from '../src/shared/timers.ts';
 import { AppletLab } from '../src/lab/appletLab.ts';
 import { LabNet, sh } from '../src/lab/net.ts';
 import { makeSampleMedium } from '../src/lab/sampleMedium.ts';

@@ -19,7 +19,7 @@ import GLib from 'gi://GLib';
 import system from 'system';
 
 import { listDir, readTextFile, removeTree } from '../src/shared/fsutil.ts';
-import { sleep } from '../src/backend/services/supervisor.ts';
+import { sleep } from '../src/shared/timers.ts';
 import { BusLab } from '../src/lab/bus.ts';
 import { LabNet, namespaces, sh } from '../src/lab/net.ts';
 import { makeSampleMedium } from '../src/lab/sampleMedium.ts';

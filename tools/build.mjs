@@ -53,6 +53,7 @@ await Promise.all([
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-plan.ts')], outfile: join(outdir, 'bench-plan.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/pxeProbe.ts')], outfile: join(outdir, 'pxe-probe.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/holdPort.ts')], outfile: join(outdir, 'hold-port.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/gcDropProbe.ts')], outfile: join(outdir, 'gc-drop-probe.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/journalOwner.ts')], outfile: join(outdir, 'journal-owner.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/lab-image.ts')], outfile: join(outdir, 'lab-image.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-boot.ts')], outfile: join(outdir, 'bench-boot.js') }),

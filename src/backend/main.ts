@@ -16,6 +16,7 @@ import { listInterfaces } from './network/host.ts';
 import { run } from './services/supervisor.ts';
 import { DEFAULT_STATE_DIR, SettingsStore } from './settings.ts';
 import { engineEnvFromProcess, envNumber } from './runtime/env.ts';
+import { after } from '../shared/timers.ts';
 
 setConsoleLogDomain('share-this-cd-helper');
 
@@ -46,7 +47,7 @@ async function main(): Promise<number> {
         console.error(`cannot connect to the system bus: ${(e as Error).message}`);
         return 1;
     }
-    let idleTimer: number | null = null;
+    let idleTimer: (() => void) | null = null;
     let quitting = false;
     const quit = (code: number): void => {
         if (quitting)
@@ -73,9 +74,8 @@ async function main(): Promise<number> {
     });
     // The idle timer runs while nothing is shared; each call starts it again.
     function armIdle(): void {
-        if (idleTimer !== null)
-            GLib.source_remove(idleTimer);
-        idleTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, idleMs, () => {
+        idleTimer?.();
+        idleTimer = after(idleMs, () => {
             idleTimer = null;
             if (service.idle) {
                 console.info(`idle for ${idleMs / 1000} s: exiting`);
@@ -83,7 +83,6 @@ async function main(): Promise<number> {
             } else {
                 armIdle();
             }
-            return GLib.SOURCE_REMOVE;
         });
     }
 

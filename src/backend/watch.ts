@@ -5,7 +5,6 @@
 // every IDLE_POLL_MS otherwise.
 // While nothing happens, the process sleeps but for that one slow timer.
 import Gio from 'gi://Gio';
-import GLib from 'gi://GLib';
 
 import { type Client, ClientTracker, DnsmasqLogReader, type TrackerChange, type TrackerEvent, fileClassifier } from './clients.ts';
 import { neighbours } from './network/host.ts';
@@ -14,6 +13,7 @@ import { platform } from './platforms.ts';
 import { parseHttpAccess } from './services/http.ts';
 import { parseNfsPeers } from './services/nfs.ts';
 import { type DaemonSpec, run } from './services/supervisor.ts';
+import { after } from '../shared/timers.ts';
 
 /** How often NFS connections are looked at while no computer is known to boot or run from us (ms). */
 export const IDLE_POLL_MS = 15000;
@@ -26,7 +26,7 @@ type LineReader = (line: string) => TrackerEvent | null;
 export class ClientWatch {
     private readonly tracker: ClientTracker;
     private readonly readers: Record<NonNullable<DaemonSpec['clientLog']>, LineReader>;
-    private pollTimer: number | null = null;
+    private pollTimer: (() => void) | null = null;
     private monitor: Gio.FileMonitor | null = null;
     private accessLog: Gio.DataInputStream | null = null;
     private partial = '';
@@ -61,8 +61,7 @@ export class ClientWatch {
 
     stop(): void {
         this.stopped = true;
-        if (this.pollTimer !== null)
-            GLib.source_remove(this.pollTimer);
+        this.pollTimer?.();
         this.pollTimer = null;
         this.monitor?.cancel();
         this.monitor = null;
@@ -109,14 +108,12 @@ export class ClientWatch {
         const ms = busy ? Math.max(1000, this.pollMs) : IDLE_POLL_MS;
         if (this.pollTimer !== null && this.pollBusy === busy)
             return;
-        if (this.pollTimer !== null)
-            GLib.source_remove(this.pollTimer);
+        this.pollTimer?.();
         this.pollBusy = busy;
-        this.pollTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
+        this.pollTimer = after(ms, () => {
             this.pollTimer = null;
             this.poll();
             this.schedulePoll();
-            return GLib.SOURCE_REMOVE;
         });
     }
 

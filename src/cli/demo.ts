@@ -5,7 +5,7 @@
 // verdict. Ctrl-C at any time cleans everything up.
 import GLib from 'gi://GLib';
 
-import { sleep } from '../backend/services/supervisor.ts';
+import { sleep } from '../shared/timers.ts';
 import { _, format, ngettext } from '../shared/i18n.ts';
 import { ensureLabImage } from '../lab/image.ts';
 import { LabNet } from '../lab/net.ts';

@@ -5,7 +5,8 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { readTextFile } from '../shared/fsutil.ts';
-import { sleep } from '../backend/services/supervisor.ts';
+import { sleep } from '../shared/timers.ts';
+import { hasExited } from '../backend/services/supervisor.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../shared/dbus.ts';
 import { BusLab } from './bus.ts';
 import { Desktop } from './desktop.ts';
@@ -113,7 +114,8 @@ export class AppletLab {
             return;
         this.applet = null;
         applet.send_signal(15);
-        await new Promise<void>(resolve => applet.wait_async(null, () => resolve()));
+        while (!hasExited(applet))
+            await sleep(50);
     }
 
     /** Opens the menu and chooses an item by its mnemonic key. */

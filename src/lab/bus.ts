@@ -9,7 +9,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { readTextFile, removeTree, writeAtomic } from '../shared/fsutil.ts';
-import { sleep } from '../backend/services/supervisor.ts';
+import { sleep } from '../shared/timers.ts';
 import { isRunning, killPid } from './process.ts';
 import { BUS_NAME } from '../shared/dbus.ts';
 import { type Result, sh } from './net.ts';

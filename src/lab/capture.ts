@@ -3,12 +3,16 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { sleep } from '../backend/services/supervisor.ts';
+import { hasExited } from '../backend/services/supervisor.ts';
+import { sleep } from '../shared/timers.ts';
 import { sh } from './net.ts';
 
 export class LabCapture {
     private proc: Gio.Subprocess | null = null;
-    private exited = false;
+    /** Ended (or never started): asked of GLib, which reaps it (no callback that gjs could refuse). */
+    private get exited(): boolean {
+        return this.proc === null || hasExited(this.proc);
+    }
 
     constructor(readonly netns: string, readonly iface: string, readonly file: string) {}
 
@@ -18,10 +22,6 @@ export class LabCapture {
         // -U: each packet is written at once, so the file is complete whenever it is read.
         this.proc = Gio.Subprocess.new(['ip', 'netns', 'exec', this.netns, 'tcpdump', '-i', this.iface, '-nn', '-U', '-s', '128', '-w', this.file],
             Gio.SubprocessFlags.STDOUT_SILENCE | Gio.SubprocessFlags.STDERR_SILENCE);
-        this.exited = false;
-        this.proc.wait_async(null, () => {
-            this.exited = true;
-        });
         for (let i = 0; i < 50 && !this.exited && !GLib.file_test(this.file, GLib.FileTest.EXISTS); i++)
             await sleep(100);
     }

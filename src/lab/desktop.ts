@@ -7,7 +7,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { readTextFile, removeTree } from '../shared/fsutil.ts';
-import { sleep } from '../backend/services/supervisor.ts';
+import { sleep } from '../shared/timers.ts';
 import { killPid } from './process.ts';
 import { type Result, sh } from './net.ts';
 

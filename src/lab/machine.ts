@@ -11,7 +11,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { listDir, mkdirs, removeTree } from '../shared/fsutil.ts';
-import { sleep } from '../backend/services/supervisor.ts';
+import { sleep } from '../shared/timers.ts';
 import { type Result, sh } from './net.ts';
 import { isRunning } from './process.ts';
 

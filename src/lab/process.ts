@@ -2,7 +2,8 @@
 // program name and start time, or the kernel's holder of its lock): the lab kills what it started itself.
 import GLib from 'gi://GLib';
 
-import { run, sleep } from '../backend/services/supervisor.ts';
+import { run } from '../backend/services/supervisor.ts';
+import { sleep } from '../shared/timers.ts';
 
 /** True when `pid` runs a program whose name is `comm` (any program when null). */
 export function isRunning(pid: number, comm: string | null = null): boolean {

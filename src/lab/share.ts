@@ -3,7 +3,8 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { sleep } from '../backend/services/supervisor.ts';
+import { LineReader, exitStatusOf, hasExited } from '../backend/services/supervisor.ts';
+import { sleep } from '../shared/timers.ts';
 
 /** The line `start` prints once everything answers. */
 export const READY = /^Sharing .* ready in \d+ ms \(DHCP probe \d+ ms\)\.$/;
@@ -12,7 +13,6 @@ export const READY = /^Sharing .* ready in \d+ ms \(DHCP probe \d+ ms\)\.$/;
 export class LabProcess {
     readonly proc: Gio.Subprocess;
     readonly lines: string[] = [];
-    private exited = false;
     /** All output read (end of file on the pipe). */
     private drained = false;
 
@@ -22,32 +22,16 @@ export class LabProcess {
         for (const [k, v] of Object.entries(env))
             launcher.setenv(k, v, true);
         this.proc = launcher.spawnv(argv);
-        const stream = new Gio.DataInputStream({ base_stream: this.proc.get_stdout_pipe() as Gio.InputStream });
-        const next = (): void => {
-            stream.read_line_async(GLib.PRIORITY_DEFAULT, null, (_s, res) => {
-                let line: string | null = null;
-                try {
-                    [line] = stream.read_line_finish_utf8(res);
-                } catch {
-                    line = null;
-                }
-                if (line === null) {
-                    this.drained = true;
-                    return;
-                }
-                this.lines.push(line);
-                onLine(line);
-                next();
-            });
-        };
-        next();
-        this.proc.wait_async(null, () => {
-            this.exited = true;
+        new LineReader(this.proc.get_stdout_pipe() as Gio.InputStream, line => {
+            this.lines.push(line);
+            onLine(line);
+        }, () => {
+            this.drained = true;
         });
     }
 
     get running(): boolean {
-        return !this.exited;
+        return !hasExited(this.proc);
     }
 
     get output(): string {
@@ -61,7 +45,7 @@ export class LabProcess {
             const found = this.lines.find(l => re.test(l));
             if (found)
                 return found;
-            if (this.exited && this.drained) {
+            if (!this.running && this.drained) {
                 throw new Error(`${this.argv.join(' ')} ended (status ${this.exitStatus}) before ${re}:\n${this.output}`);
             }
             if (GLib.get_monotonic_time() > deadline)
@@ -73,15 +57,15 @@ export class LabProcess {
     /** Resolves with the exit status once the process has ended and all its output has been read. */
     async ended(timeoutMs = 15000): Promise<number> {
         const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
-        while (!(this.exited && this.drained) && GLib.get_monotonic_time() < deadline)
+        while (!(!this.running && this.drained) && GLib.get_monotonic_time() < deadline)
             await sleep(20);
-        if (!this.exited)
+        if (this.running)
             throw new Error(`${this.argv.join(' ')} did not end:\n${this.output}`);
         return this.exitStatus;
     }
 
     get exitStatus(): number {
-        return this.proc.get_if_exited() ? this.proc.get_exit_status() : 128 + this.proc.get_term_sig();
+        return exitStatusOf(this.proc);
     }
 
     /** The pid of the gjs process (ip netns exec execs it, so it is the subprocess itself). */
@@ -90,7 +74,7 @@ export class LabProcess {
     }
 
     signal(sig: number): void {
-        if (!this.exited)
+        if (this.running)
             this.proc.send_signal(sig);
     }
 }

@@ -6,7 +6,8 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { sleep } from '../backend/services/supervisor.ts';
+import { hasExited } from '../backend/services/supervisor.ts';
+import { sleep } from '../shared/timers.ts';
 import { MARKER, POWEROFF_WORD } from './image.ts';
 import { ocr } from './ocr.ts';
 
@@ -97,8 +98,11 @@ export class LabVm {
     readonly qemuLog: string;
     private readonly monitor: string;
     private proc: Gio.Subprocess | null = null;
+    /** Ended (or never started): asked of GLib, which reaps it (no callback that gjs could refuse). */
+    private get exited(): boolean {
+        return this.proc === null || hasExited(this.proc);
+    }
     private startedAt = 0;
-    private exited = false;
 
     constructor(readonly options: VmOptions) {
         // qemu's option syntax gives commas a meaning: file names made of the name keep to safe characters.
@@ -119,6 +123,8 @@ export class LabVm {
     start(): void {
         for (const f of this.files)
             GLib.unlink(f);
+        this.console?.input.close(null);
+        this.console = null;
         if (this.options.firmware !== 'bios') {
             const vars = { 'uefi-secure': `${OVMF}/OVMF_VARS_4M.ms.fd`, 'uefi-arm64': `${AAVMF}/AAVMF_VARS.fd` }[this.options.firmware as string] ?? `${OVMF}/OVMF_VARS_4M.fd`;
             Gio.File.new_for_path(vars).copy(Gio.File.new_for_path(this.vars), Gio.FileCopyFlags.OVERWRITE, null, null);
@@ -128,10 +134,6 @@ export class LabVm {
         launcher.set_stderr_file_path(this.qemuLog);
         this.startedAt = GLib.get_monotonic_time();
         this.proc = launcher.spawnv(qemuArgv(this.options, { log: this.log, socket: this.socket, pid: this.pidFile, vars: this.vars, monitor: this.monitor }));
-        this.exited = false;
-        this.proc.wait_async(null, () => {
-            this.exited = true;
-        });
     }
 
     get running(): boolean {
@@ -143,19 +145,36 @@ export class LabVm {
         return (GLib.get_monotonic_time() - this.startedAt) / 1e6;
     }
 
-    /** The console so far, as lines (control characters and escape sequences removed). */
+    /** The console read so far: complete lines (cleaned), and the bytes after the last line end. */
+    private console: { input: Gio.FileInputStream; decoder: TextDecoder; lines: string[]; partial: string } | null = null;
+
+    /**
+     * The console so far, as lines (control characters and escape sequences removed). Read as it grows: the
+     * tests ask several times a second, and reading a whole boot's console each time is much garbage to collect.
+     */
     consoleLines(): string[] {
-        let text = '';
         try {
-            const [ok, bytes] = GLib.file_get_contents(this.log);
-            if (ok)
-                text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+            if (this.console === null) {
+                if (!GLib.file_test(this.log, GLib.FileTest.EXISTS))
+                    return [];
+                this.console = { input: Gio.File.new_for_path(this.log).read(null), decoder: new TextDecoder('utf-8', { fatal: false }), lines: [], partial: '' };
+            }
+            const c = this.console;
+            for (;;) {
+                const bytes = c.input.read_bytes(65536, null);
+                if (bytes.get_size() === 0)
+                    break;
+                c.partial += c.decoder.decode(bytes.toArray(), { stream: true });
+            }
+            const end = Math.max(c.partial.lastIndexOf('\n'), c.partial.lastIndexOf('\r')) + 1;
+            if (end > 0) {
+                c.lines.push(...cleanConsole(c.partial.slice(0, end)));
+                c.partial = c.partial.slice(end);
+            }
+            return c.partial === '' ? [...c.lines] : [...c.lines, ...cleanConsole(c.partial)];
         } catch {
-            return [];
+            return this.console?.lines.slice() ?? [];
         }
-        // eslint-disable-next-line no-control-regex
-        return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1b[()][A-Z0-9]/g, '').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '')
-            .split(/\r?\n|\r/).map(l => l.trimEnd()).filter(l => l !== '');
     }
 
     /** The last console lines; when the console is empty and qemu has ended, what qemu said instead. */
@@ -278,7 +297,16 @@ export class LabVm {
     }
 
     removeFiles(): void {
+        this.console?.input.close(null);
+        this.console = null;
         for (const f of this.files)
             GLib.unlink(f);
     }
+}
+
+/** Console text as lines: escape sequences and control characters removed, empty lines dropped. */
+function cleanConsole(text: string): string[] {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1b[()][A-Z0-9]/g, '').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '')
+        .split(/\r?\n|\r/).map(l => l.trimEnd()).filter(l => l !== '');
 }

@@ -6,11 +6,9 @@
 // 100 % of a core for as long as it waits (measured: `share-this-cd start` idle, ~100 000 poll() calls a second).
 // A GLib.MainLoop blocks in poll() until a source is ready, so an idle process sleeps.
 //
-// Known gjs 1.74 bug (fixed in gjs 1.82): a callback that arrives between two slices of an incremental garbage
-// collection is refused ("Attempting to run a JS callback during garbage collection") and, under a
-// GLib.MainLoop, lost. It takes much allocation to meet (a timer chain allocating ~1 MB every 150 ms lost its
-// timer in about 1 of 2 twenty-second runs here; the same under gjs's spinning loop: none of 4). The engine and the
-// helper allocate little; the spec runner and the demo, which allocate much, stay on gjs's own loop.
+// Known gjs bug before 1.82: a callback that arrives between two slices of an incremental garbage collection's
+// sweep is refused and lost, and the process can stall for good; shared/timers.ts explains it and holds what
+// our code does about it (timers with backups, collections kept going, line readers that notice a lost read).
 import GLib from 'gi://GLib';
 
 /**

@@ -10,7 +10,8 @@ import GLib from 'gi://GLib';
 
 import { mountsBelow, writeAtomic } from '../../src/shared/fsutil.ts';
 import { OwnerLock } from '../../src/backend/runtime/lock.ts';
-import { processIdentity, sleep } from '../../src/backend/services/supervisor.ts';
+import { processIdentity } from '../../src/backend/services/supervisor.ts';
+import { sleep } from '../../src/shared/timers.ts';
 import { LabNet, sh } from '../../src/lab/net.ts';
 import { makeSampleMedium } from '../../src/lab/sampleMedium.ts';
 import { LabShare, READY } from '../../src/lab/share.ts';

@@ -2,7 +2,7 @@
 // as a user would (`share-this-cd start` inside the server namespace).
 import GLib from 'gi://GLib';
 
-import { sleep } from '../../src/backend/services/supervisor.ts';
+import { sleep } from '../../src/shared/timers.ts';
 import { LabNet, type LabNetOptions, type Result, sh } from '../../src/lab/net.ts';
 import { type MediumSizes, SMALL_MEDIUM, makeSampleMedium } from '../../src/lab/sampleMedium.ts';
 import { LabShare, READY } from '../../src/lab/share.ts';

@@ -1,6 +1,8 @@
 // What jasmine-core 7 expects from a browser and gjs 1.74 lacks: queueMicrotask, MessageChannel (used to
-// clear the stack between specs), global error events, structuredClone.
-import GLib from 'gi://GLib';
+// clear the stack between specs), global error events, structuredClone. Also timers that survive a callback
+// refused during garbage collection (src/shared/timers.ts): jasmine moves from one spec to the next through
+// MessageChannel and times specs out with setTimeout; gjs's own setTimeout is lost with its callback.
+import { after } from '../../src/shared/timers.ts';
 
 // A polyfill module: the global object is untyped by design here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -16,10 +18,7 @@ if (!g.MessageChannel) {
         other: Port | null = null;
 
         postMessage(data: unknown): void {
-            GLib.idle_add(GLib.PRIORITY_DEFAULT, () => {
-                this.other?.onmessage?.({ data });
-                return GLib.SOURCE_REMOVE;
-            });
+            after(0, () => this.other?.onmessage?.({ data }));
         }
     }
     g.MessageChannel = class {
@@ -30,6 +29,25 @@ if (!g.MessageChannel) {
             this.port1.other = this.port2;
             this.port2.other = this.port1;
         }
+    };
+}
+
+{
+    const timers = new Map<number, () => void>();
+    let nextTimer = 1;
+    g.setTimeout = (fn: (...args: unknown[]) => void, ms = 0, ...args: unknown[]): number => {
+        const id = nextTimer++;
+        timers.set(id, after(Math.max(0, Number(ms) || 0), () => {
+            timers.delete(id);
+            fn(...args);
+        }));
+        return id;
+    };
+    g.clearTimeout = (id: number | undefined): void => {
+        if (id === undefined)
+            return;
+        timers.get(id)?.();
+        timers.delete(id);
     };
 }
 

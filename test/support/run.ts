@@ -12,7 +12,13 @@ let failed = 0;
 let skipped = 0;
 const failures: string[] = [];
 const verbose = GLib.getenv('SPEC_VERBOSE') === '1';
+// Where the name of the running spec is kept (tools/test.sh names it when the run is ended for taking too long).
+const progressFile = GLib.getenv('SPEC_PROGRESS_FILE');
 env.addReporter({
+    specStarted(result) {
+        if (progressFile)
+            GLib.file_set_contents(progressFile, result.fullName);
+    },
     // A failing beforeAll/afterAll is reported on its suite: count it, or a broken set-up would pass silently.
     suiteDone(result) {
         if (result.failedExpectations.length > 0) {
@@ -38,10 +44,9 @@ env.addReporter({
 
 const t0 = GLib.get_monotonic_time();
 // On gjs's own loop (a top-level await), not runMain's GLib.MainLoop, although that loop spins at 100 % of a
-// core (src/shared/mainLoop.ts): under gjs 1.74 a callback that arrives between two slices of an incremental
-// garbage collection is refused ("Attempting to run a JS callback during garbage collection") and dropped for
-// good under a GLib.MainLoop, while gjs's spinning loop survives it. The spec process allocates much (the lab
-// reads consoles and logs several times a second): a dropped timer hung a whole run. gjs 1.82 fixed the check.
+// core (src/shared/mainLoop.ts): a spec run allocates much, and under gjs before 1.82 a callback can be refused
+// during garbage collection (src/shared/timers.ts); the spinning loop meets that less often. jasmine's own
+// timers (setTimeout, MessageChannel) are ours (polyfills.ts), with backups, and tools/test.sh bounds the run.
 system.exit(await (async () => {
     try {
         const result = await env.execute();

@@ -10,7 +10,7 @@
 // as for a login on a console; an autologin getty would need a terminal the test would then have to drive).
 import GLib from 'gi://GLib';
 
-import { sleep } from '../../src/backend/services/supervisor.ts';
+import { sleep } from '../../src/shared/timers.ts';
 import { explainScreen } from '../../src/cli/demo.ts';
 import { removeTree } from '../../src/shared/fsutil.ts';
 import { type LabImage, ensureLabImage } from '../../src/lab/image.ts';

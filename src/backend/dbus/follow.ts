@@ -1,15 +1,14 @@
 // Following a share that another process owns (root's `share-this-cd start`): once a second, whether the lock
 // is still held and what its status file says, until the owner lets go. Read-only: nothing of that share is
 // ever touched from here.
-import GLib from 'gi://GLib';
-
 import { type StatusJson, lockOwner, readStatus } from '../runtime/owner.ts';
+import { after } from '../../shared/timers.ts';
 
 /** What the follower reports: the owner's status, 'starting' before its status exists, 'ended' once it let go. */
 export type Followed = StatusJson | 'starting' | 'ended';
 
 export class ShareFollower {
-    private timer: number | null = null;
+    private timer: (() => void) | null = null;
 
     constructor(private readonly dir: string, private readonly onUpdate: (s: Followed) => void) {}
 
@@ -17,18 +16,15 @@ export class ShareFollower {
     start(): boolean {
         if (!this.update())
             return false;
-        this.timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1000, () => {
-            if (this.update())
-                return GLib.SOURCE_CONTINUE;
-            this.timer = null;
-            return GLib.SOURCE_REMOVE;
-        });
+        const tick = (): void => {
+            this.timer = this.update() ? after(1000, tick) : null;
+        };
+        this.timer = after(1000, tick);
         return true;
     }
 
     stop(): void {
-        if (this.timer !== null)
-            GLib.source_remove(this.timer);
+        this.timer?.();
         this.timer = null;
     }
 

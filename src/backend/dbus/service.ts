@@ -21,6 +21,7 @@ import { ShareFollower } from './follow.ts';
 import { InvalidArgs, type StartRequest, type WireValue, parseStartOptions } from './options.ts';
 import { type Authority, DBusFailure, callAsync } from './polkit.ts';
 import { type HelperState, type Props, STOPPED_PROPS, clientDict, errorReply, probeReply, setProperties } from './properties.ts';
+import { sleep } from '../../shared/timers.ts';
 
 export { type HelperState, clientDict, errorReply };
 
@@ -126,10 +127,7 @@ export class ShareService {
                     if (!(isShareError(e) && e.code === 'NoUsableInterface') || attempt >= attempts)
                         return;
                 }
-                await new Promise<void>(done => GLib.timeout_add(GLib.PRIORITY_DEFAULT, retryMs, () => {
-                    done();
-                    return GLib.SOURCE_REMOVE;
-                }));
+                await sleep(retryMs);
             }
         } finally {
             this.resuming = false;

@@ -12,6 +12,7 @@ import GLib from 'gi://GLib';
 import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, MessageType, buildDiscover, givesAddress, messageType, parsePacket, serverId } from './dhcpPacket.ts';
 import { UnixInputStream } from '../../shared/fsutil.ts';
 import type { ProbeResult } from './mode.ts';
+import { after } from '../../shared/timers.ts';
 
 export interface ProbeTarget {
     /** Address of the interface to probe from (it must be configured on that interface). */
@@ -71,7 +72,7 @@ export function probeDhcp(target: ProbeTarget, windowMs = 3000): Promise<ProbeRe
     }
     return new Promise(resolve => {
         let deadline = GLib.get_monotonic_time() + windowMs * 1000;
-        GLib.timeout_add(GLib.PRIORITY_DEFAULT, 25, () => {
+        const look = (): void => {
             for (const [sock, input] of inputs) for (;;) {
                 let bytes: Uint8Array | null;
                 try {
@@ -94,12 +95,14 @@ export function probeDhcp(target: ProbeTarget, windowMs = 3000): Promise<ProbeRe
                 }
                 deadline = Math.min(deadline, GLib.get_monotonic_time() + 1000 * 1000);
             }
-            if (GLib.get_monotonic_time() < deadline)
-                return GLib.SOURCE_CONTINUE;
+            if (GLib.get_monotonic_time() < deadline) {
+                after(25, look);
+                return;
+            }
             receiver.close();
             sender.close();
             resolve(result);
-            return GLib.SOURCE_REMOVE;
-        });
+        };
+        after(25, look);
     });
 }

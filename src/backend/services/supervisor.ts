@@ -4,6 +4,8 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
+import { after, DROPS_CALLBACKS, keepCollecting, sleep } from '../../shared/timers.ts';
+
 const LOG_DOMAIN = 'share-this-cd';
 
 export interface RunResult {
@@ -72,13 +74,102 @@ export async function killProcess(pid: number, comm: string, startTime: number, 
     }
 }
 
-export function sleep(ms: number): Promise<void> {
-    return new Promise(resolve => {
-        GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
-            resolve();
-            return GLib.SOURCE_REMOVE;
+/** Has this child process ended? Asked of GLib, which reaps it on its worker thread: no callback can be lost. */
+export function hasExited(proc: Gio.Subprocess): boolean {
+    return proc.get_identifier() === null;
+}
+
+/** The exit status of an ended child process, or 128 + the signal that ended it. */
+export function exitStatusOf(proc: Gio.Subprocess): number {
+    return proc.get_if_exited() ? proc.get_exit_status() : 128 + proc.get_term_sig();
+}
+
+/**
+ * Reads a stream line by line as lines come (read_line_async), calling `onLine` for each and `onEnd` once at
+ * the end (end of file or an error). On a gjs that refuses callbacks during garbage collection (shared/timers.ts)
+ * a read can finish without its callback ever running: a check every 5 s sees a read outstanding in our books
+ * that the stream no longer has, twice in a row, and reads on (that one line is lost, the pipe is not left to
+ * fill up and block the writer).
+ */
+export class LineReader {
+    private readonly stream: Gio.DataInputStream;
+    private generation = 0;
+    private reading = false;
+    private suspicious = 0;
+    private cancelCheck: (() => void) | null = null;
+    ended = false;
+
+    constructor(base: Gio.InputStream, private readonly onLine: (line: string) => void, private readonly onEnd: () => void = () => {},
+        private readonly guard = DROPS_CALLBACKS) {
+        this.stream = new Gio.DataInputStream({ base_stream: base, close_base_stream: true });
+        this.next();
+        this.scheduleCheck();
+    }
+
+    private next(): void {
+        const generation = ++this.generation;
+        this.reading = true;
+        this.stream.read_line_async(GLib.PRIORITY_DEFAULT, null, (_s, res) => {
+            if (generation !== this.generation)
+                return;
+            this.reading = false;
+            if (this.guard)
+                keepCollecting();
+            let line: string | null = null;
+            try {
+                [line] = this.stream.read_line_finish_utf8(res);
+            } catch {
+                line = null;
+            }
+            if (line === null) {
+                this.finish();
+                return;
+            }
+            try {
+                this.onLine(line);
+            } catch (e) {
+                console.error(`${LOG_DOMAIN}: line handler: ${e}`);
+            }
+            if (!this.ended)
+                this.next();
         });
-    });
+    }
+
+    private finish(): void {
+        if (this.ended)
+            return;
+        this.ended = true;
+        this.cancelCheck?.();
+        this.onEnd();
+    }
+
+    private scheduleCheck(): void {
+        if (!this.guard || this.ended)
+            return;
+        this.cancelCheck = after(5000, () => {
+            this.check();
+            this.scheduleCheck();
+        });
+    }
+
+    /** Reads on when a read finished without its callback (seen on two checks in a row). */
+    check(): void {
+        if (this.ended || !this.reading || this.stream.has_pending()) {
+            this.suspicious = 0;
+            return;
+        }
+        if (++this.suspicious < 2)
+            return;
+        this.suspicious = 0;
+        console.warn(`${LOG_DOMAIN}: a line read finished without its callback (gjs refused it during garbage collection); reading on`);
+        this.next();
+    }
+
+    /** Stops reading (the stream is closed when the reader is collected). */
+    stop(): void {
+        this.generation++;
+        this.finish();
+    }
 }
 
 /** Can a TCP connection to address:port be made (right now, within `timeoutMs`)? */
@@ -86,20 +177,19 @@ export function tcpConnects(address: string, port: number, timeoutMs = 300): Pro
     return new Promise(resolve => {
         const client = new Gio.SocketClient({ timeout: Math.max(1, Math.ceil(timeoutMs / 1000)) });
         const cancel = new Gio.Cancellable();
-        const timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, timeoutMs, () => {
+        // The timer answers too: the connection's own callback may be refused (shared/timers.ts).
+        const stopTimer = after(timeoutMs, () => {
             cancel.cancel();
-            return GLib.SOURCE_REMOVE;
+            resolve(false);
         });
         client.connect_to_host_async(`${address}:${port}`, port, cancel, (_c, res) => {
+            stopTimer();
             try {
                 const conn = client.connect_to_host_finish(res);
                 conn.close(null);
                 resolve(true);
             } catch {
                 resolve(false);
-            } finally {
-                if (!cancel.is_cancelled())
-                    GLib.source_remove(timer);
             }
         });
     });
@@ -156,40 +246,33 @@ export class Daemon {
         this.argv = options.argv;
         this.proc = Gio.Subprocess.new(options.argv, Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_MERGE);
         this.pid = Number(this.proc.get_identifier());
-        const stream = new Gio.DataInputStream({ base_stream: this.proc.get_stdout_pipe() as Gio.InputStream, close_base_stream: true });
-        const readNext = (): void => {
-            stream.read_line_async(GLib.PRIORITY_DEFAULT, null, (_s, res) => {
-                let line: string | null = null;
-                try {
-                    const [bytes] = stream.read_line_finish_utf8(res);
-                    line = bytes;
-                } catch {
-                    line = null;
-                }
-                if (line === null)
-                    return;
-                this.lines.push(line);
-                if (this.lines.length > 200)
-                    this.lines.shift();
-                try {
-                    this.options.onLine?.(line);
-                } catch (e) {
-                    console.error(`${LOG_DOMAIN}: ${this.name} line handler: ${e}`);
-                }
-                this.waiters.forEach(w => w(line as string));
-                readNext();
-            });
-        };
-        readNext();
-        this.proc.wait_async(null, () => {
-            this.exited = true;
-            this.exitStatus = this.proc.get_if_exited() ? this.proc.get_exit_status() : 128 + this.proc.get_term_sig();
-            if (!this.stopping)
-                this.options.onExit?.(this.exitStatus, [...this.lines]);
+        new LineReader(this.proc.get_stdout_pipe() as Gio.InputStream, line => {
+            this.lines.push(line);
+            if (this.lines.length > 200)
+                this.lines.shift();
+            try {
+                this.options.onLine?.(line);
+            } catch (e) {
+                console.error(`${LOG_DOMAIN}: ${this.name} line handler: ${e}`);
+            }
+            this.waiters.forEach(w => w(line));
         });
+        this.proc.wait_async(null, () => this.noticeExit());
+    }
+
+    /** Once, when the process has ended (from its wait callback, or from the first look that finds it gone). */
+    private noticeExit(): void {
+        if (this.exited)
+            return;
+        this.exited = true;
+        this.exitStatus = exitStatusOf(this.proc);
+        if (!this.stopping)
+            this.options.onExit?.(this.exitStatus, [...this.lines]);
     }
 
     get running(): boolean {
+        if (!this.exited && hasExited(this.proc))
+            this.noticeExit();
         return !this.exited;
     }
 
@@ -219,7 +302,7 @@ export class Daemon {
             for (;;) {
                 // Let pending output be read before judging an exit.
                 await sleep(15);
-                if (this.exited) {
+                if (!this.running) {
                     await sleep(30);
                     throw new Error(`${this.name} exited (status ${this.exitStatus}): ${this.lastLines(8).join(' | ')}`);
                 }
@@ -236,15 +319,15 @@ export class Daemon {
     /** SIGTERM, then SIGKILL after `graceMs`. */
     async stop(graceMs = 2000): Promise<void> {
         this.stopping = true;
-        if (this.exited)
+        if (!this.running)
             return;
         this.proc.send_signal(15);
         const deadline = GLib.get_monotonic_time() + graceMs * 1000;
-        while (!this.exited && GLib.get_monotonic_time() < deadline)
+        while (this.running && GLib.get_monotonic_time() < deadline)
             await sleep(10);
-        if (!this.exited) {
+        if (this.running) {
             this.proc.force_exit();
-            while (!this.exited)
+            while (this.running)
                 await sleep(10);
         }
     }

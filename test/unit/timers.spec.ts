@@ -1,0 +1,70 @@
+// The timers and the line reader that live through gjs's refused callbacks (src/shared/timers.ts). The refusal
+// itself is shown, with a real gjs, by test/lab/callbacks.spec.ts; here: what they do when nothing is refused.
+import Gio from 'gi://Gio';
+
+import { LineReader } from '../../src/backend/services/supervisor.ts';
+import { after, sleep } from '../../src/shared/timers.ts';
+
+describe('timers that outlive a refused callback', () => {
+    it('call back once, although backups were armed behind the timer', async () => {
+        let calls = 0;
+        after(20, () => calls++, { guard: true, backupDelaysMs: [60, 120] });
+        await sleep(250, { guard: false });
+        expect(calls).toBe(1);
+    });
+
+    it('can be cancelled, backups and all', async () => {
+        let calls = 0;
+        const cancel = after(40, () => calls++, { guard: true, backupDelaysMs: [60, 120] });
+        cancel();
+        cancel();
+        await sleep(250, { guard: false });
+        expect(calls).toBe(0);
+    });
+
+    it('keep their order', async () => {
+        const seen: number[] = [];
+        after(60, () => seen.push(3));
+        after(0, () => seen.push(1));
+        after(30, () => seen.push(2));
+        await sleep(120);
+        expect(seen).toEqual([1, 2, 3]);
+    });
+});
+
+describe('line reader', () => {
+    function reader(script: string, guard: boolean): { lines: string[]; ended: Promise<void>; reader: LineReader } {
+        const proc = Gio.Subprocess.new(['sh', '-c', script], Gio.SubprocessFlags.STDOUT_PIPE);
+        const lines: string[] = [];
+        let done = (): void => {};
+        const ended = new Promise<void>(resolve => { done = resolve; });
+        return { lines, ended, reader: new LineReader(proc.get_stdout_pipe() as Gio.InputStream, l => lines.push(l), () => done(), guard) };
+    }
+
+    it('reads every line once and ends at the end of the stream', async () => {
+        const r = reader('for i in 1 2 3 4 5; do echo "line $i"; done; printf "no newline"', true);
+        await r.ended;
+        expect(r.lines).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'no newline']);
+        expect(r.reader.ended).toBeTrue();
+    });
+
+    it('does not read twice while a read waits for a quiet writer (the check sees the stream busy)', async () => {
+        const r = reader('sleep 0.5; echo late; echo later', true);
+        await sleep(200);
+        // Two checks in a row would read on if the stream had no read outstanding.
+        r.reader.check();
+        r.reader.check();
+        r.reader.check();
+        await r.ended;
+        expect(r.lines).toEqual(['late', 'later']);
+    });
+
+    it('stops on request', async () => {
+        const r = reader('echo one; sleep 0.3; echo two', false);
+        await sleep(150);
+        r.reader.stop();
+        await r.ended;
+        await sleep(400);
+        expect(r.lines).toEqual(['one']);
+    });
+});
