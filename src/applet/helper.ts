@@ -4,7 +4,7 @@
 // is asynchronous: the menu never waits for the helper.
 import Gio from 'gi://Gio';
 
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, registerErrorDomain, replyWithin } from '../shared/dbus.ts';
 import { helperErrorText, helperProperties, startOptions } from '../shared/helperCalls.ts';
 import { CALL_FLAGS, helperProxy } from '../shared/helperProxy.ts';
 import type { ShareOptions } from '../shared/options.ts';
@@ -91,7 +91,7 @@ export class HelperWatcher {
     async start(options: ShareOptions, remember: boolean): Promise<void> {
         const conn = this.conn;
         try {
-            await helperProxy(conn, 300000).StartAsync(startOptions(options, remember), CALL_FLAGS);
+            await replyWithin(helperProxy(conn, 300000).StartAsync(startOptions(options, remember), CALL_FLAGS), 300000, 'Start');
         } catch (e) {
             await this.refresh();
             throw new Error(helperErrorText(e));
@@ -101,7 +101,7 @@ export class HelperWatcher {
     async stop(): Promise<void> {
         const conn = this.conn;
         try {
-            await helperProxy(conn, 120000).StopAsync(CALL_FLAGS);
+            await replyWithin(helperProxy(conn, 120000).StopAsync(CALL_FLAGS), 120000, 'Stop');
         } catch (e) {
             await this.refresh();
             throw new Error(helperErrorText(e));

@@ -6,7 +6,7 @@
 import type Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { callAsync } from './dbus/polkit.ts';
+import { callAsync } from '../shared/dbus.ts';
 
 export const HELPER_UNIT = 'share-this-cd-helper.service';
 

@@ -4,7 +4,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, registerErrorDomain, replyWithin } from '../shared/dbus.ts';
 import { helperErrorText, helperProperties, isHelperMissing, startOptions } from '../shared/helperCalls.ts';
 import { CALL_FLAGS, helperProxy } from '../shared/helperProxy.ts';
 import { _, format } from '../shared/i18n.ts';
@@ -29,7 +29,7 @@ export async function startViaHelper(options: ShareOptions, remember: boolean, o
     out(_("Asking the Share This CD helper to share (you may be asked for a password)…"));
     try {
         // Long enough for a password dialog and the DHCP probe.
-        await helperProxy(conn, 300000).StartAsync(startOptions(opts, remember), CALL_FLAGS);
+        await replyWithin(helperProxy(conn, 300000).StartAsync(startOptions(opts, remember), CALL_FLAGS), 300000, 'Start');
     } catch (e) {
         err(`share-this-cd: ${helperErrorText(e)}${isHelperMissing(e) ? ` ${_("Run share-this-cd as root instead.")}` : ''}`);
         return 1;
@@ -74,7 +74,7 @@ export async function startViaHelper(options: ShareOptions, remember: boolean, o
             return;
         stopping = true;
         out(_("Stopping…"));
-        helperProxy(conn, 120000).StopAsync(CALL_FLAGS).then(() => {
+        replyWithin(helperProxy(conn, 120000).StopAsync(CALL_FLAGS), 120000, 'Stop').then(() => {
             out(_("Stopped: nothing of the share is left running."));
             finish(0);
         }, e => {
@@ -93,7 +93,7 @@ export async function stopViaHelper(out: Print, err: Print): Promise<number> {
     registerErrorDomain();
     try {
         const conn = Gio.bus_get_sync(Gio.BusType.SYSTEM, null);
-        await helperProxy(conn, 120000).StopAsync(CALL_FLAGS);
+        await replyWithin(helperProxy(conn, 120000).StopAsync(CALL_FLAGS), 120000, 'Stop');
         out(_("Sharing stopped."));
         return 0;
     } catch (e) {

@@ -146,33 +146,41 @@ export class LabVm {
     }
 
     /** The console read so far: complete lines (cleaned), and the bytes after the last line end. */
-    private console: { input: Gio.FileInputStream; decoder: TextDecoder; lines: string[]; partial: string } | null = null;
+    private console: { input: Gio.FileInputStream; lines: string[]; partial: Uint8Array } | null = null;
 
     /**
      * The console so far, as lines (control characters and escape sequences removed). Read as it grows: the
      * tests ask several times a second, and reading a whole boot's console each time is much garbage to collect.
+     * Bytes are decoded up to the last line end (a line end is never inside a UTF-8 character; gjs 1.74's
+     * TextDecoder has no streaming mode).
      */
     consoleLines(): string[] {
+        const decode = (bytes: Uint8Array): string => new TextDecoder('utf-8', { fatal: false }).decode(bytes);
         try {
             if (this.console === null) {
                 if (!GLib.file_test(this.log, GLib.FileTest.EXISTS))
                     return [];
-                this.console = { input: Gio.File.new_for_path(this.log).read(null), decoder: new TextDecoder('utf-8', { fatal: false }), lines: [], partial: '' };
+                this.console = { input: Gio.File.new_for_path(this.log).read(null), lines: [], partial: new Uint8Array(0) };
             }
             const c = this.console;
             for (;;) {
                 const bytes = c.input.read_bytes(65536, null);
                 if (bytes.get_size() === 0)
                     break;
-                c.partial += c.decoder.decode(bytes.toArray(), { stream: true });
+                const more = bytes.toArray();
+                const joined = new Uint8Array(c.partial.length + more.length);
+                joined.set(c.partial);
+                joined.set(more, c.partial.length);
+                c.partial = joined;
             }
-            const end = Math.max(c.partial.lastIndexOf('\n'), c.partial.lastIndexOf('\r')) + 1;
+            const end = Math.max(c.partial.lastIndexOf(0x0a), c.partial.lastIndexOf(0x0d)) + 1;
             if (end > 0) {
-                c.lines.push(...cleanConsole(c.partial.slice(0, end)));
+                c.lines.push(...cleanConsole(decode(c.partial.subarray(0, end))));
                 c.partial = c.partial.slice(end);
             }
-            return c.partial === '' ? [...c.lines] : [...c.lines, ...cleanConsole(c.partial)];
-        } catch {
+            return c.partial.length === 0 ? [...c.lines] : [...c.lines, ...cleanConsole(decode(c.partial))];
+        } catch (e) {
+            console.warn(`share-this-cd-lab: ${this.options.name}: cannot read the console: ${e}`);
             return this.console?.lines.slice() ?? [];
         }
     }

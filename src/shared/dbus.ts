@@ -6,6 +6,7 @@ import GLib from 'gi://GLib';
 
 import INTERFACE_XML from '../../data/io.github.ShareThisCD1.xml';
 import type { ErrorCode } from './errors.ts';
+import { withDeadline } from './timers.ts';
 
 export const BUS_NAME = 'io.github.ShareThisCD1';
 export const INTERFACE_NAME = 'io.github.ShareThisCD1';
@@ -57,3 +58,33 @@ export function interfaceInfo(): Gio.DBusInterfaceInfo {
 export const START_OPTIONS: Record<string, string> = {
     'interface': 's', 'mode': 's', 'medium': 's', 'iso': 's', 'http': 'b', 'http-port': 'q', 'remember': 'b',
 };
+
+/** The error of a call whose reply never came (as GDBus names a call that timed out). */
+export function noReplyError(method: string): GLib.Error {
+    return Gio.DBusError.new_for_dbus_error('org.freedesktop.DBus.Error.NoReply', `No reply to ${method}`);
+}
+
+/** The time a reply may take beyond a call's own timeout (-1: GDBus's 25 s) before it is taken as lost. */
+const LOST_REPLY_MS = 15000;
+
+/**
+ * Sends a method call and resolves with its reply. A reply whose callback gjs refused (shared/timers.ts) ends
+ * as "no reply" a little after the call's own timeout.
+ */
+export function callAsync(conn: Gio.DBusConnection, dest: string, path: string, iface: string, method: string,
+    params: GLib.Variant | null, replyType: string | null, timeoutMs = -1, flags = Gio.DBusCallFlags.NONE): Promise<GLib.Variant> {
+    return replyWithin(new Promise((resolve, reject) => {
+        conn.call(dest, path, iface, method, params, replyType === null ? null : new GLib.VariantType(replyType), flags, timeoutMs, null, (_c, res) => {
+            try {
+                resolve(conn.call_finish(res));
+            } catch (e) {
+                reject(e);
+            }
+        });
+    }), timeoutMs, method);
+}
+
+/** A call's reply, or "no reply" a little after the call's own timeout (`timeoutMs`, -1: GDBus's 25 s). */
+export function replyWithin<T>(reply: Promise<T>, timeoutMs: number, method: string): Promise<T> {
+    return withDeadline(reply, (timeoutMs < 0 ? 25000 : timeoutMs) + LOST_REPLY_MS, () => noReplyError(method));
+}

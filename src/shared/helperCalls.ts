@@ -4,7 +4,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import type { ShareOptions } from './options.ts';
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, remoteError } from './dbus.ts';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, callAsync, remoteError } from './dbus.ts';
 import { _, format } from './i18n.ts';
 
 /** True for the errors that mean the helper is not there (not installed, or it cannot start). */
@@ -31,15 +31,7 @@ export function helperProperties(conn: Gio.DBusConnection, timeoutMs = 25000): P
 }
 
 function callProperties(conn: Gio.DBusConnection, method: string, params: GLib.Variant | null, timeoutMs: number): Promise<GLib.Variant> {
-    return new Promise((resolve, reject) => {
-        conn.call(BUS_NAME, OBJECT_PATH, 'org.freedesktop.DBus.Properties', method, params, null, Gio.DBusCallFlags.NONE, timeoutMs, null, (_c, res) => {
-            try {
-                resolve(conn.call_finish(res));
-            } catch (e) {
-                reject(e);
-            }
-        });
-    });
+    return callAsync(conn, BUS_NAME, OBJECT_PATH, 'org.freedesktop.DBus.Properties', method, params, null, timeoutMs);
 }
 
 /** Start's a{sv} from share options (only what differs from the helper's defaults for paths and interface). */

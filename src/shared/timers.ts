@@ -95,3 +95,21 @@ export function after(ms: number, fn: () => void, options: AfterOptions = {}): (
 export function sleep(ms: number, options: AfterOptions = {}): Promise<void> {
     return new Promise(resolve => after(ms, resolve, options));
 }
+
+/**
+ * `promise`, or a rejection with `error()` once `ms` have passed: for an answer that comes through a callback gjs
+ * may refuse (a D-Bus reply), so that a caller waiting for it does not wait forever. Give `ms` beyond the
+ * operation's own timeout, which normally answers first.
+ */
+export function withDeadline<T>(promise: Promise<T>, ms: number, error: () => unknown): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+        const cancel = after(ms, () => reject(error()));
+        promise.then(value => {
+            cancel();
+            resolve(value);
+        }, e => {
+            cancel();
+            reject(e);
+        });
+    });
+}

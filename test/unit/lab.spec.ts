@@ -1,11 +1,14 @@
 // The lab's pure parts: the lab image's menus go through the engine's own `plan` (as the e2e tests rely on),
 // the marker line, qemu's command lines and the demo's plain-words reading of a console and a screen. Also the
 // lab's OCR (tesseract) of a real client screenshot.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
 import { describeConsoleLine, explainScreen } from '../../src/cli/demo.ts';
 import { KERNEL_ARGS, MARKER, labImageFiles } from '../../src/lab/image.ts';
 import { summarizeCapture } from '../../src/lab/capture.ts';
 import { ocr } from '../../src/lab/ocr.ts';
-import { parseMarker, qemuArgv } from '../../src/lab/vm.ts';
+import { LabVm, parseMarker, qemuArgv } from '../../src/lab/vm.ts';
 import { TOP, makeTree, removeTree, runCli } from '../support/helpers.ts';
 
 describe('the lab live image', () => {
@@ -48,6 +51,33 @@ describe('the lab live image', () => {
 });
 
 describe('lab clients', () => {
+    it('reads the console as it grows: whole lines, a character or a line end split between two reads, escapes removed', () => {
+        const dir = GLib.dir_make_tmp('share-this-cd-console-XXXXXX');
+        const vm = new LabVm({ name: 'c', firmware: 'bios', workDir: dir });
+        const append = (bytes: number[] | string): void => {
+            const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : new Uint8Array(bytes);
+            const stream = Gio.File.new_for_path(vm.log).append_to(Gio.FileCreateFlags.NONE, null);
+            stream.write_all(data, null);
+            stream.close(null);
+        };
+        try {
+            expect(vm.consoleLines()).toEqual([]);
+            append('\x1b[2J\x1b[1;1HBooting \x1b[32mLinux\x1b[0m\r');
+            expect(vm.consoleLines()).toEqual(['Booting Linux']);
+            append('\nGr');
+            expect(vm.consoleLines()).toEqual(['Booting Linux', 'Gr']);
+            // "ü" is 0xC3 0xBC: its two bytes arrive in two reads.
+            append([0xc3]);
+            expect(vm.consoleLines().slice(0, 1)).toEqual(['Booting Linux']);
+            append([0xbc, ...new TextEncoder().encode('ße\nSHARECD-LAB-OK uptime=1s\n')]);
+            expect(vm.consoleLines()).toEqual(['Booting Linux', 'Grüße', 'SHARECD-LAB-OK uptime=1s']);
+            expect(vm.consoleLines()).toEqual(['Booting Linux', 'Grüße', 'SHARECD-LAB-OK uptime=1s']);
+        } finally {
+            vm.removeFiles();
+            removeTree(dir);
+        }
+    });
+
     it('reads the marker line', () => {
         expect(parseMarker('noise SHARECD-LAB-OK medium=10.77.0.1:/run/share-this-cd/medium type=nfs firmware=uefi secureboot=enabled uptime=24.5s'))
             .toEqual({ medium: '10.77.0.1:/run/share-this-cd/medium', type: 'nfs', firmware: 'uefi', secureBoot: 'enabled', uptime: 24.5 });

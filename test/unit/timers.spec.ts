@@ -3,7 +3,9 @@
 import Gio from 'gi://Gio';
 
 import { LineReader } from '../../src/backend/services/supervisor.ts';
-import { after, sleep } from '../../src/shared/timers.ts';
+import { noReplyError, replyWithin } from '../../src/shared/dbus.ts';
+import { helperErrorText } from '../../src/shared/helperCalls.ts';
+import { after, sleep, withDeadline } from '../../src/shared/timers.ts';
 
 describe('timers that outlive a refused callback', () => {
     it('call back once, although backups were armed behind the timer', async () => {
@@ -29,6 +31,22 @@ describe('timers that outlive a refused callback', () => {
         after(30, () => seen.push(2));
         await sleep(120);
         expect(seen).toEqual([1, 2, 3]);
+    });
+});
+
+describe('answers that may never come', () => {
+    it('settle as the operation does when it answers in time', async () => {
+        await expectAsync(withDeadline(Promise.resolve(7), 100, () => new Error('late'))).toBeResolvedTo(7);
+        await expectAsync(withDeadline(Promise.reject(new Error('no')), 100, () => new Error('late'))).toBeRejectedWithError('no');
+    });
+
+    it('end with the given error when it does not', async () => {
+        await expectAsync(withDeadline(new Promise(() => {}), 50, () => new Error('late'))).toBeRejectedWithError('late');
+    });
+
+    it('a lost D-Bus reply reads as the helper not answering in time; a reply in time is the reply', async () => {
+        expect(helperErrorText(noReplyError('Start'))).toContain('did not answer in time');
+        await expectAsync(replyWithin(Promise.resolve('reply'), 100, 'Start')).toBeResolvedTo('reply');
     });
 });
 

@@ -5,7 +5,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { _ } from '../../shared/i18n.ts';
-import { ERROR_PREFIX, POLKIT_ACTION } from '../../shared/dbus.ts';
+import { ERROR_PREFIX, POLKIT_ACTION, callAsync } from '../../shared/dbus.ts';
 
 /** A D-Bus error to answer a call with. */
 export class DBusFailure extends Error {
@@ -17,20 +17,6 @@ export class DBusFailure extends Error {
 export interface Authority {
     /** Resolves when `sender` may share; rejects with a DBusFailure saying why not. */
     check(sender: string, interactive: boolean): Promise<void>;
-}
-
-/** Sends a method call and resolves with its reply. */
-export function callAsync(conn: Gio.DBusConnection, dest: string, path: string, iface: string, method: string,
-    params: GLib.Variant | null, replyType: string | null, timeoutMs = -1, flags = Gio.DBusCallFlags.NONE): Promise<GLib.Variant> {
-    return new Promise((resolve, reject) => {
-        conn.call(dest, path, iface, method, params, replyType === null ? null : new GLib.VariantType(replyType), flags, timeoutMs, null, (_c, res) => {
-            try {
-                resolve(conn.call_finish(res));
-            } catch (e) {
-                reject(e);
-            }
-        });
-    });
 }
 
 const CHECK_ALLOW_USER_INTERACTION = 1;

@@ -6,7 +6,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { _, format } from '../../shared/i18n.ts';
-import { interfaceInfo } from '../../shared/dbus.ts';
+import { callAsync, interfaceInfo } from '../../shared/dbus.ts';
 import { ShareError, isShareError } from '../../shared/errors.ts';
 import { type ShareOptions, sameOptions } from '../../shared/options.ts';
 import { isActive } from '../../shared/stages.ts';
@@ -19,7 +19,7 @@ import { cleanupLeftovers, lockOwner, stopShare } from '../runtime/owner.ts';
 import { Share } from '../share.ts';
 import { ShareFollower } from './follow.ts';
 import { InvalidArgs, type StartRequest, type WireValue, parseStartOptions } from './options.ts';
-import { type Authority, DBusFailure, callAsync } from './polkit.ts';
+import { type Authority, DBusFailure } from './polkit.ts';
 import { type HelperState, type Props, STOPPED_PROPS, clientDict, errorReply, probeReply, setProperties } from './properties.ts';
 import { sleep } from '../../shared/timers.ts';
 
