@@ -1,5 +1,5 @@
 import { renderGrub, grubQuote } from '../../src/backend/bootmenu/grubRenderer.ts';
-import { type Menu, newEntry, splitKernelArgs } from '../../src/backend/bootmenu/model.ts';
+import { type Menu, type MenuEntry, type Submenu, newEntry, splitKernelArgs } from '../../src/backend/bootmenu/model.ts';
 import { netbootArgs } from '../../src/backend/bootmenu/netboot.ts';
 import { renderPxelinux } from '../../src/backend/bootmenu/pxelinuxRenderer.ts';
 import type { FileSource } from '../../src/backend/bootmenu/render.ts';
@@ -106,6 +106,15 @@ describe('GRUB renderer', () => {
         const text = renderGrub(menu(), http, 'Ubuntu');
         expect(text).toContain('if [ -e (http,10.0.0.1)/grub/grub.cfg ]; then\n\tset sharecd=(http,10.0.0.1)/medium\nelse\n\tset sharecd=(tftp,10.0.0.1)/medium\nfi\nexport sharecd\n');
         expect(renderGrub(menu(), tftp, 'Ubuntu')).toContain('\nset sharecd=(tftp,10.0.0.1)/medium\nexport sharecd\n');
+    });
+
+    it('writes a hotkey only when it is a letter or digit, whatever the menu model holds', () => {
+        const m = menu();
+        (m.items[0] as MenuEntry).hotkey = ';';
+        (m.items[1] as Submenu).hotkey = '{';
+        const text = renderGrub(m, tftp, 'Ubuntu');
+        expect(text).not.toContain('--hotkey');
+        expect(text).toContain("menuentry 'Try Ubuntu' {");
     });
 
     it('writes entries, submenus, hotkeys, default and timeout', () => {

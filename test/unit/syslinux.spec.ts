@@ -23,6 +23,13 @@ describe('isolinux/syslinux menu parsing', () => {
         expect(e.kind).toBe('linux');
     });
 
+    it('takes a hotkey only when it is a letter or digit: a medium\'s "^;" or "^{" gives none (it would go unquoted into grub.cfg)', () => {
+        const labels = ['^Try', 'Install ^2', 'Evil ^; reboot', 'Open ^{', 'Space ^ here', 'End^', 'Dots ^.', 'Ümlaut ^Ä'];
+        const list = entries({ 'isolinux/isolinux.cfg': labels.map((l, i) => `label e${i}\n  menu label ${l}\n  kernel /casper/vmlinuz`).join('\n') });
+        expect(list.map(e => e.hotkey)).toEqual(['t', '2', null, null, null, null, null, null]);
+        expect(list.map(e => e.label)).toEqual(['Try', 'Install 2', 'Evil ; reboot', 'Open {', 'Space  here', 'End', 'Dots .', 'Ümlaut Ä']);
+    });
+
     it('takes keywords in any case and the linux/initrd keywords (Debian live style)', () => {
         const [e] = entries({ 'isolinux/isolinux.cfg': [
             'LABEL Live',

@@ -57,7 +57,8 @@ export function renderGrub(menu: Menu, source: FileSource, title: string): strin
     const renderItems = (items: MenuItem[], indent: string): void => {
         for (const item of items) {
             out.push('');
-            const hotkey = item.hotkey ? ` --hotkey=${item.hotkey}` : '';
+            // Unquoted in grub.cfg: nothing but a letter or digit (the parsers give no other, checked again here).
+            const hotkey = item.hotkey && /^[a-z0-9]$/.test(item.hotkey) ? ` --hotkey=${item.hotkey}` : '';
             if (item.type === 'submenu') {
                 out.push(`${indent}submenu ${grubQuote(item.label)}${hotkey} {`);
                 renderItems(item.items, `${indent}\t`);

@@ -289,9 +289,9 @@ function capEntries(items: MenuItem[]): MenuItem[] {
 export function splitHotkey(text: string): [string, string | null] {
     const clean = oneLine(text).slice(0, MAX_LABEL_CHARS);
     const i = clean.indexOf('^');
-    if (i < 0 || i === clean.length - 1)
-        return [clean.replace(/\^/g, ''), null];
-    return [clean.replace(/\^/g, ''), clean[i + 1].toLowerCase()];
+    const key = i < 0 ? '' : clean.charAt(i + 1).toLowerCase();
+    // Only a letter or digit: the key goes unquoted into GRUB's `--hotkey=` (a medium's `^;` or `^{` must not).
+    return [clean.replace(/\^/g, ''), /^[a-z0-9]$/.test(key) ? key : null];
 }
 
 function toEntry(raw: RawLabel, cwd: string, globalAppend: string | null, warnings: string[]): MenuEntry | null {
