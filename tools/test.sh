@@ -22,7 +22,7 @@ echo "meson: ok (installed command runs)"
 
 echo "== unit and CLI specs (gjs)"
 # A bound on the whole run: a hang (a lost callback, src/shared/timers.ts) fails the run and names the spec it
-# was in, instead of using up CI's time. A full run takes some 25 minutes.
+# was in, instead of using up CI's time. A full run takes some 25 to 30 minutes.
 progress="$work/running-spec"
 status=0
 SPEC_PROGRESS_FILE="$progress" timeout --kill-after=30 "${SPEC_TIME_LIMIT:-55m}" gjs -m build/tests.js || status=$?

@@ -5,7 +5,7 @@
 // sweep ("Attempting to run a JS callback during garbage collection"; gjs commit 4e53510f fixed the check). The
 // refused callback is lost for good. Worse, only JavaScript's own allocations drive the next slice, so once a
 // collection stops mid-sweep every callback is refused until something else ends it: a process whose last timer
-// was refused sleeps forever (tools/gc-drop-probe.ts shows it in seconds). What ends it from C is gjs's own
+// was refused sleeps forever (test/tools/gcDropProbe.ts shows it in seconds). What ends it from C is gjs's own
 // "toggle down" check, which runs a full collection 10 s after a wrapped GObject loses its last other owner.
 //
 // So, on such a gjs: keepCollecting() makes that happen (a full collection at most 10 s after a stall begins),
