@@ -6,7 +6,7 @@ import GLib from 'gi://GLib';
 
 import { ShareError } from '../shared/errors.ts';
 import { _, format } from '../shared/i18n.ts';
-import { chmod, copyFile, mkdirs, removeTree, rename, symlink, writeAtomic } from '../shared/fsutil.ts';
+import { chmod, copyFile, mkdirs, removeTree, rename, writeAtomic } from '../shared/fsutil.ts';
 import { GRUB_MKIMAGE_MODULES, type ShareSpec } from './plan.ts';
 import type { Journal } from './runtime/journal.ts';
 import { bindReadOnly, mountWay } from './medium/mounts.ts';
@@ -21,6 +21,8 @@ export function writeFiles(spec: ShareSpec, journal: Journal): void {
         journal.make({ kind: 'mount', path: alias }, () => bindReadOnly(mountWay(), spec.medium.root, alias));
     }
     writeTree(spec);
+    // The daemons' jails are mounted on it, each in its own namespace (services/jail.ts).
+    mkdirs(`${dir}/jail`, 0o755);
     if (spec.httpAccessLog !== null) {
         writeAtomic(spec.httpAccessLog, '');
         mkdirs(`${dir}/nginx`, 0o755);
@@ -78,8 +80,8 @@ function writeTree(spec: ShareSpec): void {
         case 'copy':
             copyFile(item.from, path);
             break;
-        case 'symlink':
-            symlink(item.target, path);
+        case 'dir':
+            mkdirs(path, 0o755);
             break;
         case 'grub-mkimage': {
             const r = run([item.mkimage, '-O', item.target, '-p', item.prefix, '-o', path, ...GRUB_MKIMAGE_MODULES]);

@@ -62,6 +62,9 @@ export function fileClassifier(kernels: string[], initrds: string[]): (path: str
     };
 }
 
+/** The most computers the tracker remembers (a library's room of thin clients is far below it). */
+export const MAX_CLIENTS = 256;
+
 export class ClientTracker {
     private readonly clients = new Map<string, Client>();
     private readonly byIp = new Map<string, string>();
@@ -69,7 +72,12 @@ export class ClientTracker {
     /** Bumped on every change of any client (for publishing the list). */
     version = 0;
 
-    constructor(private readonly classify: (path: string) => FileKind, private readonly goneAfter = 120) {}
+    /**
+     * @param maxClients the most computers remembered: a LAN client sending DISCOVERs with made-up MACs must not
+     *   grow the list (and what is published of it) without bound. A new one beyond it takes the place of the
+     *   one gone longest, else of the longest silent one that only asked, else of the longest silent one.
+     */
+    constructor(private readonly classify: (path: string) => FileKind, private readonly goneAfter = 120, private readonly maxClients = MAX_CLIENTS) {}
 
     /** The clients, oldest first, as copies: the tracker updates its own objects in place. */
     list(): Client[] {
@@ -187,6 +195,8 @@ export class ClientTracker {
         }
         let isNew = false;
         if (!client) {
+            while (this.clients.size >= Math.max(1, this.maxClients))
+                this.evict();
             const id = macKey ?? `ip:${ip}`;
             client = { id, mac: macKey, ip, arch: 'unknown', stage: 'discovered', firstSeen: now, lastSeen: now, fetched: [], detail: '' };
             this.clients.set(id, client);
@@ -201,6 +211,26 @@ export class ClientTracker {
             this.byIp.set(client.ip, client.id);
         return { client, isNew };
     }
+
+    /** Forgets one computer to make room: the one gone longest, else the longest silent that only asked, else the longest silent. */
+    private evict(): void {
+        let victim: Client | null = null;
+        const weight = (c: Client): number => c.stage === 'gone' ? 0 : c.stage === 'discovered' || c.stage === 'cannot-boot' ? 1 : 2;
+        for (const c of this.clients.values()) {
+            if (victim === null || weight(c) < weight(victim) || weight(c) === weight(victim) && c.lastSeen < victim.lastSeen)
+                victim = c;
+        }
+        if (victim === null)
+            return;
+        this.clients.delete(victim.id);
+        if (victim.ip !== null && this.byIp.get(victim.ip) === victim.id)
+            this.byIp.delete(victim.ip);
+        this.evicted++;
+        this.version++;
+    }
+
+    /** Computers forgotten to keep the list bounded (for the log and the benchmark). */
+    evicted = 0;
 
     /** Joins an IP-only record and a MAC record that the neighbour table shows are the same computer. */
     private merge(ip: string, mac: string): void {

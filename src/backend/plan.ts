@@ -10,6 +10,7 @@ import { KNOWN_ARCH_CODES, type Platform, type PlatformId, platform, platformsFo
 import { type DnsmasqSpec, dnsmasqDaemon } from './services/dnsmasq.ts';
 import { nginxDaemon } from './services/http.ts';
 import { type NfsBackend, type NfsSpec, ganeshaDaemon, kernelExportArgv, kernelUnexportArgv, rpcbindDaemon } from './services/nfs.ts';
+import type { Jail } from './services/jail.ts';
 import type { DaemonSpec } from './services/supervisor.ts';
 
 /** Boot loaders found on this machine (absolute paths, or null when missing). */
@@ -62,7 +63,8 @@ export interface ShareInputs {
 export type TreeItem =
     | { path: string; kind: 'text'; text: string }
     | { path: string; kind: 'copy'; from: string }
-    | { path: string; kind: 'symlink'; target: string }
+    /** An empty folder: where the daemons' jails bind the medium (services/jail.ts). */
+    | { path: string; kind: 'dir' }
     /** GRUB built at start with grub-mkimage (proxy-DHCP UEFI clients) for `target`: prefix embedded. */
     | { path: string; kind: 'grub-mkimage'; mkimage: string; target: string; prefix: string };
 
@@ -113,7 +115,9 @@ export function planShare(i: ShareInputs): ShareSpec {
     if (platforms.some(p => p.grub !== null))
         tree.push({ path: 'grub/grub.cfg', kind: 'text', text: i.boot.files['grub/grub.cfg'] });
     const mediumRoot = i.bindAlias ?? i.boot.medium.root;
-    tree.push({ path: 'medium', kind: 'symlink', target: mediumRoot });
+    // The medium appears in the tree only inside the jail of the daemons that serve the tree (services/jail.ts).
+    tree.push({ path: 'medium', kind: 'dir' });
+    const jail: Jail = { dir: `${i.runtimeDir}/jail`, binds: [{ from: tftpRoot, at: tftpRoot }, { from: mediumRoot, at: `${tftpRoot}/medium` }] };
 
     const nfsSpec: NfsSpec = { path: i.boot.nfsRoot, subnet, address: i.server.address, stateDir: `${i.runtimeDir}/ganesha` };
     const daemons: DaemonSpec[] = [];
@@ -123,8 +127,8 @@ export function planShare(i: ShareInputs): ShareSpec {
         daemons.push(ganeshaDaemon(nfsSpec, `${i.runtimeDir}/ganesha.conf`, `${i.runtimeDir}/ganesha.pid`));
     }
     if (i.http) {
-        daemons.push(nginxDaemon({ address: i.server.address, port: i.http.port, documentRoot: tftpRoot,
-            accessLog: `${i.runtimeDir}/http-access.log`, stateDir: `${i.runtimeDir}/nginx`, user: 'nobody', group: 'nogroup' }, `${i.runtimeDir}/nginx.conf`));
+        daemons.push(jailed(nginxDaemon({ address: i.server.address, port: i.http.port, documentRoot: tftpRoot,
+            accessLog: `${i.runtimeDir}/http-access.log`, stateDir: `${i.runtimeDir}/nginx`, user: 'nobody', group: 'nogroup' }, `${i.runtimeDir}/nginx.conf`), jail));
     }
     const dnsmasqSpec: DnsmasqSpec = {
         interface: i.interfaceName, serverAddress: i.server.address, network: formatIpv4(networkOf(i.server)),
@@ -132,7 +136,7 @@ export function planShare(i: ShareInputs): ShareSpec {
         platforms: platforms.map(p => ({ ...dhcpOf(platform(p.id)), bootFile: p.bootFile })), label: i.boot.medium.label,
         ignoreArchCodes: KNOWN_ARCH_CODES.filter(code => !platforms.some(p => platform(p.id).archCodes.includes(code))),
     };
-    daemons.push(dnsmasqDaemon(dnsmasqSpec, `${i.runtimeDir}/dnsmasq.conf`));
+    daemons.push(jailed(dnsmasqDaemon(dnsmasqSpec, `${i.runtimeDir}/dnsmasq.conf`), jail));
 
     const inTree = (p: string): string => `medium/${p}`;
     return {
@@ -147,6 +151,11 @@ export function planShare(i: ShareInputs): ShareSpec {
         initrds: [...new Set(i.boot.entries.flatMap(e => e.initrd.map(inTree)))],
         warnings,
     };
+}
+
+/** The daemon started in the file servers' namespace, confined to `jail` once they are all ready (share.ts). */
+function jailed(d: DaemonSpec, jail: Jail): DaemonSpec {
+    return { ...d, jail };
 }
 
 function dhcpOf(p: Platform): { tag: string; archCodes: number[]; pxeServices: string[]; label: string } {

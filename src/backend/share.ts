@@ -16,7 +16,9 @@ import { Journal } from './runtime/journal.ts';
 import { OwnerLock } from './runtime/lock.ts';
 import { type StatusJson, lockOwner, releaseRuntime, sweepRuntime, undoLeftovers, writeStatus } from './runtime/owner.ts';
 import { checkPortsFree, exportNfs, writeFiles } from './apply.ts';
-import { Daemon, type DaemonSpec, processIdentity, tcpConnects } from './services/supervisor.ts';
+import { Daemon, type DaemonOptions, type DaemonSpec, processIdentity, tcpConnects } from './services/supervisor.ts';
+import { SLEEP, anchorArgv, anchorReady, confine, inJailArgv } from './services/jail.ts';
+import { Coalescer, PUBLISH_INTERVAL_MS, sleep } from '../shared/timers.ts';
 import { ClientWatch } from './watch.ts';
 
 export interface ShareCallbacks {
@@ -100,23 +102,66 @@ export class Share {
             progress(format(_("Starting {name}…"), { name: d.name }));
             await this.startDaemon(d);
         }
+        this.confineFileServers(spec);
         this.serving = true;
         this.watch.start();
         writeStatus(dir, this.status());
     }
 
+    /**
+     * A daemon process, recorded in the journal the moment it exists (its PID is known only now) with what tells
+     * it from a later process. `program` is what it runs once a wrapper (unshare, nsenter) has executed it: the
+     * name the process will have.
+     */
+    private spawn(options: DaemonOptions, program: string): Daemon {
+        const daemon = new Daemon(options);
+        this.daemons.push(daemon);
+        const id = processIdentity(daemon.pid) ?? { comm: '', startTime: -1 }; // (already gone: nothing to undo)
+        const comm = id.startTime < 0 ? '' : GLib.path_get_basename(program).slice(0, 15);
+        this.journal.record({ kind: 'daemon', name: options.name, pid: daemon.pid, comm, startTime: id.startTime });
+        return daemon;
+    }
+
+    /** The anchor of the file servers' mount namespace (services/jail.ts), started before the first of them. */
+    private async jailAnchor(): Promise<number> {
+        if (this.anchor === null) {
+            const argv = anchorArgv();
+            const anchor = this.spawn({ name: 'jail', argv, onExit: status => console.warn(`the anchor of the jail exited with status ${status}`) }, SLEEP);
+            this.anchor = anchor;
+            const deadline = GLib.get_monotonic_time() + 5e6;
+            while (!anchorReady(anchor.pid)) {
+                if (!anchor.running || GLib.get_monotonic_time() > deadline)
+                    throw new ShareError('DaemonFailed', format(_("The file servers could not be shut in with the shared files only: {why}."), { why: anchor.lastLines(3).join(' ') || 'unshare failed' }));
+                await sleep(5);
+            }
+        }
+        return this.anchor.pid;
+    }
+
+    private anchor: Daemon | null = null;
+
+    /** Once every daemon is ready: the file servers' namespace pivots into their jail. */
+    private confineFileServers(spec: ShareSpec): void {
+        const jail = spec.daemons.find(d => d.jail !== null)?.jail ?? null;
+        if (jail === null || this.anchor === null)
+            return;
+        try {
+            confine(this.anchor.pid, jail);
+        } catch (e) {
+            console.warn(`jail: ${(e as Error).message}`);
+            throw new ShareError('DaemonFailed', format(_("The file servers could not be shut in with the shared files only: {why}."), { why: (e as Error).message }));
+        }
+    }
+
     private async startDaemon(spec: DaemonSpec): Promise<void> {
         for (const c of spec.configs)
             writeAtomic(c.path, c.text);
-        const daemon = new Daemon({
-            name: spec.name, argv: spec.argv,
+        const argv = spec.jail === null ? spec.argv : inJailArgv(await this.jailAnchor(), spec.argv);
+        const daemon = this.spawn({
+            name: spec.name, argv,
             onLine: line => this.watch?.line(spec, line),
             onExit: (status, lines) => this.onDaemonExit(spec, status, lines),
-        });
-        this.daemons.push(daemon);
-        // Recorded the moment it exists (its PID is known only now), with what tells it from a later process.
-        const id = processIdentity(daemon.pid) ?? { comm: '', startTime: -1 }; // (already gone: nothing to undo)
-        this.journal.record({ kind: 'daemon', name: spec.name, pid: daemon.pid, comm: id.comm, startTime: id.startTime });
+        }, spec.argv[0]);
         try {
             await daemon.ready({
                 line: spec.readyLine !== null ? new RegExp(spec.readyLine) : undefined,
@@ -130,10 +175,16 @@ export class Share {
         }
     }
 
+    /** status.json, rewritten at most 4 times a second however fast clients come (a flood of DISCOVERs). */
+    private readonly statusWriter = new Coalescer(PUBLISH_INTERVAL_MS, () => {
+        if (!this.stopped)
+            writeStatus(this.env.runtimeDir, this.status());
+    });
+
     private publish(changes: TrackerChange[], count: number): void {
         if (this.stopped)
             return;
-        writeStatus(this.env.runtimeDir, this.status());
+        this.statusWriter.request();
         for (const c of changes)
             this.callbacks.onClient?.(c, count);
     }
@@ -170,6 +221,7 @@ export class Share {
     /** Daemons first (gracefully, newest first), then the journal's replay and the runtime directory. */
     private async teardown(): Promise<void> {
         this.stopped = true;
+        this.statusWriter.cancel();
         this.watch?.stop();
         for (const d of [...this.daemons].reverse())
             await d.stop();

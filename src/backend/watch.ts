@@ -5,6 +5,7 @@
 // every IDLE_POLL_MS otherwise.
 // While nothing happens, the process sleeps but for that one slow timer.
 import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
 
 import { type Client, ClientTracker, DnsmasqLogReader, type TrackerChange, type TrackerEvent, fileClassifier } from './clients.ts';
 import { neighbours } from './network/host.ts';
@@ -17,6 +18,8 @@ import { after } from '../shared/timers.ts';
 
 /** How often NFS connections are looked at while no computer is known to boot or run from us (ms). */
 export const IDLE_POLL_MS = 15000;
+/** The HTTP access log is emptied once it is read and this long (bytes). */
+export const ACCESS_LOG_LIMIT = 1024 * 1024;
 /** A computer seen this recently may mount the medium any moment: keep looking at NFS at the fast pace. */
 export const RECENT_S = 300;
 
@@ -28,7 +31,7 @@ export class ClientWatch {
     private readonly readers: Record<NonNullable<DaemonSpec['clientLog']>, LineReader>;
     private pollTimer: (() => void) | null = null;
     private monitor: Gio.FileMonitor | null = null;
-    private accessLog: Gio.DataInputStream | null = null;
+    private accessLog: Gio.FileInputStream | null = null;
     private partial = '';
     private published = -1;
     private stopped = false;
@@ -52,7 +55,7 @@ export class ClientWatch {
         const path = this.spec.httpAccessLog;
         if (path !== null) {
             const file = Gio.File.new_for_path(path);
-            this.accessLog = new Gio.DataInputStream({ base_stream: file.read(null) });
+            this.accessLog = file.read(null);
             this.monitor = file.monitor_file(Gio.FileMonitorFlags.NONE, null);
             this.monitor.set_rate_limit(200);
             this.monitor.connect('changed', () => this.readAccessLog());
@@ -91,12 +94,34 @@ export class ClientWatch {
         const end = this.partial.lastIndexOf('\n') + 1;
         const lines = this.partial.slice(0, end).split('\n');
         this.partial = this.partial.slice(end);
+        this.rotateAccessLog();
         for (const line of lines) {
             const access = parseHttpAccess(line);
             if (access && access.status < 400)
                 events.push({ type: 'file', ip: access.client, path: access.path.replace(/^\/+/, ''), via: 'http', ok: true });
         }
         this.apply(events);
+    }
+
+    /**
+     * Keeps the access log (in /run: memory) small: once all of it is read and it is past ACCESS_LOG_LIMIT, it is
+     * emptied in place (nginx writes at its end, O_APPEND, so its next line lands at the start) and read from the
+     * start again. A line nginx writes between the last read and the truncation is lost to the tracker: one
+     * request of one computer, at most once per ACCESS_LOG_LIMIT bytes.
+     */
+    private rotateAccessLog(): void {
+        const stream = this.accessLog;
+        const path = this.spec.httpAccessLog;
+        if (stream === null || path === null || this.partial !== '' || stream.tell() < ACCESS_LOG_LIMIT)
+            return;
+        try {
+            const io = Gio.File.new_for_path(path).open_readwrite(null);
+            io.truncate(0, null);
+            io.close(null);
+            stream.seek(0, GLib.SeekType.SET, null);
+        } catch (e) {
+            console.warn(`share-this-cd: the HTTP access log could not be emptied: ${e}`);
+        }
     }
 
     /** The next look at NFS connections and neighbours: soon while computers boot or run, else rarely. */

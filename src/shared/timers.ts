@@ -113,3 +113,53 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, error: () => un
         });
     });
 }
+
+/**
+ * Runs `fn` at most once per `intervalMs` however often it is asked for: at once when it last ran longer ago
+ * than that, else once at the end of the interval (the latest state then). For publishing what changes in
+ * bursts (the client list under a flood of requests). `now` is injectable for tests (milliseconds).
+ */
+/** What changes in bursts (the client list) is published at most this often: 4 times a second. */
+export const PUBLISH_INTERVAL_MS = 250;
+
+export class Coalescer {
+    private lastRun = -Infinity;
+    private cancelTimer: (() => void) | null = null;
+
+    constructor(private readonly intervalMs: number, private readonly fn: () => void,
+        private readonly now: () => number = () => GLib.get_monotonic_time() / 1000) {}
+
+    /** Asks for a run. */
+    request(): void {
+        if (this.cancelTimer !== null)
+            return;
+        const wait = this.lastRun + this.intervalMs - this.now();
+        if (wait <= 0) {
+            this.run();
+            return;
+        }
+        this.cancelTimer = after(Math.ceil(wait), () => {
+            this.cancelTimer = null;
+            this.run();
+        });
+    }
+
+    /** A run asked for and not yet made is made now. */
+    flush(): void {
+        if (this.cancelTimer === null)
+            return;
+        this.cancel();
+        this.run();
+    }
+
+    /** A run asked for and not yet made is dropped. */
+    cancel(): void {
+        this.cancelTimer?.();
+        this.cancelTimer = null;
+    }
+
+    private run(): void {
+        this.lastRun = this.now();
+        this.fn();
+    }
+}

@@ -5,6 +5,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
+import { MAX_CLIENTS } from '../../src/backend/clients.ts';
 import { isRunning } from '../../src/lab/process.ts';
 import { readTextFile } from '../../src/shared/fsutil.ts';
 import { BusLab } from '../../src/lab/bus.ts';
@@ -280,6 +281,57 @@ describe('the privileged helper (D-Bus + polkit)', () => {
             expect(await prop('State')).toBe('sharing');
             expect((await call('Stop', null)).ok).toBeTrue();
             expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+
+        it('keeps its memory and its bus traffic bounded under 20 000 DISCOVERs from made-up MACs', async () => {
+            const signals: { at: number; bytes: number; count: number }[] = [];
+            const conn = bus.connection();
+            const sub = conn.signal_subscribe(null, 'org.freedesktop.DBus.Properties', 'PropertiesChanged', OBJECT_PATH, INTERFACE_NAME,
+                Gio.DBusSignalFlags.NONE, (_c, _s, _p, _i, _n, params) => {
+                    const clients = params.get_child_value(1).lookup_value('Clients', null);
+                    if (clients !== null)
+                        signals.push({ at: GLib.get_monotonic_time() / 1e6, bytes: params.get_size(), count: clients.n_children() });
+                });
+            try {
+                // Proxy-DHCP: the LAN's router hands out addresses (in full DHCP, dnsmasq pings each address it
+                // offers, and takes a DISCOVER about every 3 s); every DISCOVER gets a proxy answer and a log line.
+                expect((await start({ medium: s(medium), interface: s('br0'), mode: s('proxy') })).ok).toBeTrue();
+                const pid = bus.helperPid() as number;
+                const rssKb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readTextFile(`/proc/${pid}/status`) ?? '')?.[1]);
+                await sleep(1000);
+                const before = rssKb();
+                signals.length = 0;
+                const t0 = GLib.get_monotonic_time() / 1e6;
+                const flood = JSON.parse(ns(CLIENT, ['gjs', '-m', `${GLib.path_get_dirname(CLI)}/pxe-probe.js`, 'eth0', '0', '--flood', '20000']).stdout) as { flood: number };
+                expect(flood.flood).toBe(20000);
+                await waitProp('Clients', v => (v as unknown[]).length === MAX_CLIENTS, 60000);
+                // Until the helper has read all dnsmasq said: 3 s without a new Clients signal.
+                let quietSince = GLib.get_monotonic_time();
+                for (let seen = signals.length; GLib.get_monotonic_time() - quietSince < 3e6;) {
+                    await sleep(250);
+                    if (signals.length !== seen) {
+                        seen = signals.length;
+                        quietSince = GLib.get_monotonic_time();
+                    }
+                }
+                const after = rssKb();
+                const busy = signals[signals.length - 1].at - t0;
+                const bytes = signals.reduce((sum, x) => sum + x.bytes, 0);
+                const largest = Math.max(...signals.map(x => x.bytes));
+                const status = readTextFile('/run/share-this-cd/status.json') ?? '';
+                console.log(`flood: 20000 DISCOVERs; ${signals.length} Clients signals in ${busy.toFixed(1)} s (${(signals.length / busy).toFixed(2)}/s), `
+                    + `${Math.round(bytes / 1024)} KiB in all, largest ${Math.round(largest / 1024)} KiB; at most ${Math.max(...signals.map(x => x.count))} clients listed; `
+                    + `helper RSS ${Math.round(before / 1024)} → ${Math.round(after / 1024)} MiB; status.json ${Math.round(status.length / 1024)} KiB`);
+                expect(Math.max(...signals.map(x => x.count))).toBeLessThanOrEqual(MAX_CLIENTS);
+                expect(signals.length).toBeLessThanOrEqual(4 * busy + 2);
+                expect(largest).toBeLessThan(256 * 1024);
+                expect(status.length).toBeLessThan(256 * 1024);
+                expect(after - before).toBeLessThan(48 * 1024);
+                expect((await call('Stop', null)).ok).toBeTrue();
+                expect(leftovers()).toEqual(NOTHING_LEFT);
+            } finally {
+                conn.signal_unsubscribe(sub);
+            }
         });
 
         it('after kill -9 of the helper, the next call starts a new one that cleans up and says so', async () => {

@@ -1,7 +1,9 @@
 // A PXE client for the lab (not shipped): sends a PXE DHCPDISCOVER (option 60 PXEClient, option 93 arch) out of
 // an interface without an address, prints every answer as a JSON line, and with --4011 also asks the proxy's
 // boot server (port 4011) for the boot file, as PXE firmware does after a proxy offer.
-// Usage (inside the client namespace): gjs -m build/pxe-probe.js IFACE ARCH [--4011] [--wait MS]
+// With --flood N it is a hostile client instead: N DISCOVERs, each from a made-up MAC (locally administered),
+// as fast as the socket takes them; it prints how many it sent and waits for nothing.
+// Usage (inside the client namespace): gjs -m build/pxe-probe.js IFACE ARCH [--4011] [--wait MS] [--flood N]
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import system from 'system';
@@ -49,8 +51,24 @@ function show(kind: string, p: NonNullable<ReturnType<typeof parsePacket>>): voi
         vendor: optionText(p, 60), bootfile67: optionText(p, 67), givesAddress: givesAddress(p), hasPxeOptions: p.options.has(43) }));
 }
 
-socket.send_to(Gio.InetSocketAddress.new_from_string('255.255.255.255', 67),
-    buildDiscover({ mac, xid, arch, vendorClass, broadcast: true }), null);
+const broadcast = Gio.InetSocketAddress.new_from_string('255.255.255.255', 67);
+if (rest.includes('--flood')) {
+    const count = Number(rest[rest.indexOf('--flood') + 1]);
+    let sent = 0;
+    for (let n = 0; n < count; n++) {
+        const made = [0x02, ...Array.from({ length: 5 }, () => Math.floor(Math.random() * 256))]
+            .map(b => b.toString(16).padStart(2, '0')).join(':');
+        try {
+            socket.send_to(broadcast, buildDiscover({ mac: made, xid: (xid + n) >>> 0, arch, vendorClass, broadcast: true }), null);
+            sent++;
+        } catch {
+            GLib.usleep(1000); // the socket's buffer is full: let it drain
+        }
+    }
+    print(JSON.stringify({ flood: sent }));
+    system.exit(0);
+}
+socket.send_to(broadcast, buildDiscover({ mac, xid, arch, vendorClass, broadcast: true }), null);
 const offers = collect(waitMs, socket, stream);
 for (const p of offers)
     if (p)

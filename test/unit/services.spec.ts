@@ -6,6 +6,7 @@ import { type ShareInputs, planShare } from '../../src/backend/plan.ts';
 import { platform } from '../../src/backend/platforms.ts';
 import { explainDnsmasqFailure, renderDnsmasq } from '../../src/backend/services/dnsmasq.ts';
 import { parseHttpAccess, renderNginx } from '../../src/backend/services/http.ts';
+import { anchorArgv, confineArgv, inJailArgv, isConfined, jailScript } from '../../src/backend/services/jail.ts';
 import { kernelExportArgv, kernelUnexportArgv, parseNfsPeers, renderGanesha } from '../../src/backend/services/nfs.ts';
 import { FIXTURES } from '../support/helpers.ts';
 
@@ -96,7 +97,7 @@ describe('NFS export', () => {
     const spec = { path: '/cdrom', subnet: '192.168.1.0/24', address: '192.168.1.20', stateDir: '/run/share-this-cd/ganesha' };
 
     it('kernel nfsd: a runtime export read-only to the subnet with a fixed fsid, and its removal', () => {
-        expect(kernelExportArgv(spec)).toEqual(['/usr/sbin/exportfs', '-i', '-o', 'ro,no_subtree_check,insecure,no_root_squash,crossmnt,fsid=7077', '192.168.1.0/24:/cdrom']);
+        expect(kernelExportArgv(spec)).toEqual(['/usr/sbin/exportfs', '-i', '-o', 'ro,all_squash,anonuid=65534,anongid=65534,subtree_check,insecure,fsid=7077', '192.168.1.0/24:/cdrom']);
         expect(kernelUnexportArgv(spec)).toEqual(['/usr/sbin/exportfs', '-u', '192.168.1.0/24:/cdrom']);
     });
 
@@ -107,6 +108,15 @@ describe('NFS export', () => {
         expect(text).toContain('Graceless = true;');
         expect(text).toContain('Path = "/cdrom";\n    Pseudo = "/cdrom";\n    Access_Type = None;');
         expect(text).toContain('CLIENT {\n        Clients = 192.168.1.0/24;\n        Access_Type = RO;\n    }');
+    });
+
+    it('maps every client user, root included, to nobody', () => {
+        const text = renderGanesha(spec);
+        expect(text).toContain('Squash = All;\n    Anonymous_Uid = 65534;\n    Anonymous_Gid = 65534;');
+        expect(text).not.toMatch(/Root_Squash|No_Root/);
+        for (const opt of ['ro', 'all_squash', 'anonuid=65534', 'anongid=65534', 'subtree_check'])
+            expect(kernelExportArgv(spec)[3].split(',')).toContain(opt);
+        expect(kernelExportArgv(spec)[3]).not.toMatch(/no_root_squash|crossmnt|no_subtree_check|\brw\b/);
     });
 
     it('ganesha: TCP keepalive closes the connection of a client switched off within about a minute', () => {
@@ -170,6 +180,29 @@ describe('client tracker', () => {
         t.apply({ type: 'file', ip: '10.0.0.5', path: 'medium/casper/vmlinuz', via: 'http', ok: true }, 2);
         expect(before[0]).toEqual(jasmine.objectContaining({ stage: 'discovered', fetched: [] }));
         expect(t.list()[0]).toEqual(jasmine.objectContaining({ stage: 'loading', fetched: ['kernel'] }));
+    });
+
+    it('remembers a bounded number of computers: made-up MACs take the place of the gone, then of those that only asked', () => {
+        const t = new ClientTracker(classify, 60, 8);
+        const mac = (n: number): string => `02:00:00:00:${(n >> 8).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`;
+        // Two real computers: one running, one gone.
+        t.apply({ type: 'dhcp', mac: MAC, ip: '10.0.0.5', arch: 'bios', what: 'x' }, 1);
+        t.apply({ type: 'nfs', peers: ['10.0.0.5'] }, 2);
+        t.apply({ type: 'dhcp', mac: '52:54:00:00:00:99', ip: '10.0.0.9', arch: 'bios', what: 'x' }, 3);
+        t.tick(100);
+        expect(t.list().find(c => c.ip === '10.0.0.9')?.stage).toBe('gone');
+        for (let n = 0; n < 20000; n++)
+            t.apply({ type: 'dhcp', mac: mac(n), ip: null, arch: null, what: 'DHCP DISCOVER' }, 200 + n / 1000);
+        const list = t.list();
+        expect(list.length).toBe(8);
+        expect(t.evicted).toBe(20000 + 2 - 8);
+        // The running one stays; the gone one went first; the newest made-up ones are kept.
+        expect(list.map(c => c.id)).toContain(MAC);
+        expect(list.map(c => c.ip)).not.toContain('10.0.0.9');
+        expect(list.filter(c => c.id !== MAC).map(c => c.id)).toEqual([19993, 19994, 19995, 19996, 19997, 19998, 19999].map(mac));
+        // A forgotten computer that comes back is new again, and its address is its own.
+        expect(t.apply({ type: 'file', ip: '10.0.0.9', path: 'lpxelinux.0', via: 'tftp', ok: true }, 300).map(c => c.reason)).toEqual(['new']);
+        expect(t.list().length).toBe(8);
     });
 
     it('a failed transfer is noted but does not advance the stage', () => {
@@ -252,14 +285,14 @@ describe('share plan', () => {
         expect(JSON.stringify(planShare(inputs))).toBe(JSON.stringify(planShare(inputs)));
     });
 
-    it('builds the TFTP tree: lpxelinux + modules + menu, shim + signed GRUB + menu, the medium link', () => {
+    it('builds the TFTP tree: lpxelinux + modules + menu, shim + signed GRUB + menu, the medium\'s place', () => {
         const spec = planShare(inputs);
         expect(spec.tree.map(t => `${t.kind}:${t.path}`)).toEqual([
             'copy:lpxelinux.0', 'copy:ldlinux.c32', 'copy:menu.c32', 'copy:libutil.c32', 'text:pxelinux.cfg/default',
-            'copy:bootx64.efi', 'copy:mmx64.efi', 'copy:grubx64.efi', 'text:grub/grub.cfg', 'symlink:medium',
+            'copy:bootx64.efi', 'copy:mmx64.efi', 'copy:grubx64.efi', 'text:grub/grub.cfg', 'dir:medium',
         ]);
         expect(spec.tree.find(t => t.path === 'grubx64.efi')).toEqual({ path: 'grubx64.efi', kind: 'copy', from: loaders.efi['uefi-x64'].grubNet });
-        expect(spec.tree.find(t => t.path === 'medium')).toEqual({ path: 'medium', kind: 'symlink', target: medium });
+        expect(spec.tree.filter(t => t.kind !== 'copy' && t.kind !== 'text')).toEqual([{ path: 'medium', kind: 'dir' }]);
         expect(spec.kernels).toEqual(['medium/casper/vmlinuz']);
         expect(spec.initrds).toEqual(['medium/casper/initrd']);
     });
@@ -270,6 +303,20 @@ describe('share plan', () => {
         expect(spec.daemons[1].readyTcp).toEqual([{ address: '10.77.0.1', port: 2049 }, { address: '10.77.0.1', port: 20048 }]);
         expect(spec.daemons[3].readyLine).toBe('TFTP root is ');
         expect(planShare({ ...inputs, ownRpcbind: false }).daemons.map(d => d.name)).toEqual(['ganesha', 'nginx', 'dnsmasq']);
+    });
+
+    it('shuts the file servers (nginx, dnsmasq) in a jail of the tree and the medium; NFS needs none', () => {
+        const spec = planShare(inputs);
+        const jail = { dir: '/run/share-this-cd/jail', binds: [
+            { from: '/run/share-this-cd/tftp', at: '/run/share-this-cd/tftp' }, { from: medium, at: '/run/share-this-cd/tftp/medium' }] };
+        for (const name of ['nginx', 'dnsmasq']) {
+            const d = spec.daemons.find(x => x.name === name);
+            expect(d?.jail).withContext(name).toEqual(jail);
+            expect(d?.argv[0]).toBe(name === 'nginx' ? '/usr/sbin/nginx' : '/usr/sbin/dnsmasq');
+        }
+        expect(spec.daemons.filter(d => d.jail === null).map(d => d.name)).toEqual(['rpcbind', 'ganesha']);
+        // A medium that needs its alias is bound from the alias.
+        expect(planShare({ ...inputs, bindAlias: '/run/share-this-cd/medium' }).daemons[2].jail?.binds[1].from).toBe('/run/share-this-cd/medium');
     });
 
     it('uses pxelinux.0 and no HTTP server with TFTP only', () => {
@@ -309,7 +356,7 @@ describe('share plan', () => {
         // This (x86-64) machine has no ARM64 loaders: the medium's own.
         const fromMedium = planShare({ ...inputs, boot: armBoot });
         expect(fromMedium.platforms).toEqual([{ id: 'uefi-arm64', label: 'UEFI ARM64', bootFile: 'bootaa64.efi', grub: 'medium' }]);
-        expect(fromMedium.tree.map(t => `${t.kind}:${t.path}`)).toEqual(['copy:bootaa64.efi', 'copy:mmaa64.efi', 'copy:grubaa64.efi', 'text:grub/grub.cfg', 'symlink:medium']);
+        expect(fromMedium.tree.map(t => `${t.kind}:${t.path}`)).toEqual(['copy:bootaa64.efi', 'copy:mmaa64.efi', 'copy:grubaa64.efi', 'text:grub/grub.cfg', 'dir:medium']);
         expect(fromMedium.tree[0]).toEqual({ path: 'bootaa64.efi', kind: 'copy', from: '/media/arm/EFI/BOOT/BOOTAA64.EFI' });
         const conf = fromMedium.daemons.find(d => d.name === 'dnsmasq')?.configs[0].text ?? '';
         expect(conf).toContain('dhcp-match=set:arm64,option:client-arch,11');
@@ -331,12 +378,49 @@ describe('share plan', () => {
 
     it('exports with the kernel server when it runs, and says what cannot boot when loaders are missing', () => {
         const spec = planShare({ ...inputs, nfsBackend: 'kernel', loaders: { ...loaders, efi: { 'uefi-x64': { ...loaders.efi['uefi-x64'], shim: null } }, pxelinux: null, lpxelinux: null } });
-        expect(spec.nfs.exportArgv).toEqual(['/usr/sbin/exportfs', '-i', '-o', 'ro,no_subtree_check,insecure,no_root_squash,crossmnt,fsid=7077', `10.77.0.0/24:${medium}`]);
+        expect(spec.nfs.exportArgv).toEqual(['/usr/sbin/exportfs', '-i', '-o', 'ro,all_squash,anonuid=65534,anongid=65534,subtree_check,insecure,fsid=7077', `10.77.0.0/24:${medium}`]);
         expect(spec.daemons.map(d => d.name)).toEqual(['nginx', 'dnsmasq']);
         expect(spec.platforms).toEqual([]);
         expect(spec.warnings).toEqual(jasmine.arrayContaining([
             'BIOS computers cannot network-boot: pxelinux is not installed (packages pxelinux and syslinux-common).',
             'UEFI computers cannot network-boot: install shim-signed and grub-efi-amd64-signed.',
         ]));
+    });
+});
+
+describe('the jail of the file servers', () => {
+    const jail = { dir: '/run/share-this-cd/jail', binds: [
+        { from: '/run/share-this-cd/tftp', at: '/run/share-this-cd/tftp' }, { from: "/media/ann/Ubuntu 24.04 'LTS'", at: '/run/share-this-cd/tftp/medium' }] };
+
+    it('binds each path read-only, nosuid, nodev, noexec, quoted for sh, then pivots and detaches the old root', () => {
+        const script = jailScript(jail);
+        expect(script).toContain(`mount --bind '/media/ann/Ubuntu 24.04 '\\''LTS'\\''' "$J"'/run/share-this-cd/tftp/medium'`);
+        expect(script.match(/mount -o remount,bind,ro,nosuid,nodev,noexec /g)?.length).toBe(2);
+        expect(script).toContain('mount -o remount,ro,nosuid,nodev,noexec "$J"');
+        const lines = script.trim().split('\n');
+        expect(lines.slice(-3)).toEqual(['cd "$J"', 'pivot_root . .old', 'exec umount -l /.old']);
+        expect(confineArgv(4242, jail).slice(0, 5)).toEqual(['/usr/bin/nsenter', '--target=4242', '--mount', '--', '/bin/sh']);
+        // The namespace is the anchor's (a root process), the daemons enter it.
+        expect(anchorArgv()).toEqual(['/usr/bin/unshare', '--mount', '--propagation', 'private', '--', '/usr/bin/sleep', 'infinity']);
+        expect(inJailArgv(4242, ['/usr/sbin/nginx', '-c', 'x'])).toEqual(['/usr/bin/nsenter', '--target=4242', '--mount', '--', '/usr/sbin/nginx', '-c', 'x']);
+    });
+
+    it('refuses paths that are not plain and absolute, and a served path where its tools must be found', () => {
+        expect(() => jailScript({ ...jail, dir: 'jail' })).toThrowError(/not a plain absolute path/);
+        expect(() => jailScript({ ...jail, binds: [{ from: '/a/../etc', at: '/srv' }] })).toThrowError(/not a plain absolute path/);
+        expect(() => jailScript({ ...jail, binds: [{ from: '/a', at: '/usr/share/tftp' }] })).toThrowError(/starts with \/usr/);
+        expect(() => jailScript({ ...jail, binds: [{ from: '/a', at: '/' }] })).toThrowError(/root/);
+    });
+
+    it('judges a daemon confined from its mountinfo: our tmpfs as root, nothing but the bound paths below', () => {
+        const confined = [
+            '65 43 0:39 / / ro,nosuid,nodev,noexec,relatime - tmpfs share-this-cd-jail ro,size=1024k',
+            '66 65 254:0 /run/share-this-cd/tftp /run/share-this-cd/tftp ro,nosuid,nodev,noexec - ext4 /dev/vda rw',
+            '67 66 7:0 / /run/share-this-cd/tftp/medium ro,nosuid,nodev,noexec - iso9660 /dev/loop0 ro',
+        ].join('\n');
+        expect(isConfined(confined, jail)).toBeTrue();
+        expect(isConfined(`${confined}\n68 65 0:22 / /.old rw - ext4 /dev/vda rw`, jail)).toBeFalse();
+        expect(isConfined(confined.replace('share-this-cd-jail', 'tmpfs'), jail)).toBeFalse();
+        expect(isConfined('', jail)).toBeFalse();
     });
 });

@@ -5,7 +5,7 @@ import Gio from 'gi://Gio';
 import { LineReader } from '../../src/backend/services/supervisor.ts';
 import { noReplyError, replyWithin } from '../../src/shared/dbus.ts';
 import { helperErrorText } from '../../src/shared/helperCalls.ts';
-import { after, sleep, withDeadline } from '../../src/shared/timers.ts';
+import { Coalescer, after, sleep, withDeadline } from '../../src/shared/timers.ts';
 
 describe('timers that outlive a refused callback', () => {
     it('call back once, although backups were armed behind the timer', async () => {
@@ -31,6 +31,39 @@ describe('timers that outlive a refused callback', () => {
         after(30, () => seen.push(2));
         await sleep(120);
         expect(seen).toEqual([1, 2, 3]);
+    });
+});
+
+describe('coalescer', () => {
+    it('runs at once, then at most once per interval however often it is asked, the last ask included', async () => {
+        const runs: number[] = [];
+        const start = Date.now();
+        const c = new Coalescer(100, () => runs.push(Date.now() - start));
+        for (let i = 0; i < 1000; i++)
+            c.request();
+        expect(runs.length).toBe(1);
+        await sleep(30);
+        c.request();
+        c.request();
+        expect(runs.length).toBe(1);
+        await sleep(150);
+        expect(runs.length).toBe(2);
+        expect(runs[1]).toBeGreaterThanOrEqual(95);
+        await sleep(150);
+        expect(runs.length).toBe(2);
+    });
+
+    it('flushes a pending run now, or drops it when cancelled', async () => {
+        let runs = 0;
+        const c = new Coalescer(100, () => runs++);
+        c.request();
+        c.request();
+        c.flush();
+        expect(runs).toBe(2);
+        c.request();
+        c.cancel();
+        await sleep(150);
+        expect(runs).toBe(2);
     });
 });
 

@@ -21,7 +21,7 @@ import { ShareFollower } from './follow.ts';
 import { InvalidArgs, type StartRequest, type WireValue, parseStartOptions } from './options.ts';
 import { type Authority, DBusFailure } from './polkit.ts';
 import { type HelperState, type Props, STOPPED_PROPS, clientDict, errorReply, probeReply, setProperties } from './properties.ts';
-import { sleep } from '../../shared/timers.ts';
+import { Coalescer, PUBLISH_INTERVAL_MS, sleep } from '../../shared/timers.ts';
 
 export { type HelperState, clientDict, errorReply };
 
@@ -332,7 +332,14 @@ export class ShareService {
         this.set({ State: 'failed', LastError: error.message, ...STOPPED_PROPS });
     }
 
+    /** The Clients property, sent on the bus at most 4 times a second however fast clients come. */
+    private readonly clientsPublisher = new Coalescer(PUBLISH_INTERVAL_MS, () => this.publishClientsNow());
+
     private publishClients(): void {
+        this.clientsPublisher.request();
+    }
+
+    private publishClientsNow(): void {
         if (this.share === null)
             return;
         const clients = this.share.clients(); // copies (set() compares them with what it published)

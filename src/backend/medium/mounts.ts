@@ -56,8 +56,12 @@ export function bindReadOnly(way: MountWay, from: string, to: string): void {
     const r = run(['mount', '--bind', '-o', 'ro', from, to]);
     if (r.status !== 0)
         throw new Error(`mount --bind ${from}: ${r.stderr.trim()}`);
-    // A bind mount takes "ro" only when remounted.
-    run(['mount', '-o', `remount,bind,${MEDIUM_MOUNT_OPTIONS}`, to]);
+    // A bind mount takes "ro" (and the other flags) only when remounted; never leave a writable alias behind.
+    const remount = run(['mount', '-o', `remount,bind,${MEDIUM_MOUNT_OPTIONS}`, to]);
+    if (remount.status !== 0) {
+        run(['umount', to]);
+        throw new Error(`mount -o remount,bind,${MEDIUM_MOUNT_OPTIONS} ${to}: ${remount.stderr.trim()}`);
+    }
 }
 
 /**
@@ -73,7 +77,7 @@ export function mountIso(way: MountWay, iso: string, mountPoint: string): void {
     if (run(['mount', '-o', `loop,${MEDIUM_MOUNT_OPTIONS}`, '-t', 'iso9660', iso, mountPoint]).status === 0)
         return;
     // -n: no ~/.mtab.fuseiso (the helper's home is read-only in its sandbox; fuseiso's daemon exits on it).
-    const r = run(['fuseiso', '-n', iso, mountPoint, '-o', 'ro,allow_other']);
+    const r = run(['fuseiso', '-n', iso, mountPoint, '-o', `${MEDIUM_MOUNT_OPTIONS},allow_other`]);
     if (r.status !== 0)
         throw new ShareError('NoLiveMedium', format(_("The ISO file {path} could not be mounted: {error}"), { path: iso, error: r.stderr.trim() || r.stdout.trim() }));
 }

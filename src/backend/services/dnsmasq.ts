@@ -100,6 +100,6 @@ export function dnsmasqDaemon(s: DnsmasqSpec, configPath: string): DaemonSpec {
         configs: [{ path: configPath, text: renderDnsmasq(s) }],
         readyTcp: [], readyLine: 'TFTP root is ', readyTimeoutMs: 5000,
         ports: [{ protocol: 'udp', address: s.serverAddress, port: 69, what: 'TFTP' }],
-        clientLog: 'dnsmasq', explain: explainDnsmasqFailure,
+        clientLog: 'dnsmasq', explain: explainDnsmasqFailure, jail: null,
     };
 }

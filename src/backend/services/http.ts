@@ -68,7 +68,7 @@ export function nginxDaemon(s: HttpSpec, configPath: string): DaemonSpec {
         configs: [{ path: configPath, text: renderNginx(s) }],
         readyTcp: [{ address: s.address, port: s.port }], readyLine: null, readyTimeoutMs: 5000,
         ports: [{ protocol: 'tcp', address: s.address, port: s.port, what: 'HTTP' }],
-        clientLog: null, explain: () => null,
+        clientLog: null, explain: () => null, jail: null,
     };
 }
 

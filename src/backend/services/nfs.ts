@@ -30,8 +30,19 @@ export const NFS_FSID = 7077;
 /** TCP keepalive on NFS connections (seconds): idle time, probe interval, probes before a dead peer is dropped. */
 export const KEEPALIVE = { idle: 20, interval: 5, count: 4 };
 
+/** The unprivileged user (nobody/nogroup) every NFS client is mapped to: the medium is served to nobody's advantage. */
+export const ANONYMOUS_ID = 65534;
+
+/**
+ * Read-only; every client user, root included, mapped to nobody (a file of the medium that only root may read
+ * stays unread); `subtree_check`, so that a forged file handle cannot reach a file outside the exported folder
+ * when the medium is a folder of a larger file system (the medium is read-only: none of its files is renamed,
+ * the check's known cost); no `crossmnt` (a file system mounted below the medium is not served). `insecure`:
+ * user-space clients (and some firmware) send from ports above 1023; with every user squashed a port proves
+ * nothing anyway.
+ */
 export function exportOptions(): string {
-    return `ro,no_subtree_check,insecure,no_root_squash,crossmnt,fsid=${NFS_FSID}`;
+    return `ro,all_squash,anonuid=${ANONYMOUS_ID},anongid=${ANONYMOUS_ID},subtree_check,insecure,fsid=${NFS_FSID}`;
 }
 
 export function kernelExportArgv(s: NfsSpec): string[] {
@@ -76,7 +87,10 @@ EXPORT {
     Path = "${s.path}";
     Pseudo = "${s.path}";
     Access_Type = None;
-    Squash = No_Root_Squash;
+    # Every client user, root included, is mapped to nobody (uid and gid 65534).
+    Squash = All;
+    Anonymous_Uid = ${ANONYMOUS_ID};
+    Anonymous_Gid = ${ANONYMOUS_ID};
     SecType = sys;
     Protocols = 3, 4;
     Transports = TCP;
@@ -109,7 +123,7 @@ export function ganeshaDaemon(s: NfsSpec, configPath: string, pidFile: string): 
         // ganesha loads its plugins and sets up its recovery directory first.
         readyTimeoutMs: 15000,
         ports: [{ protocol: 'tcp', address: s.address, port: NFS_PORT, what: 'NFS' }, { protocol: 'tcp', address: s.address, port: MOUNT_PORT, what: 'NFS mount' }],
-        clientLog: null, explain: () => null,
+        clientLog: null, explain: () => null, jail: null,
     };
 }
 
@@ -119,7 +133,7 @@ export function rpcbindDaemon(address: string): DaemonSpec {
         name: 'rpcbind', role: _("The NFS port mapper (rpcbind)"), argv: rpcbindArgv(), configs: [],
         readyTcp: [{ address, port: RPCBIND_PORT }], readyLine: null, readyTimeoutMs: 5000,
         ports: [{ protocol: 'tcp', address, port: RPCBIND_PORT, what: 'portmapper' }],
-        clientLog: null, explain: () => null,
+        clientLog: null, explain: () => null, jail: null,
     };
 }
 

@@ -4,6 +4,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
+import type { Jail } from './jail.ts';
 import { after, DROPS_CALLBACKS, keepCollecting, sleep } from '../../shared/timers.ts';
 
 const LOG_DOMAIN = 'share-this-cd';
@@ -218,6 +219,8 @@ export interface DaemonSpec {
     clientLog: 'dnsmasq' | null;
     /** A sentence for a start-up failure, from its last output lines (null: the generic one). */
     explain: (output: string) => string | null;
+    /** Started in the file servers' mount namespace and confined to this jail once they are ready, or null. */
+    jail: Jail | null;
 }
 
 export interface DaemonOptions {
