@@ -14,7 +14,7 @@ import { isoProblem } from './medium/iso.ts';
 import { mountIso, mountWay } from './medium/mounts.ts';
 import type { MediumReader } from './medium/reader.ts';
 import { openMedium, runningMediumPath } from './medium/running.ts';
-import { addAddress, listInterfaces, neighbours, takenNetworks } from './network/host.ts';
+import { addAddress, isLeased, listInterfaces, neighbours, takenNetworks } from './network/host.ts';
 import { chooseInterface } from './network/interfaces.ts';
 import type { Cidr } from './network/ipv4.ts';
 import { chooseDirectSubnet, chooseRange, decideMode } from './network/mode.ts';
@@ -73,7 +73,7 @@ export async function chooseNetwork(options: ShareOptions, probeWindowMs: number
     const probeStart = GLib.get_monotonic_time();
     const probe = await probeDhcp({ address: server.address, mac: iface.mac }, probeWindowMs);
     const probeMs = Math.round((GLib.get_monotonic_time() - probeStart) / 1000);
-    const decision = decideMode(options.mode, probe, assigned);
+    const decision = decideMode(options.mode, probe, assigned, !assigned && isLeased(iface, server.address) ? server.address : null);
     const range = decision.mode === 'dhcp'
         ? chooseRange(server, [...neighbours(iface.name).map(([ip]) => ip), ...probe.servers.map(s => s.offered).filter(a => a !== '0.0.0.0'), ...iface.ipv4.map(c => c.address)])
         : null;

@@ -35,8 +35,8 @@ export interface LabNetOptions {
     client?: boolean;
     /** The router namespace (its DHCP server is started separately). */
     router?: boolean;
-    /** false leaves br0 without an address (direct-cable tests). */
-    serverAddress?: boolean;
+    /** false leaves br0 without an address (direct-cable tests); 'leased' gives it one with a lifetime, as a DHCP client does. */
+    serverAddress?: boolean | 'leased';
     /** Taps in br0 for qemu clients: tap0 … tap<n-1>. */
     taps?: number;
 }
@@ -83,7 +83,7 @@ export class LabNet {
         ip('-n', srv, 'link', 'set', 'lo', 'up');
         ip('-n', srv, 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0');
         if (opts.serverAddress !== false)
-            ip('-n', srv, 'addr', 'add', `${this.serverIp}/24`, 'dev', 'br0');
+            ip('-n', srv, 'addr', 'add', `${this.serverIp}/24`, 'dev', 'br0', ...opts.serverAddress === 'leased' ? ['valid_lft', '3600', 'preferred_lft', '3600'] : []);
         ip('-n', srv, 'link', 'set', 'br0', 'up');
         if (opts.client !== false) {
             ip('netns', 'add', cli);

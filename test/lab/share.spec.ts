@@ -254,6 +254,23 @@ describe('sharing in the lab', () => {
         });
     });
 
+    describe('with an address leased from a DHCP server that does not answer now', () => {
+        beforeAll(() => setupNet({ serverAddress: 'leased' }));
+        afterAll(() => teardownNet());
+
+        it('starts as proxy-DHCP in auto mode and says why; --mode dhcp stays the user\'s explicit choice', async () => {
+            expect(sh(['ip', '-n', SRV, '-4', 'addr', 'show', 'br0']).stdout).toContain('dynamic');
+            const share = await startShare(['--medium', medium]);
+            expect(share.output).toContain(`No DHCP server answered, but this computer's address ${SRV_IP} was given by one on this network: using proxy-DHCP, so that it goes on handing out the addresses.`);
+            expect(share.output).toMatch(/proxy-DHCP mode/);
+            expect(pxeProbe(0).filter(o => o.server === SRV_IP).every(o => o.givesAddress === false)).toBeTrue();
+            await stopAndCheck(share);
+            const explicit = await startShare(['--medium', medium, '--mode', 'dhcp']);
+            expect(explicit.output).toMatch(/full DHCP mode/);
+            await stopAndCheck(explicit);
+        });
+    });
+
     describe('on a direct cable (an interface without an address)', () => {
         beforeAll(() => setupNet({ serverAddress: false }));
         afterAll(() => teardownNet());

@@ -1,5 +1,5 @@
 import { MessageType, buildDiscover, givesAddress, macBytes, messageType, optionText, parsePacket, serverId } from '../../src/backend/network/dhcpPacket.ts';
-import { chooseInterface, parseInterfaces, usableInterfaces } from '../../src/backend/network/interfaces.ts';
+import { chooseInterface, leaseNamesAddress, parseInterfaces, usableInterfaces } from '../../src/backend/network/interfaces.ts';
 import { contains, overlaps, parseCidr, subnetText } from '../../src/backend/network/ipv4.ts';
 import { chooseDirectSubnet, chooseRange, decideMode } from '../../src/backend/network/mode.ts';
 import { thrownShareError as thrown } from '../support/helpers.ts';
@@ -49,7 +49,7 @@ describe('DHCP packets', () => {
 
 const ADDR = JSON.stringify([
     { ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], link_type: 'loopback', address: '00:00:00:00:00:00', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] },
-    { ifname: 'enp3s0', flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], link_type: 'ether', address: '3C:97:0E:11:22:33', addr_info: [{ family: 'inet', local: '192.168.1.20', prefixlen: 24 }, { family: 'inet6', local: 'fe80::1', prefixlen: 64 }] },
+    { ifname: 'enp3s0', flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], link_type: 'ether', address: '3C:97:0E:11:22:33', addr_info: [{ family: 'inet', local: '192.168.1.20', prefixlen: 24, dynamic: true }, { family: 'inet6', local: 'fe80::1', prefixlen: 64 }] },
     { ifname: 'enp4s0', flags: ['NO-CARRIER', 'BROADCAST', 'UP'], link_type: 'ether', address: '3c:97:0e:11:22:34', addr_info: [] },
     { ifname: 'wlp2s0', flags: ['BROADCAST', 'UP', 'LOWER_UP'], link_type: 'ether', address: 'a0:88:b4:00:00:01', addr_info: [{ family: 'inet', local: '192.168.1.21', prefixlen: 24 }] },
     { ifname: 'docker0', flags: ['UP', 'LOWER_UP'], link_type: 'ether', address: '02:42:00:00:00:01', linkinfo: { info_kind: 'bridge' }, addr_info: [{ family: 'inet', local: '172.17.0.1', prefixlen: 16 }] },
@@ -67,7 +67,8 @@ describe('network interfaces', () => {
         const by = (n: string) => all.find(i => i.name === n);
         expect(by('lo')?.kind).toBe('loopback');
         expect(by('enp3s0')).toEqual({ name: 'enp3s0', mac: '3c:97:0e:11:22:33', kind: 'wired', up: true, master: null,
-            ipv4: [{ address: '192.168.1.20', prefix: 24 }], hasDefaultRoute: true });
+            ipv4: [{ address: '192.168.1.20', prefix: 24 }], leased: ['192.168.1.20'], hasDefaultRoute: true });
+        expect(by('br0')?.leased).toEqual([]);
         expect(by('enp4s0')?.up).toBeFalse();
         expect(by('wlp2s0')?.kind).toBe('wireless');
         expect(by('docker0')?.kind).toBe('virtual');
@@ -125,6 +126,10 @@ describe('network mode decision', () => {
     it('auto: proxy-DHCP next to a DHCP server, full DHCP on an empty LAN', () => {
         expect(decideMode('auto', router, false).mode).toBe('proxy');
         expect(decideMode('auto', none, false).mode).toBe('dhcp');
+        // Silent, but the address was leased on this LAN: its DHCP server exists (spanning tree, snooping).
+        expect(decideMode('auto', none, false, '192.168.1.20')).toEqual({ mode: 'proxy', notes: [
+            'No DHCP server answered, but this computer\'s address 192.168.1.20 was given by one on this network: using proxy-DHCP, so that it goes on handing out the addresses.'] });
+        expect(decideMode('auto', router, false, '192.168.1.20').mode).toBe('proxy');
     });
 
     it('refuses a forced full DHCP next to another DHCP server (it would break the LAN)', () => {
@@ -135,6 +140,7 @@ describe('network mode decision', () => {
 
     it('allows forcing proxy on an empty LAN, and dhcp on an empty LAN', () => {
         expect(decideMode('proxy', none, false).mode).toBe('proxy');
+        expect(decideMode('dhcp', none, false, '192.168.1.20').mode).toBe('dhcp');
         expect(decideMode('dhcp', none, false).mode).toBe('dhcp');
     });
 
@@ -181,5 +187,42 @@ describe('direct-cable subnet', () => {
     it('says so when every candidate is taken', () => {
         const taken = [{ address: '192.168.0.0', prefix: 16 }, { address: '10.0.0.0', prefix: 8 }, { address: '172.16.0.0', prefix: 12 }];
         expect(thrown(() => chooseDirectSubnet(taken)).code).toBe('NoUsableInterface');
+    });
+});
+
+describe('DHCP client leases', () => {
+    const now = Date.UTC(2026, 10, 30, 12, 0, 0) / 1000;
+    const dhclient = `lease {
+  interface "enp3s0";
+  fixed-address 192.168.1.20;
+  option subnet-mask 255.255.255.0;
+  renew 1 2026/11/30 11:00:00;
+  expire 1 2026/11/30 13:00:00;
+}
+lease {
+  interface "enp3s0";
+  fixed-address 192.168.1.33;
+  expire 5 2026/10/02 08:00:00;
+}
+lease {
+  interface "wlp2s0";
+  fixed-address 10.0.0.7;
+  expire never;
+}
+`;
+
+    it('reads dhclient leases: the interface, the address, not expired', () => {
+        expect(leaseNamesAddress('dhclient', dhclient, 'enp3s0', '192.168.1.20', now)).toBeTrue();
+        expect(leaseNamesAddress('dhclient', dhclient, 'enp3s0', '192.168.1.20', now + 7200)).toBeFalse();
+        expect(leaseNamesAddress('dhclient', dhclient, 'enp3s0', '192.168.1.33', now)).toBeFalse(); // an old lease
+        expect(leaseNamesAddress('dhclient', dhclient, 'enp4s0', '192.168.1.20', now)).toBeFalse();
+        expect(leaseNamesAddress('dhclient', dhclient, 'wlp2s0', '10.0.0.7', now)).toBeTrue();
+        expect(leaseNamesAddress('dhclient', '', 'enp3s0', '192.168.1.20', now)).toBeFalse();
+    });
+
+    it('reads systemd-networkd leases', () => {
+        const networkd = '# This is private data. Do not parse.\nADDRESS=192.168.1.20\nNETMASK=255.255.255.0\nSERVER_ADDRESS=192.168.1.1\n';
+        expect(leaseNamesAddress('networkd', networkd, 'enp3s0', '192.168.1.20', now)).toBeTrue();
+        expect(leaseNamesAddress('networkd', networkd, 'enp3s0', '192.168.1.2', now)).toBeFalse();
     });
 });

@@ -3,7 +3,8 @@
 import GLib from 'gi://GLib';
 
 import { run } from '../services/supervisor.ts';
-import { type NetInterface, parseInterfaces } from './interfaces.ts';
+import { type NetInterface, leaseNamesAddress, parseInterfaces } from './interfaces.ts';
+import { listDir, readTextFile } from '../../shared/fsutil.ts';
 import { type Cidr, parseCidr } from './ipv4.ts';
 
 export const IP = '/usr/sbin/ip';
@@ -15,17 +16,10 @@ function ipJson(args: string[]): string {
     return r.stdout.trim() || '[]';
 }
 
+/** Wireless interfaces (by their sysfs entries). GLib.Dir has no usable constructor in gjs, so Gio lists. */
 function wirelessNames(): Set<string> {
-    const names = new Set<string>();
-    try {
-        const dir = GLib.Dir.open('/sys/class/net', 0);
-        for (let name = dir.read_name(); name !== null; name = dir.read_name()) {
-            if (GLib.file_test(`/sys/class/net/${name}/wireless`, GLib.FileTest.EXISTS) || GLib.file_test(`/sys/class/net/${name}/phy80211`, GLib.FileTest.EXISTS))
-                names.add(name);
-        }
-        dir.close();
-    } catch { /* no sysfs: no wireless */ }
-    return names;
+    return new Set(listDir('/sys/class/net').filter(name =>
+        GLib.file_test(`/sys/class/net/${name}/wireless`, GLib.FileTest.EXISTS) || GLib.file_test(`/sys/class/net/${name}/phy80211`, GLib.FileTest.EXISTS)));
 }
 
 export function listInterfaces(): NetInterface[] {
@@ -65,4 +59,26 @@ export function addAddress(iface: string, c: Cidr): void {
 /** Takes an address off an interface; false when it was not there (or the interface is gone). */
 export function removeAddress(iface: string, c: Cidr): boolean {
     return run([IP, 'addr', 'del', `${c.address}/${c.prefix}`, 'dev', iface]).status === 0;
+}
+
+/** Where DHCP clients keep their leases: ISC dhclient (Debian's ifupdown), systemd-networkd. */
+const DHCLIENT_LEASE_DIRS = ['/var/lib/dhcp', '/var/lib/dhclient'];
+const NETWORKD_LEASE_DIR = '/run/systemd/netif/leases';
+
+/**
+ * Was `address` on `iface` leased from a DHCP server? Its lifetime in `ip addr` (`dynamic`: NetworkManager,
+ * networkd, dhcpcd), else a live lease of a DHCP client that sets no lifetime (dhclient) or of networkd.
+ */
+export function isLeased(iface: NetInterface, address: string): boolean {
+    if (iface.leased.includes(address))
+        return true;
+    const now = Date.now() / 1000;
+    for (const dir of DHCLIENT_LEASE_DIRS) {
+        for (const name of listDir(dir).filter(n => /\.leases?$/.test(n))) {
+            if (leaseNamesAddress('dhclient', readTextFile(`${dir}/${name}`) ?? '', iface.name, address, now))
+                return true;
+        }
+    }
+    const index = (readTextFile(`/sys/class/net/${iface.name}/ifindex`) ?? '').trim();
+    return index !== '' && leaseNamesAddress('networkd', readTextFile(`${NETWORKD_LEASE_DIR}/${index}`) ?? '', iface.name, address, now);
 }

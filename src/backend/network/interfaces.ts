@@ -15,6 +15,8 @@ export interface NetInterface {
     /** Enslaved to a bridge/bond (served through its master, never directly). */
     master: string | null;
     ipv4: Cidr[];
+    /** Its IPv4 addresses that have a lifetime (`dynamic` in `ip addr`): leased from a DHCP server. */
+    leased: string[];
     hasDefaultRoute: boolean;
 }
 
@@ -27,7 +29,7 @@ interface IpAddrJson {
     address?: string;
     master?: string;
     linkinfo?: { info_kind?: string; info_slave_kind?: string };
-    addr_info?: { family?: string; local?: string; prefixlen?: number }[];
+    addr_info?: { family?: string; local?: string; prefixlen?: number; dynamic?: boolean }[];
 }
 
 interface IpRouteJson {
@@ -54,9 +56,13 @@ export function parseInterfaces(addrJson: string, routeJson: string, wireless: R
         else if (VIRTUAL_KINDS.has(kindInfo) || VIRTUAL_NAMES.test(link.ifname) || (link.link_type !== undefined && link.link_type !== 'ether'))
             kind = 'virtual';
         const ipv4: Cidr[] = [];
+        const leased: string[] = [];
         for (const a of link.addr_info ?? []) {
-            if (a.family === 'inet' && a.local && a.prefixlen !== undefined && parseIpv4(a.local) !== null)
+            if (a.family === 'inet' && a.local && a.prefixlen !== undefined && parseIpv4(a.local) !== null) {
                 ipv4.push({ address: a.local, prefix: a.prefixlen });
+                if (a.dynamic === true)
+                    leased.push(a.local);
+            }
         }
         return {
             name: link.ifname,
@@ -65,6 +71,7 @@ export function parseInterfaces(addrJson: string, routeJson: string, wireless: R
             up: flags.includes('UP') && flags.includes('LOWER_UP'),
             master: link.master ?? null,
             ipv4,
+            leased,
             hasDefaultRoute: defaultDevs.has(link.ifname),
         };
     });
@@ -103,4 +110,28 @@ export function chooseInterface(all: NetInterface[], requested: string | null): 
     if (wired.length > 1)
         throw new ShareError('NoUsableInterface', format(_("Several wired interfaces are connected ({names}): choose the one the other computers are on."), { names: wired.map(i => i.name).join(', ') }));
     throw new ShareError('NoUsableInterface', _("No wired network interface is connected. Connect this computer to the other computers with a network cable (directly or through a switch), then try again."));
+}
+
+/**
+ * Does a DHCP client's lease file say `address` was leased to interface `ifname` and the lease has not expired
+ * at `now` (seconds since the epoch)? Formats: ISC dhclient's (/var/lib/dhcp/dhclient*.leases: `lease { interface
+ * "IF"; fixed-address A; expire W YYYY/MM/DD HH:MM:SS; }` blocks, UTC, old leases kept) and systemd-networkd's
+ * (/run/systemd/netif/leases/IFINDEX: `ADDRESS=A`, present while the lease is held; `ifname` is not in it).
+ */
+export function leaseNamesAddress(format: 'dhclient' | 'networkd', text: string, ifname: string, address: string, now: number): boolean {
+    if (format === 'networkd')
+        return text.split('\n').some(line => line.trim() === `ADDRESS=${address}`);
+    for (const block of text.split(/^\s*lease\s*\{/m).slice(1)) {
+        const body = block.split('}')[0];
+        const iface = /^\s*interface\s+\x22([^\x22]*)\x22\s*;/m.exec(body)?.[1];
+        const fixed = /^\s*fixed-address\s+([\d.]+)\s*;/m.exec(body)?.[1];
+        if (iface !== ifname || fixed !== address)
+            continue;
+        const expire = /^\s*expire\s+(?:\d\s+)?(\d{4})\/(\d{1,2})\/(\d{1,2})\s+(\d{1,2}):(\d{2}):(\d{2})\s*;/m.exec(body);
+        if (/^\s*expire\s+never\s*;/m.test(body))
+            return true;
+        if (expire && Date.UTC(+expire[1], +expire[2] - 1, +expire[3], +expire[4], +expire[5], +expire[6]) / 1000 > now)
+            return true;
+    }
+    return false;
 }

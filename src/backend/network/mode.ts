@@ -26,7 +26,11 @@ export interface ModeDecision {
  * auto → proxy-DHCP when another DHCP server answered (a second DHCP server breaks other people's network),
  * full DHCP when none did. A forced `dhcp` next to another server is refused.
  */
-export function decideMode(requested: RequestedMode, probe: ProbeResult, addressAssignedByUs: boolean): ModeDecision {
+/**
+ * @param leasedAddress the interface's own address when a DHCP server of this LAN leased it (else null): that
+ *   server exists even when it did not answer the probe in time (spanning-tree delay, DHCP snooping).
+ */
+export function decideMode(requested: RequestedMode, probe: ProbeResult, addressAssignedByUs: boolean, leasedAddress: string | null = null): ModeDecision {
     const servers = [...new Set(probe.servers.map(s => s.server))];
     const notes: string[] = [];
     if (probe.pxeServers.length > 0)
@@ -47,6 +51,10 @@ export function decideMode(requested: RequestedMode, probe: ProbeResult, address
         return { mode: 'dhcp', notes };
     if (servers.length > 0) {
         notes.push(format(_("The network has a DHCP server ({servers}): it keeps handing out addresses; this computer only adds the boot information (proxy-DHCP)."), { servers: servers.join(', ') }));
+        return { mode: 'proxy', notes };
+    }
+    if (leasedAddress !== null) {
+        notes.push(format(_("No DHCP server answered, but this computer's address {address} was given by one on this network: using proxy-DHCP, so that it goes on handing out the addresses."), { address: leasedAddress }));
         return { mode: 'proxy', notes };
     }
     notes.push(_("No DHCP server answered: this computer hands out addresses itself (full DHCP)."));
