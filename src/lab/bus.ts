@@ -108,7 +108,7 @@ export class BusLab {
         must(sh(['cp', `${top}/data/io.github.ShareThisCD1.policy.in`, `${d}/polkit/actions/io.github.ShareThisCD1.policy`]), 'copy the polkit action');
         must(sh(['install', '-m', '755', `${top}/data/share-this-cd-live-session`, `${d}/live-session`]), 'copy the live-session check');
         const rule = readTextFile(`${top}/data/50-io.github.ShareThisCD1.rules.in`) ?? '';
-        writeAtomic(`${d}/polkit/rules.d/50-io.github.ShareThisCD1.rules`, render(rule, { livecheck: `${d}/live-session` }));
+        writeAtomic(`${d}/polkit/rules.d/50-io.github.ShareThisCD1.rules`, labRule(render(rule, { livecheck: `${d}/live-session` })));
         writeAtomic(`${d}/cmdline`, machine === 'live'
             ? 'BOOT_IMAGE=/casper/vmlinuz boot=casper file=/cdrom/preseed/ubuntu.seed quiet splash ---\n'
             : 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=UUID=2f0e6c1a-0000-4000-8000-000000000000 ro quiet\n');
@@ -204,6 +204,21 @@ export class BusLab {
 }
 
 /** The private bus's configuration: the system bus's default policy, our socket, service and policy folders. */
+/** The shipped rule's condition on the caller's session. */
+export const SESSION_CONDITION = '!(subject.local && subject.active)';
+
+/**
+ * The rule as this lab's polkitd can use it. There is no logind here (it needs systemd as PID 1), so polkitd
+ * knows no session and no caller is local or active: the session condition, and nothing else, is replaced
+ * (it is tested with a real logind in the package's specs, test/system/package.spec.ts, and as JavaScript in
+ * the unit specs). Throws when the shipped rule no longer has the condition word for word.
+ */
+export function labRule(rule: string): string {
+    if (rule.split(SESSION_CONDITION).length !== 2)
+        throw new Error(`the polkit rule no longer has "${SESSION_CONDITION}" once`);
+    return rule.replace(SESSION_CONDITION, 'false /* the lab has no logind: src/lab/bus.ts */');
+}
+
 export function busConfig(dir: string): string {
     return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">

@@ -202,9 +202,13 @@ export class LabMachine {
         return sh(['nsenter', '-t', String(this.init), '-a', ...argv], input);
     }
 
-    /** The nsenter command line that runs `argv` in the machine as `user` through a login session (PAM, logind). */
-    asUser(user: string, command: string): string[] {
-        return ['nsenter', '-t', String(this.init), '-a', 'runuser', '-l', user, '-c', command];
+    /**
+     * The nsenter command line that runs `argv` in the machine as `user` through a login session (PAM, logind):
+     * seated at the machine's seat0 (pam_systemd reads XDG_SEAT), as the desktop's user is, unless `seat` is
+     * false (then it is a session like ssh's: not local).
+     */
+    asUser(user: string, command: string, seat = true): string[] {
+        return ['nsenter', '-t', String(this.init), '-a', 'env', ...seat ? ['XDG_SEAT=seat0'] : [], 'runuser', '-l', user, '-c', command];
     }
 
     /** Powers the machine off (systemctl poweroff) and waits for systemd-nspawn to end; kills it if it hangs. */

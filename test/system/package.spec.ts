@@ -313,6 +313,14 @@ describe('the installed package (systemd as PID 1 in a container)', () => {
         expect(leftovers()).toEqual(NOTHING_LEFT);
     }, SPEC_TIMEOUT);
 
+    it('the live user in a session without a seat (as over ssh) is refused: only the person at the computer shares without a password', async () => {
+        liveSession(true);
+        const remote = new LabProcess(machine.asUser(LIVE_USER, 'share-this-cd start --interface br0', false));
+        expect(await remote.ended(120000)).withContext(remote.output).toBe(1);
+        expect(remote.output).toContain("An administrator's password is needed to share this computer's live system");
+        expect(leftovers()).toEqual(NOTHING_LEFT);
+    }, SPEC_TIMEOUT);
+
     it('on an installed system the same user is refused (no agent: an administrator\'s password is needed); root is allowed', async () => {
         liveSession(false);
         const refused = await asLive('share-this-cd start --interface br0');

@@ -14,6 +14,7 @@ import { helperErrorText, isHelperMissing } from '../../src/shared/helperCalls.t
 import { ShareError } from '../../src/shared/errors.ts';
 import { type ShareOptions, sameOptions } from '../../src/shared/options.ts';
 import { sh } from '../../src/lab/net.ts';
+import { SESSION_CONDITION, labRule } from '../../src/lab/bus.ts';
 import { TOP, makeTree, removeTree } from '../support/helpers.ts';
 
 const IFACES = ['lo', 'eth0', 'br0'];
@@ -262,5 +263,51 @@ describe('the D-Bus error domain', () => {
         expect(remoteError(new Error('plain'))).toEqual({ name: '', code: null, message: 'plain' });
         expect(isHelperMissing(e)).toBeTrue();
         expect(helperErrorText(e)).toBe('The Share This CD service is not installed or could not start (The name is not activatable).');
+    });
+});
+
+describe('the shipped polkit rule (its JavaScript, as polkitd runs it)', () => {
+    const ACTION = 'io.github.ShareThisCD1.share';
+    interface Subject { local: boolean; active: boolean; groups: string[] }
+    const YES = 'yes';
+    const NOT_HANDLED = 'not-handled';
+
+    /** The rule evaluated with polkit's API: `live` is whether the live-session check program succeeds. */
+    function decide(subject: Subject, live: boolean, action = ACTION, text = readTextFile(`${TOP}/data/50-io.github.ShareThisCD1.rules.in`) ?? ''): string {
+        const rules: ((a: { id: string }, s: unknown) => string)[] = [];
+        const polkit = {
+            Result: { YES, NO: 'no', NOT_HANDLED, AUTH_ADMIN: 'auth_admin' },
+            addRule: (f: (a: { id: string }, s: unknown) => string) => rules.push(f),
+            spawn: () => {
+                if (!live)
+                    throw new Error('exit status 1');
+                return '';
+            },
+        };
+        // The rule is JavaScript for polkitd's interpreter, given `polkit`; evaluated the same way here.
+        new Function('polkit', text)(polkit);
+        expect(rules.length).toBe(1);
+        return rules[0]({ id: action }, { ...subject, isInGroup: (g: string) => subject.groups.includes(g) });
+    }
+    const seated = { local: true, active: true, groups: ['sudo'] };
+
+    it('lets the live session\'s user seated at the computer share without a password', () => {
+        expect(decide(seated, true)).toBe(YES);
+    });
+
+    it('leaves every other case to the .policy default (an administrator\'s password)', () => {
+        expect(decide({ ...seated, local: false }, true)).withContext('over ssh').toBe(NOT_HANDLED);
+        expect(decide({ ...seated, active: false }, true)).withContext('a session in the background').toBe(NOT_HANDLED);
+        expect(decide({ ...seated, groups: ['users'] }, true)).withContext('not an administrator').toBe(NOT_HANDLED);
+        expect(decide(seated, false)).withContext('an installed system').toBe(NOT_HANDLED);
+        expect(decide(seated, true, 'org.freedesktop.udisks2.filesystem-mount')).withContext('another action').toBe(NOT_HANDLED);
+    });
+
+    it('is what the lab\'s polkitd (no logind) gets, but for the session condition', () => {
+        const text = readTextFile(`${TOP}/data/50-io.github.ShareThisCD1.rules.in`) ?? '';
+        const lab = labRule(text);
+        expect(lab.split('\n').filter((l, i) => l !== text.split('\n')[i]).length).toBe(1);
+        expect(decide({ local: false, active: false, groups: ['sudo'] }, true, ACTION, lab)).toBe(YES);
+        expect(() => labRule(text.replace(SESSION_CONDITION, '!subject.local'))).toThrowError(/no longer has/);
     });
 });
