@@ -1,7 +1,7 @@
 // Bundles the TypeScript sources into ES modules for gjs (Debian 12's gjs 1.74):
 //   share-this-cd.js  the command line      tests.js  every spec (unit + lab) + runner      unit-tests.js  unit specs
 //   bench-plan.js, bench-boot.js  benchmarks      lab-image.js  builds the lab live image
-//   pxe-probe.js, hold-port.js, journal-owner.js  test tools
+//   pxe-probe.js, hold-port.js, journal-owner.js, fuzz.js  test tools
 // Usage: node tools/build.mjs [--outdir DIR] [--localedir DIR]   (meson passes both for installs)
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -39,7 +39,7 @@ const testEntry = specs => [
     `import './test/support/run.ts';`,
 ].join('\n');
 // Then the system test of the installed package (systemd in a container; npm run test:system runs it alone).
-const specs = specsOf(['unit', 'lab', 'system']);
+const specs = specsOf(['unit', 'fuzz', 'lab', 'system']);
 
 await Promise.all([
     esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(outdir, 'share-this-cd.js') }),
@@ -52,6 +52,7 @@ await Promise.all([
         outfile: join(outdir, 'unit-tests.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-plan.ts')], outfile: join(outdir, 'bench-plan.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/pxeProbe.ts')], outfile: join(outdir, 'pxe-probe.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/fuzz.ts')], outfile: join(outdir, 'fuzz.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/holdPort.ts')], outfile: join(outdir, 'hold-port.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/gcDropProbe.ts')], outfile: join(outdir, 'gc-drop-probe.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'test/tools/journalOwner.ts')], outfile: join(outdir, 'journal-owner.js') }),
