@@ -90,6 +90,23 @@ export class ClientTracker {
         return this.list().filter(isActive);
     }
 
+    /** How many clients boot or run from us (without copying the list: asked on every event). */
+    activeCount(): number {
+        let n = 0;
+        for (const c of this.clients.values())
+            n += isActive(c) ? 1 : 0;
+        return n;
+    }
+
+    /** Does `pred` hold for some client (the tracker's own objects, not to be kept)? */
+    some(pred: (c: Readonly<Client>) => boolean): boolean {
+        for (const c of this.clients.values()) {
+            if (pred(c))
+                return true;
+        }
+        return false;
+    }
+
     /** Applies an event at time `now`; returns the clients whose stage changed (or that are new). */
     apply(event: TrackerEvent, now: number): TrackerChange[] {
         const changes: TrackerChange[] = [];

@@ -7,7 +7,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
-import { type Client, ClientTracker, DnsmasqLogReader, type TrackerChange, type TrackerEvent, fileClassifier } from './clients.ts';
+import { type Client, ClientTracker, DnsmasqLogReader, MAX_CLIENTS, type TrackerChange, type TrackerEvent, fileClassifier } from './clients.ts';
 import { neighbours } from './network/host.ts';
 import type { ShareSpec } from './plan.ts';
 import { platform } from './platforms.ts';
@@ -63,6 +63,8 @@ export class ClientWatch {
     }
 
     stop(): void {
+        if (!this.stopped && this.tracker.evicted > 0)
+            console.info(`${this.tracker.evicted} computers were forgotten to keep the list of computers at ${MAX_CLIENTS}`);
         this.stopped = true;
         this.pollTimer?.();
         this.pollTimer = null;
@@ -77,7 +79,7 @@ export class ClientWatch {
     }
 
     get activeCount(): number {
-        return this.tracker.active().length;
+        return this.tracker.activeCount();
     }
 
     /** New complete lines of the access log → file events. */
@@ -129,7 +131,7 @@ export class ClientWatch {
         if (this.stopped)
             return;
         const now = Date.now() / 1000;
-        const busy = this.tracker.list().some(c => c.stage !== 'gone' || now - c.lastSeen < RECENT_S);
+        const busy = this.tracker.some(c => c.stage !== 'gone' || now - c.lastSeen < RECENT_S);
         const ms = busy ? Math.max(1000, this.pollMs) : IDLE_POLL_MS;
         if (this.pollTimer !== null && this.pollBusy === busy)
             return;

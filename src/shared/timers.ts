@@ -42,6 +42,24 @@ export function keepCollecting(): void {
     toggle.store.remove(0);
 }
 
+/** Memory held by wrapped C objects since the last collection we asked for (bytes, estimated). */
+let foreignSinceCollection = 0;
+/** After this much, a full collection (its cost, a few ms for this program's heap, is paid rarely). */
+const COLLECT_AFTER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Counts memory that wrapped C objects hold (the GVariants of the client list sent on the bus): SpiderMonkey
+ * sees only their small wrappers, so while they are made often their C memory can pile up far ahead of its
+ * own collections. Past COLLECT_AFTER_BYTES, a full collection frees them.
+ */
+export function noteForeignMemory(bytes: number): void {
+    foreignSinceCollection += bytes;
+    if (foreignSinceCollection < COLLECT_AFTER_BYTES)
+        return;
+    foreignSinceCollection = 0;
+    system.gc();
+}
+
 function removeSource(id: number): void {
     const source = GLib.MainContext.default().find_source_by_id(id);
     if (source !== null && !source.is_destroyed())

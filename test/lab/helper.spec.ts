@@ -300,34 +300,48 @@ describe('the privileged helper (D-Bus + polkit)', () => {
                 const rssKb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readTextFile(`/proc/${pid}/status`) ?? '')?.[1]);
                 await sleep(1000);
                 const before = rssKb();
-                signals.length = 0;
-                const t0 = GLib.get_monotonic_time() / 1e6;
-                const flood = JSON.parse(ns(CLIENT, ['gjs', '-m', `${GLib.path_get_dirname(CLI)}/pxe-probe.js`, 'eth0', '0', '--flood', '20000']).stdout) as { flood: number };
-                expect(flood.flood).toBe(20000);
-                await waitProp('Clients', v => (v as unknown[]).length === MAX_CLIENTS, 60000);
-                // Until the helper has read all dnsmasq said: 3 s without a new Clients signal.
-                let quietSince = GLib.get_monotonic_time();
-                for (let seen = signals.length; GLib.get_monotonic_time() - quietSince < 3e6;) {
-                    await sleep(250);
-                    if (signals.length !== seen) {
-                        seen = signals.length;
-                        quietSince = GLib.get_monotonic_time();
+                /** 20 000 DISCOVERs from made-up MACs, then until the helper has read all dnsmasq said (3 s without a Clients signal). */
+                const flood = async (): Promise<{ seconds: number; signals: number }> => {
+                    signals.length = 0;
+                    const t0 = GLib.get_monotonic_time() / 1e6;
+                    const sent = JSON.parse(ns(CLIENT, ['gjs', '-m', `${GLib.path_get_dirname(CLI)}/pxe-probe.js`, 'eth0', '0', '--flood', '20000', '--rate', '2000']).stdout) as { flood: number };
+                    expect(sent.flood).toBe(20000);
+                    await waitProp('Clients', v => (v as unknown[]).length === MAX_CLIENTS, 60000);
+                    let quietSince = GLib.get_monotonic_time();
+                    for (let seen = signals.length; GLib.get_monotonic_time() - quietSince < 3e6;) {
+                        await sleep(250);
+                        if (signals.length !== seen) {
+                            seen = signals.length;
+                            quietSince = GLib.get_monotonic_time();
+                        }
                     }
+                    expect(signals.length).toBeGreaterThan(0);
+                    const seconds = (signals[signals.length - 1]?.at ?? t0) - t0;
+                    const bytes = signals.reduce((sum, x) => sum + x.bytes, 0);
+                    const largest = Math.max(...signals.map(x => x.bytes));
+                    const status = readTextFile('/run/share-this-cd/status.json') ?? '';
+                    console.log(`flood: 20000 DISCOVERs; ${signals.length} Clients signals in ${seconds.toFixed(1)} s (${(signals.length / seconds).toFixed(2)}/s), `
+                        + `${Math.round(bytes / 1024)} KiB in all, largest ${Math.round(largest / 1024)} KiB; at most ${Math.max(...signals.map(x => x.count))} clients listed; `
+                        + `helper RSS ${Math.round(rssKb() / 1024)} MiB; status.json ${Math.round(status.length / 1024)} KiB`);
+                    expect(Math.max(...signals.map(x => x.count))).toBeLessThanOrEqual(MAX_CLIENTS);
+                    expect(signals.length).toBeLessThanOrEqual(4 * seconds + 2);
+                    expect(largest).toBeLessThan(256 * 1024);
+                    expect(status.length).toBeLessThan(256 * 1024);
+                    return { seconds, signals: signals.length };
+                };
+                const after: number[] = [];
+                for (let round = 0; round < 3; round++) {
+                    await flood();
+                    after.push(rssKb());
                 }
-                const after = rssKb();
-                const busy = signals[signals.length - 1].at - t0;
-                const bytes = signals.reduce((sum, x) => sum + x.bytes, 0);
-                const largest = Math.max(...signals.map(x => x.bytes));
-                const status = readTextFile('/run/share-this-cd/status.json') ?? '';
-                console.log(`flood: 20000 DISCOVERs; ${signals.length} Clients signals in ${busy.toFixed(1)} s (${(signals.length / busy).toFixed(2)}/s), `
-                    + `${Math.round(bytes / 1024)} KiB in all, largest ${Math.round(largest / 1024)} KiB; at most ${Math.max(...signals.map(x => x.count))} clients listed; `
-                    + `helper RSS ${Math.round(before / 1024)} → ${Math.round(after / 1024)} MiB; status.json ${Math.round(status.length / 1024)} KiB`);
-                expect(Math.max(...signals.map(x => x.count))).toBeLessThanOrEqual(MAX_CLIENTS);
-                expect(signals.length).toBeLessThanOrEqual(4 * busy + 2);
-                expect(largest).toBeLessThan(256 * 1024);
-                expect(status.length).toBeLessThan(256 * 1024);
-                expect(after - before).toBeLessThan(48 * 1024);
+                console.log(`flood: helper RSS ${Math.round(before / 1024)} MiB before, ${after.map(kb => Math.round(kb / 1024)).join(', ')} MiB after each 20 000`);
+                // Bounded: the first flood takes some memory, the next ones find it.
+                expect(after[0] - before).toBeLessThan(32 * 1024);
+                expect(Math.max(after[1], after[2]) - after[0]).toBeLessThan(16 * 1024);
                 expect((await call('Stop', null)).ok).toBeTrue();
+                const forgotten = /(\d+) computers were forgotten/.exec(bus.logTail(40));
+                console.log(`flood: the helper's tracker forgot ${forgotten?.[1] ?? 'no'} computers to keep its list at ${MAX_CLIENTS}`);
+                expect(Number(forgotten?.[1])).toBeGreaterThan(3 * 20000 * 0.9); // (nearly) every DISCOVER was read
                 expect(leftovers()).toEqual(NOTHING_LEFT);
             } finally {
                 conn.signal_unsubscribe(sub);

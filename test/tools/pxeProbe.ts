@@ -2,8 +2,8 @@
 // an interface without an address, prints every answer as a JSON line, and with --4011 also asks the proxy's
 // boot server (port 4011) for the boot file, as PXE firmware does after a proxy offer.
 // With --flood N it is a hostile client instead: N DISCOVERs, each from a made-up MAC (locally administered),
-// as fast as the socket takes them; it prints how many it sent and waits for nothing.
-// Usage (inside the client namespace): gjs -m build/pxe-probe.js IFACE ARCH [--4011] [--wait MS] [--flood N]
+// as fast as the socket takes them or at most --rate a second; it prints how many it sent and waits for nothing.
+// Usage (inside the client namespace): gjs -m build/pxe-probe.js IFACE ARCH [--4011] [--wait MS] [--flood N [--rate R]]
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import system from 'system';
@@ -54,8 +54,17 @@ function show(kind: string, p: NonNullable<ReturnType<typeof parsePacket>>): voi
 const broadcast = Gio.InetSocketAddress.new_from_string('255.255.255.255', 67);
 if (rest.includes('--flood')) {
     const count = Number(rest[rest.indexOf('--flood') + 1]);
+    // --rate N: at most N a second (dnsmasq reads its socket at its own pace; beyond it the kernel drops).
+    const rate = rest.includes('--rate') ? Number(rest[rest.indexOf('--rate') + 1]) : 0;
+    const began = GLib.get_monotonic_time();
     let sent = 0;
     for (let n = 0; n < count; n++) {
+        if (rate > 0) {
+            const due = began + n * 1e6 / rate;
+            const now = GLib.get_monotonic_time();
+            if (due > now)
+                GLib.usleep(due - now);
+        }
         const made = [0x02, ...Array.from({ length: 5 }, () => Math.floor(Math.random() * 256))]
             .map(b => b.toString(16).padStart(2, '0')).join(':');
         try {

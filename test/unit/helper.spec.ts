@@ -7,6 +7,8 @@ import GLib from 'gi://GLib';
 import { InvalidArgs, type WireValue, parseStartOptions } from '../../src/backend/dbus/options.ts';
 import { DBusFailure } from '../../src/backend/dbus/polkit.ts';
 import { ShareService, clientDict, errorReply } from '../../src/backend/dbus/service.ts';
+import { clientsVariant } from '../../src/backend/dbus/properties.ts';
+import type { Client } from '../../src/backend/clients.ts';
 import { readTextFile } from '../../src/shared/fsutil.ts';
 import { DEFAULT_SETTINGS, SettingsStore, parseSettings, renderSettings } from '../../src/backend/settings.ts';
 import { ERROR_CODES, ERROR_QUARK, INTERFACE_XML, START_OPTIONS, interfaceInfo, registerErrorDomain, remoteError } from '../../src/shared/dbus.ts';
@@ -309,5 +311,20 @@ describe('the shipped polkit rule (its JavaScript, as polkitd runs it)', () => {
         expect(lab.split('\n').filter((l, i) => l !== text.split('\n')[i]).length).toBe(1);
         expect(decide({ local: false, active: false, groups: ['sudo'] }, true, ACTION, lab)).toBe(YES);
         expect(() => labRule(text.replace(SESSION_CONDITION, '!subject.local'))).toThrowError(/no longer has/);
+    });
+});
+
+describe('the Clients property built from its text form', () => {
+    const hostile = ["sent medium/a'b\\c\"d over HTTP", 'tab\there\nnew line', '\u0000nul', 'é ü 中文 🙂', '\ud800 lone', '<>{}[],:@%$', ''];
+
+    it('carries every string as it is (quotes, backslashes, newlines, any Unicode), as the packed value would', () => {
+        const clients: Client[] = hostile.map((detail, i) => ({ id: `c${i}`, mac: i % 2 === 0 ? `52:54:00:00:00:0${i}` : null, ip: i % 3 === 0 ? null : '10.77.0.9',
+            arch: 'uefi', stage: 'loading', firstSeen: 1796073964.7, lastSeen: 1796073999, fetched: ['kernel'], detail }));
+        const parsed = clientsVariant(clients).recursiveUnpack() as Record<string, unknown>[];
+        const packed = new GLib.Variant('aa{sv}', clients.map(clientDict)).recursiveUnpack() as Record<string, unknown>[];
+        // (packing cuts a string at NUL, as C does; the text form keeps the rest, the NUL replaced)
+        const expected = packed.map((c, i) => ({ ...c, detail: hostile[i].replace('\u0000', '\ufffd').replace('\ud800', '\ufffd') }));
+        expect(parsed).toEqual(expected);
+        expect(clientsVariant([]).recursiveUnpack()).toEqual([]);
     });
 });

@@ -1,6 +1,7 @@
 // The timers and the line reader that live through gjs's refused callbacks (src/shared/timers.ts). The refusal
 // itself is shown, with a real gjs, by test/lab/callbacks.spec.ts; here: what they do when nothing is refused.
 import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
 
 import { LineReader } from '../../src/backend/services/supervisor.ts';
 import { noReplyError, replyWithin } from '../../src/shared/dbus.ts';
@@ -108,6 +109,32 @@ describe('line reader', () => {
         r.reader.check();
         await r.ended;
         expect(r.lines).toEqual(['late', 'later']);
+    });
+
+    it('joins a line and a character cut between two reads, and keeps up with 100 000 lines', async () => {
+        const cut = reader("printf 'caf\\303'; sleep 0.3; printf '\\251 ok\\nnext\\n'", true);
+        await cut.ended;
+        expect(cut.lines).toEqual(['café ok', 'next']);
+        const t0 = Date.now();
+        const many = reader('seq 1 100000', false);
+        await many.ended;
+        expect(many.lines.length).toBe(100000);
+        expect(many.lines[99999]).toBe('100000');
+        expect(Date.now() - t0).toBeLessThan(10000);
+    });
+
+    it('skips a line that is not UTF-8 and reads on', async () => {
+        const r = reader("printf 'one\\nbad \\377\\376\\ntwo\\n'", false);
+        await r.ended;
+        expect(r.lines).toEqual(['one', 'two']);
+    });
+
+    it('watches again when its watch went without it (a refused wake-up), losing nothing', async () => {
+        const r = reader('sleep 0.3; echo after', true);
+        GLib.Source.remove((r.reader as unknown as { watch: number }).watch);
+        r.reader.check();
+        await r.ended;
+        expect(r.lines).toEqual(['after']);
     });
 
     it('stops on request', async () => {

@@ -46,6 +46,37 @@ export function clientDict(c: Client): Record<string, GLib.Variant> {
     };
 }
 
+/** A string as a GVariant text literal: every character outside printable ASCII escaped, NUL and lone surrogates replaced. */
+export function variantTextString(text: string): string {
+    let out = "'";
+    for (const ch of text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')) {
+        const code = ch.codePointAt(0) as number;
+        if (ch === "'" || ch === '\\')
+            out += `\\${ch}`;
+        else if (code === 0)
+            out += '\\ufffd';
+        else if (code >= 0x20 && code < 0x7f)
+            out += ch;
+        else if (code <= 0xffff)
+            out += `\\u${code.toString(16).padStart(4, '0')}`;
+        else
+            out += `\\U${code.toString(16).padStart(8, '0')}`;
+    }
+    return `${out}'`;
+}
+
+/**
+ * The Clients property's value. Built from its text form in one step: gjs 1.74 leaks the GVariants it makes
+ * when it packs nested JavaScript values (measured: 37 MiB per 40 lists of 256 computers, kept after a full
+ * collection), and under a flood of made-up computers the list is sent 4 times a second.
+ */
+export function clientsVariant(clients: Client[]): GLib.Variant {
+    const text = clients.map(c => `{'mac': <${variantTextString(c.mac ?? '')}>, 'ip': <${variantTextString(c.ip ?? '')}>, `
+        + `'arch': <${variantTextString(c.arch)}>, 'stage': <${variantTextString(c.stage)}>, 'detail': <${variantTextString(c.detail)}>, `
+        + `'first_seen': <uint64 ${Math.max(0, Math.floor(c.firstSeen))}>, 'last_seen': <uint64 ${Math.max(0, Math.floor(c.lastSeen))}>}`).join(', ');
+    return GLib.Variant.parse(new GLib.VariantType('aa{sv}'), `[${text}]`, null, null);
+}
+
 /** Changes `props` and emits PropertiesChanged on `exported` for those that changed. */
 export function setProperties(props: Props, changes: Partial<Props>, exported: Gio.DBusExportedObject | null): void {
     const changed: (keyof Props)[] = [];
@@ -58,8 +89,7 @@ export function setProperties(props: Props, changes: Partial<Props>, exported: G
     if (exported === null || changed.length === 0)
         return;
     for (const key of changed) {
-        const value = key === 'Clients' ? props.Clients.map(clientDict) : props[key];
-        exported.emit_property_changed(key, new GLib.Variant(SIGNATURES[key], value));
+        exported.emit_property_changed(key, key === 'Clients' ? clientsVariant(props.Clients) : new GLib.Variant(SIGNATURES[key], props[key]));
     }
     exported.flush();
 }
