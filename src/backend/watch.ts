@@ -31,7 +31,8 @@ export class ClientWatch {
     private readonly readers: Record<NonNullable<DaemonSpec['clientLog']>, LineReader>;
     private pollTimer: (() => void) | null = null;
     private monitor: Gio.FileMonitor | null = null;
-    private accessLog: Gio.FileInputStream | null = null;
+    /** Read with a GLib channel, line by line (gjs 1.74 leaks the GBytes of Gio's reads: services/supervisor.ts). */
+    private accessLog: GLib.IOChannel | null = null;
     private partial = '';
     private published = -1;
     private stopped = false;
@@ -55,7 +56,8 @@ export class ClientWatch {
         const path = this.spec.httpAccessLog;
         if (path !== null) {
             const file = Gio.File.new_for_path(path);
-            this.accessLog = file.read(null);
+            this.accessLog = GLib.IOChannel.new_file(path, 'r');
+            this.accessLog.set_encoding(null);
             this.monitor = file.monitor_file(Gio.FileMonitorFlags.NONE, null);
             this.monitor.set_rate_limit(200);
             this.monitor.connect('changed', () => this.readAccessLog());
@@ -70,7 +72,7 @@ export class ClientWatch {
         this.pollTimer = null;
         this.monitor?.cancel();
         this.monitor = null;
-        this.accessLog?.close(null);
+        this.accessLog?.shutdown(false);
         this.accessLog = null;
     }
 
@@ -84,26 +86,39 @@ export class ClientWatch {
 
     /** New complete lines of the access log → file events. */
     private readAccessLog(): void {
-        if (this.accessLog === null)
+        const log = this.accessLog;
+        if (log === null)
             return;
         const events: TrackerEvent[] = [];
         for (;;) {
-            const bytes = this.accessLog.read_bytes(65536, null);
-            if (bytes.get_size() === 0)
+            let status: GLib.IOStatus;
+            let text: string | null;
+            let length: number;
+            try {
+                [status, text, length] = log.read_line();
+            } catch (e) {
+                if (e instanceof GLib.Error)
+                    break;
+                continue; // a line that is not UTF-8 (consumed): not ours to read
+            }
+            if (status !== GLib.IOStatus.NORMAL || text === null)
                 break;
-            this.partial += new TextDecoder().decode(bytes.toArray());
-        }
-        const end = this.partial.lastIndexOf('\n') + 1;
-        const lines = this.partial.slice(0, end).split('\n');
-        this.partial = this.partial.slice(end);
-        this.rotateAccessLog();
-        for (const line of lines) {
-            const access = parseHttpAccess(line);
+            this.readBytes += length;
+            this.partial += text;
+            // nginx may be halfway through a line: the rest comes with the next read.
+            if (!this.partial.endsWith('\n'))
+                continue;
+            const access = parseHttpAccess(this.partial);
+            this.partial = '';
             if (access && access.status < 400)
                 events.push({ type: 'file', ip: access.client, path: access.path.replace(/^\/+/, ''), via: 'http', ok: true });
         }
+        this.rotateAccessLog();
         this.apply(events);
     }
+
+    /** Bytes of the access log read since it was last emptied. */
+    private readBytes = 0;
 
     /**
      * Keeps the access log (in /run: memory) small: once all of it is read and it is past ACCESS_LOG_LIMIT, it is
@@ -112,15 +127,16 @@ export class ClientWatch {
      * request of one computer, at most once per ACCESS_LOG_LIMIT bytes.
      */
     private rotateAccessLog(): void {
-        const stream = this.accessLog;
+        const log = this.accessLog;
         const path = this.spec.httpAccessLog;
-        if (stream === null || path === null || this.partial !== '' || stream.tell() < ACCESS_LOG_LIMIT)
+        if (log === null || path === null || this.partial !== '' || this.readBytes < ACCESS_LOG_LIMIT)
             return;
         try {
             const io = Gio.File.new_for_path(path).open_readwrite(null);
             io.truncate(0, null);
             io.close(null);
-            stream.seek(0, GLib.SeekType.SET, null);
+            log.seek_position(0, GLib.SeekType.SET);
+            this.readBytes = 0;
         } catch (e) {
             console.warn(`share-this-cd: the HTTP access log could not be emptied: ${e}`);
         }

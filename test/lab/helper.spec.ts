@@ -335,9 +335,11 @@ describe('the privileged helper (D-Bus + polkit)', () => {
                     after.push(rssKb());
                 }
                 console.log(`flood: helper RSS ${Math.round(before / 1024)} MiB before, ${after.map(kb => Math.round(kb / 1024)).join(', ')} MiB after each 20 000`);
-                // Bounded: the first flood takes some memory, the next ones find it.
-                expect(after[0] - before).toBeLessThan(32 * 1024);
-                expect(Math.max(after[1], after[2]) - after[0]).toBeLessThan(16 * 1024);
+                // Bounded: the first flood takes some memory (the collector's heap grows to its working size under
+                // load: +14 to +48 MiB measured), the next ones mostly find it (0 to +15 MiB measured). A leak per
+                // DISCOVER was +100 MiB each flood.
+                expect(after[0] - before).toBeLessThan(64 * 1024);
+                expect(Math.max(after[1], after[2]) - after[0]).toBeLessThan(32 * 1024);
                 expect((await call('Stop', null)).ok).toBeTrue();
                 const forgotten = /(\d+) computers were forgotten/.exec(bus.logTail(40));
                 console.log(`flood: the helper's tracker forgot ${forgotten?.[1] ?? 'no'} computers to keep its list at ${MAX_CLIENTS}`);
