@@ -15,7 +15,7 @@ import { DEFAULT_HTTP_PORT, type ShareOptions } from '../shared/options.ts';
 import { _ } from '../shared/i18n.ts';
 import { HelperWatcher } from './helper.ts';
 import { AppletMenu } from './menu.ts';
-import { type HelperView, type Presentation, bootingNotification, clientRows, isLiveCmdline, newlyBooting, present } from './model.ts';
+import { type HelperView, type Presentation, bootingNotification, clientRows, isLiveCmdline, newNotices, newlyBooting, present } from './model.ts';
 import { Notifier } from './notify.ts';
 import { PrefsStore } from './prefs.ts';
 import { type Tray, createTray } from './tray.ts';
@@ -91,6 +91,8 @@ class Applet {
                 this.notify(n.summary, n.body, 'share-this-cd-booting-symbolic');
             }
         }
+        for (const notice of newNotices(previous, view))
+            this.notify(_("Share This CD"), notice, 'share-this-cd-sharing-symbolic');
         if (view.state === 'failed' && view.lastError !== '' && (previous.state !== 'failed' || previous.lastError !== view.lastError))
             this.notify(_("Sharing stopped"), view.lastError, 'share-this-cd-error-symbolic', 'critical');
     }

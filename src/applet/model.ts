@@ -27,10 +27,12 @@ export interface HelperView {
     mediumLabel: string;
     clientCount: number;
     clients: ClientView[];
+    /** What happened while sharing that the user must know (the helper's Notices), the newest last. */
+    notices: string[];
 }
 
 export const UNKNOWN_VIEW: HelperView = {
-    available: false, state: 'stopped', lastError: '', iface: '', address: '', mode: '', medium: '', mediumLabel: '', clientCount: 0, clients: [],
+    available: false, state: 'stopped', lastError: '', iface: '', address: '', mode: '', medium: '', mediumLabel: '', clientCount: 0, clients: [], notices: [],
 };
 
 /** Icons (data/icons/hicolor/scalable/status). */
@@ -171,7 +173,22 @@ export function mergeProperties(v: HelperView, props: Record<string, unknown>): 
             detail: String(c.detail ?? ''), firstSeen: Number(c.first_seen ?? 0), lastSeen: Number(c.last_seen ?? 0),
         }));
     }
+    if (Array.isArray(props.Notices))
+        out.notices = props.Notices.map(String);
     return out;
+}
+
+/**
+ * Notices of `next` the user has not been shown: those after the ones `previous` had (the helper keeps the newest
+ * 8, so a list that did not grow by appending is all new). None when sharing just started (the start's own
+ * sentences are told by the start).
+ */
+export function newNotices(previous: HelperView, next: HelperView): string[] {
+    if (next.state !== 'sharing' || previous.state !== 'sharing')
+        return [];
+    const old = previous.notices;
+    const appended = next.notices.length >= old.length && old.every((n, i) => next.notices[i] === n);
+    return appended ? next.notices.slice(old.length) : next.notices.filter(n => !old.includes(n));
 }
 
 /** True when the kernel command line is a live system's (casper or live-boot), as data/share-this-cd-live-session. */

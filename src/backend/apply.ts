@@ -7,7 +7,7 @@ import GLib from 'gi://GLib';
 import { ShareError } from '../shared/errors.ts';
 import { _, format } from '../shared/i18n.ts';
 import { chmod, copyFile, mkdirs, removeTree, rename, writeAtomic } from '../shared/fsutil.ts';
-import { GRUB_MKIMAGE_MODULES, type ShareSpec } from './plan.ts';
+import { GRUB_MKIMAGE_MODULES, type ShareSpec, type TreeItem } from './plan.ts';
 import type { Journal } from './runtime/journal.ts';
 import { bindReadOnly, mountWay } from './medium/mounts.ts';
 import { run, tcpConnects } from './services/supervisor.ts';
@@ -70,28 +70,46 @@ function writeTree(spec: ShareSpec): void {
     const tmp = `${spec.tftpRoot}.new`;
     removeTree(tmp);
     mkdirs(tmp);
-    for (const item of spec.tree) {
-        const path = `${tmp}/${item.path}`;
-        mkdirs(GLib.path_get_dirname(path));
-        switch (item.kind) {
-        case 'text':
-            writeAtomic(path, item.text);
-            break;
-        case 'copy':
-            copyFile(item.from, path);
-            break;
-        case 'dir':
-            mkdirs(path, 0o755);
-            break;
-        case 'grub-mkimage': {
-            const r = run([item.mkimage, '-O', item.target, '-p', item.prefix, '-o', path, ...GRUB_MKIMAGE_MODULES]);
-            if (r.status !== 0)
-                throw new Error(`grub-mkimage: ${r.stderr.trim()}`);
-            chmod(path, 0o644);
-            break;
-        }
-        }
-    }
+    for (const item of spec.tree)
+        writeItem(item, `${tmp}/${item.path}`);
     chmod(tmp, 0o755);
     rename(tmp, spec.tftpRoot);
+}
+
+/**
+ * Items of the tree while it is served (a change of mode: share.ts), each written beside its place and renamed
+ * over it. The tree's folder itself stays: the file servers' jails hold it by a bind mount.
+ */
+export function updateTree(spec: ShareSpec, items: TreeItem[]): void {
+    for (const item of items) {
+        const path = `${spec.tftpRoot}/${item.path}`;
+        if (item.kind === 'dir') {
+            mkdirs(path, 0o755);
+            continue;
+        }
+        writeItem(item, `${path}.new`);
+        rename(`${path}.new`, path);
+    }
+}
+
+function writeItem(item: TreeItem, path: string): void {
+    mkdirs(GLib.path_get_dirname(path));
+    switch (item.kind) {
+    case 'text':
+        writeAtomic(path, item.text);
+        break;
+    case 'copy':
+        copyFile(item.from, path);
+        break;
+    case 'dir':
+        mkdirs(path, 0o755);
+        break;
+    case 'grub-mkimage': {
+        const r = run([item.mkimage, '-O', item.target, '-p', item.prefix, '-o', path, ...GRUB_MKIMAGE_MODULES]);
+        if (r.status !== 0)
+            throw new Error(`grub-mkimage: ${r.stderr.trim()}`);
+        chmod(path, 0o644);
+        break;
+    }
+    }
 }

@@ -7,7 +7,7 @@ import { PXELINUX_MODULES } from './bootmenu/pxelinuxRenderer.ts';
 import { type Cidr, formatIpv4, networkOf, subnetText } from './network/ipv4.ts';
 import type { DhcpRange, Mode } from './network/mode.ts';
 import { KNOWN_ARCH_CODES, type Platform, type PlatformId, platform, platformsFor } from './platforms.ts';
-import { type DnsmasqSpec, dnsmasqDaemon } from './services/dnsmasq.ts';
+import { type DnsmasqSpec, dhcpDaemon, tftpDaemon } from './services/dnsmasq.ts';
 import { nginxDaemon } from './services/http.ts';
 import { type NfsBackend, type NfsSpec, ganeshaDaemon, kernelExportArgv, kernelUnexportArgv, rpcbindDaemon } from './services/nfs.ts';
 import type { Jail } from './services/jail.ts';
@@ -45,6 +45,8 @@ export interface ServedPlatform {
 export interface ShareInputs {
     boot: BootPlan;
     interfaceName: string;
+    /** The interface's hardware address (our own probes carry it: the client watch leaves it out). */
+    serverMac: string | null;
     server: Cidr;
     /** We put the address on the interface (direct cable) and take it off at stop. */
     addressAssigned: boolean;
@@ -94,6 +96,8 @@ export interface ShareSpec {
     kernels: string[];
     initrds: string[];
     warnings: string[];
+    /** What it was planned from (a change of mode plans again). */
+    inputs: ShareInputs;
 }
 
 /** Modules GRUB needs when we build its image (proxy-DHCP UEFI). */
@@ -134,9 +138,12 @@ export function planShare(i: ShareInputs): ShareSpec {
         interface: i.interfaceName, serverAddress: i.server.address, network: formatIpv4(networkOf(i.server)),
         mode: i.mode, range: i.range, tftpRoot, leaseFile: `${i.runtimeDir}/dnsmasq.leases`,
         platforms: platforms.map(p => ({ ...dhcpOf(platform(p.id)), bootFile: p.bootFile })), label: i.boot.medium.label,
+        ownMac: i.serverMac,
         ignoreArchCodes: KNOWN_ARCH_CODES.filter(code => !platforms.some(p => platform(p.id).archCodes.includes(code))),
     };
-    daemons.push(jailed(dnsmasqDaemon(dnsmasqSpec, `${i.runtimeDir}/dnsmasq.conf`), jail));
+    daemons.push(jailed(tftpDaemon(dnsmasqSpec, `${i.runtimeDir}/tftp.conf`), jail));
+    // Last: computers are told to boot from us only once everything they will ask for answers.
+    daemons.push(dhcpDaemon(dnsmasqSpec, `${i.runtimeDir}/dhcp.conf`));
 
     const inTree = (p: string): string => `medium/${p}`;
     return {
@@ -149,8 +156,23 @@ export function planShare(i: ShareInputs): ShareSpec {
         platforms, tree, daemons,
         kernels: [...new Set(i.boot.entries.map(e => inTree(e.kernel)))],
         initrds: [...new Set(i.boot.entries.flatMap(e => e.initrd.map(inTree)))],
-        warnings,
+        warnings, inputs: i,
     };
+}
+
+/**
+ * The same share in proxy-DHCP mode, for when another DHCP server appears on a LAN we hand out addresses on:
+ * what differs is the DHCP server's configuration and, for UEFI, the GRUB image (services are not restarted
+ * but the DHCP server; share.ts).
+ */
+export function proxyPlan(spec: ShareSpec): ShareSpec {
+    return planShare({ ...spec.inputs, mode: 'proxy', range: null });
+}
+
+/** Items of `next` that are not in `current` as they are (added or changed), for writing while serving. */
+export function changedItems(current: TreeItem[], next: TreeItem[]): TreeItem[] {
+    const had = new Set(current.map(item => JSON.stringify(item)));
+    return next.filter(item => !had.has(JSON.stringify(item)));
 }
 
 /** The daemon started in the file servers' namespace, confined to `jail` once they are all ready (share.ts). */

@@ -55,6 +55,10 @@ export interface NetworkChoice {
     notes: string[];
     /** How long the DHCP probe listened. */
     probeMs: number;
+    /** The interface's hardware address. */
+    mac: string;
+    /** Other network-boot (proxy-DHCP) servers the probe heard (already told: network/rivals.ts watches for new ones). */
+    pxeServers: string[];
 }
 
 /** Interface, address, the other DHCP servers on the LAN, and from them the mode. */
@@ -77,7 +81,7 @@ export async function chooseNetwork(options: ShareOptions, probeWindowMs: number
     const range = decision.mode === 'dhcp'
         ? chooseRange(server, [...neighbours(iface.name).map(([ip]) => ip), ...probe.servers.map(s => s.offered).filter(a => a !== '0.0.0.0'), ...iface.ipv4.map(c => c.address)])
         : null;
-    return { interfaceName: iface.name, server, assigned, mode: decision.mode, range, notes: decision.notes, probeMs };
+    return { interfaceName: iface.name, server, assigned, mode: decision.mode, range, notes: decision.notes, probeMs, mac: iface.mac, pxeServers: probe.pxeServers };
 }
 
 /** Free ports the HTTP fast path falls back to, in order, when the default port 80 is taken. */
@@ -114,6 +118,6 @@ export async function makeSpec(options: ShareOptions, medium: Medium, reader: Me
     const httpPort = await httpPortFor(options, net.server.address, progress);
     const boot = planBoot(medium, reader, { server: net.server.address, http: options.http, httpPort, nfsRoot: bindAlias ?? undefined });
     const ownRpcbind = backend === 'ganesha' && !(await tcpConnects(net.server.address, 111, 200));
-    return planShare({ boot, interfaceName: net.interfaceName, server: net.server, addressAssigned: net.assigned, mode: net.mode, range: net.range,
+    return planShare({ boot, interfaceName: net.interfaceName, serverMac: net.mac, server: net.server, addressAssigned: net.assigned, mode: net.mode, range: net.range,
         http: options.http ? { port: httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias });
 }

@@ -9,17 +9,19 @@ import { _, format } from '../shared/i18n.ts';
 import { type ShareOptions, validateOptions } from '../shared/options.ts';
 import type { Client, TrackerChange } from './clients.ts';
 import { mkdirs, writeAtomic } from '../shared/fsutil.ts';
-import type { ShareSpec } from './plan.ts';
+import { type ShareSpec, changedItems, proxyPlan } from './plan.ts';
 import { chooseNetwork, makeSpec, openShareMedium } from './prepare.ts';
 import { DEFAULT_ENV, type EngineEnv } from './runtime/env.ts';
 import { Journal } from './runtime/journal.ts';
 import { OwnerLock } from './runtime/lock.ts';
 import { type StatusJson, lockOwner, releaseRuntime, sweepRuntime, undoLeftovers, writeStatus } from './runtime/owner.ts';
-import { checkPortsFree, exportNfs, writeFiles } from './apply.ts';
+import { checkPortsFree, exportNfs, updateTree, writeFiles } from './apply.ts';
 import { Daemon, type DaemonOptions, type DaemonSpec, processIdentity, tcpConnects } from './services/supervisor.ts';
 import { SLEEP, anchorArgv, anchorReady, confine, inJailArgv } from './services/jail.ts';
 import { Coalescer, PUBLISH_INTERVAL_MS, sleep } from '../shared/timers.ts';
 import { ClientWatch } from './watch.ts';
+import { type DhcpAnswer, assessRivals, otherPxeNotice, wentProxyNotices } from './network/mode.ts';
+import { DHCP_PERIOD_MS, PROXY_PERIOD_MS, RivalWatch } from './network/rivals.ts';
 
 export interface ShareCallbacks {
     /** Progress sentences during start. */
@@ -27,7 +29,15 @@ export interface ShareCallbacks {
     onClient?: (change: TrackerChange, count: number) => void;
     /** A daemon died while sharing: the share stopped itself. */
     onFailure?: (error: ShareError) => void;
+    /**
+     * Something the user must know that happened while sharing (another DHCP server appeared and we went on as
+     * proxy-DHCP, another network-boot server answers): one sentence.
+     */
+    onNotice?: (text: string) => void;
 }
+
+/** At most this many notices are kept (the newest). */
+const MAX_NOTICES = 8;
 
 function ownPid(): number {
     return Number.parseInt(GLib.file_read_link('/proc/self'), 10);
@@ -43,6 +53,15 @@ export class Share {
     private serving = false;
     /** How long the DHCP probe listened (part of the start time). */
     probeMs = 0;
+    /** Sentences that came while sharing (callbacks.onNotice), the newest last. */
+    readonly notices: string[] = [];
+    private rivals: RivalWatch | null = null;
+    /** Network-boot servers already told of. */
+    private readonly knownPxe = new Set<string>();
+    /** Going from full DHCP to proxy-DHCP right now. */
+    private switching = false;
+    /** Daemons stopped on purpose while sharing (the DHCP server of a mode left): their exit is no failure. */
+    private readonly retired = new Set<Daemon>();
 
     private constructor(private readonly env: EngineEnv, private readonly lock: OwnerLock, private readonly journal: Journal,
         private readonly callbacks: ShareCallbacks, notes: string[]) {
@@ -92,6 +111,8 @@ export class Share {
         const net = await chooseNetwork(options, this.env.probeWindowMs, this.journal, progress);
         this.notes.push(...net.notes);
         this.probeMs = net.probeMs;
+        for (const server of net.pxeServers)
+            this.knownPxe.add(server);
         const spec = await makeSpec(options, medium, reader, net, dir, progress);
         this.spec_ = spec;
         this.watch = new ClientWatch(spec, this.env.goneAfter, this.env.pollMs, (changes, count) => this.publish(changes, count));
@@ -105,7 +126,72 @@ export class Share {
         this.confineFileServers(spec);
         this.serving = true;
         this.watch.start();
+        this.rivals = new RivalWatch({ address: spec.server.address, mac: net.mac }, spec.mode === 'dhcp' ? DHCP_PERIOD_MS : PROXY_PERIOD_MS,
+            answers => this.onRivals(answers));
+        this.rivals.start();
         writeStatus(dir, this.status());
+    }
+
+    private notice(text: string): void {
+        console.warn(text);
+        this.notices.push(text);
+        this.notices.splice(0, Math.max(0, this.notices.length - MAX_NOTICES));
+        if (!this.stopped)
+            writeStatus(this.env.runtimeDir, this.status());
+        this.callbacks.onNotice?.(text);
+    }
+
+    /** Answers to the rival watch's probes: a DHCP server next to our full DHCP, another network-boot server. */
+    private onRivals(answers: DhcpAnswer[]): void {
+        if (this.stopped || this.spec_ === null)
+            return;
+        const report = assessRivals(this.spec.mode, this.spec.server.address, answers, this.knownPxe);
+        for (const server of report.newPxeServers) {
+            this.knownPxe.add(server);
+            this.notice(otherPxeNotice(server));
+        }
+        if (report.goProxy !== null && !this.switching) {
+            this.switching = true;
+            const servers = report.goProxy;
+            this.goProxy(servers).catch(e => {
+                // No DHCP server of ours runs now: nothing rogue is left, but computers cannot start from us.
+                const error = new ShareError('DaemonFailed', format(_("Another DHCP server ({servers}) appeared, and sharing could not go on next to it: {why}. Turn sharing on again."),
+                    { servers: servers.join(', '), why: e instanceof Error ? e.message : String(e) }));
+                console.warn(error.message);
+                this.stop().then(() => this.callbacks.onFailure?.(error)).catch(() => this.callbacks.onFailure?.(error));
+            }).finally(() => {
+                this.switching = false;
+            });
+        }
+    }
+
+    /**
+     * Full DHCP → proxy-DHCP, while the files are being served: our DHCP server stops first (no more addresses
+     * from us), the tree gets what proxy-DHCP clients need (UEFI: a GRUB that knows our address), and the DHCP
+     * server starts again in proxy mode. The file servers go on (their jail cannot start programs anyway).
+     */
+    private async goProxy(servers: string[]): Promise<void> {
+        const current = this.spec;
+        const next = proxyPlan(current);
+        const dhcp = next.daemons.find(d => d.name === 'dhcp');
+        if (dhcp === undefined)
+            throw new Error('the plan has no DHCP server');
+        console.warn(`another DHCP server answers (${servers.join(', ')}): going from full DHCP to proxy-DHCP`);
+        for (const d of this.daemons.filter(x => x.name === 'dhcp' && x.running)) {
+            this.retired.add(d);
+            await d.stop();
+        }
+        if (this.stopped)
+            return;
+        updateTree(next, changedItems(current.tree, next.tree));
+        this.spec_ = next;
+        await this.startDaemon(dhcp);
+        if (this.rivals !== null)
+            this.rivals.period = PROXY_PERIOD_MS;
+        for (const text of wentProxyNotices(servers, current.addressAssigned ? current.server.address : null))
+            this.notice(text);
+        for (const w of next.warnings.filter(x => !current.warnings.includes(x)))
+            this.notice(w);
     }
 
     /**
@@ -157,10 +243,10 @@ export class Share {
         for (const c of spec.configs)
             writeAtomic(c.path, c.text);
         const argv = spec.jail === null ? spec.argv : inJailArgv(await this.jailAnchor(), spec.argv);
-        const daemon = this.spawn({
+        const daemon: Daemon = this.spawn({
             name: spec.name, argv,
             onLine: line => this.watch?.line(spec, line),
-            onExit: (status, lines) => this.onDaemonExit(spec, status, lines),
+            onExit: (status, lines) => this.onDaemonExit(spec, daemon, status, lines),
         }, spec.argv[0]);
         try {
             await daemon.ready({
@@ -189,8 +275,8 @@ export class Share {
             this.callbacks.onClient?.(c, count);
     }
 
-    private onDaemonExit(spec: DaemonSpec, status: number, lines: string[]): void {
-        if (this.stopped || !this.serving)
+    private onDaemonExit(spec: DaemonSpec, daemon: Daemon, status: number, lines: string[]): void {
+        if (this.stopped || !this.serving || this.retired.has(daemon))
             return;
         // The sentence is for people; the daemon's last words go to the log.
         console.warn(`${spec.name} exited with status ${status}; its last output: ${lines.slice(-5).join(' | ') || '-'}`);
@@ -207,7 +293,7 @@ export class Share {
         return {
             state: this.stopped ? 'stopped' : 'sharing', pid: ownPid(), interface: spec.interfaceName,
             address: spec.server.address, mode: spec.mode, medium: spec.medium.root, label: spec.medium.label,
-            http: spec.http?.port ?? null, clientCount: this.watch?.activeCount ?? 0, clients: this.clients(),
+            http: spec.http?.port ?? null, clientCount: this.watch?.activeCount ?? 0, clients: this.clients(), notices: [...this.notices],
         };
     }
 
@@ -222,6 +308,7 @@ export class Share {
     private async teardown(): Promise<void> {
         this.stopped = true;
         this.statusWriter.cancel();
+        this.rivals?.stop();
         this.watch?.stop();
         for (const d of [...this.daemons].reverse())
             await d.stop();

@@ -47,7 +47,8 @@ export class ClientWatch {
     /** An output line of a daemon. */
     line(daemon: DaemonSpec, line: string): void {
         const event = daemon.clientLog === null ? null : this.readers[daemon.clientLog](line);
-        if (event)
+        // Our own probes for other DHCP servers (network/rivals.ts) are answered by our own server too: not a client.
+        if (event && !(event.type === 'dhcp' && event.mac === this.spec.inputs.serverMac))
             this.apply([event]);
     }
 

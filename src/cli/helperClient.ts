@@ -45,10 +45,18 @@ export async function startViaHelper(options: ShareOptions, remember: boolean, o
     let finish: (code: number) => void = () => {};
     const done = new Promise<number>(resolve => { finish = resolve; });
     let lastCount = -1;
+    let told = Array.isArray(p.Notices) ? p.Notices.length : 0;
     let stopping = false;
     const sub = conn.signal_subscribe(BUS_NAME, 'org.freedesktop.DBus.Properties', 'PropertiesChanged', OBJECT_PATH, INTERFACE_NAME,
         Gio.DBusSignalFlags.NONE, (_c, _sender, _path, _iface, _signal, params) => {
             const [, changed] = params.recursiveUnpack() as [string, Record<string, unknown>, string[]];
+            // New notices (the list keeps the newest 8: a shorter list than before is all new).
+            if (Array.isArray(changed.Notices)) {
+                const notices = changed.Notices.map(String);
+                for (const n of notices.slice(notices.length >= told ? told : 0))
+                    out(format(_("Note: {message}"), { message: n }));
+                told = notices.length;
+            }
             if (typeof changed.ClientCount === 'number' && changed.ClientCount !== lastCount) {
                 lastCount = changed.ClientCount;
                 out(format(_("Computers booting: {count}"), { count: lastCount }));

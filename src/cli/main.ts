@@ -241,6 +241,7 @@ async function commandStart(parsed: Parsed): Promise<number> {
             printerr(`share-this-cd: ${error.message}`);
             finish(1);
         },
+        onNotice: text => print(format(_("[{time}] Note: {message}"), { time: timeNow(), message: text })),
     });
     const spec = share.spec;
     const ms = Math.round((GLib.get_monotonic_time() - t0) / 1000);

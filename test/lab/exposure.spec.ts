@@ -92,7 +92,7 @@ describe('a hostile medium on the LAN', () => {
             expect(r.body).withContext(path).not.toContain(passwd.split('\n')[0]);
         }
         // Nor what the jail holds besides the medium: the runtime tree's configurations and logs.
-        for (const path of ['medium/casper/escape/run/share-this-cd/dnsmasq.conf', 'medium/casper/escape/run/share-this-cd/http-access.log',
+        for (const path of ['medium/casper/escape/run/share-this-cd/tftp.conf', 'medium/casper/escape/run/share-this-cd/http-access.log',
             `medium/casper/escape${RUNTIME}/nginx.conf`, 'medium/casper/escape/proc/self/environ', 'medium/casper/escape/.old/etc/passwd'])
             expect(http(path).code).withContext(path).not.toBe('200');
     });
@@ -136,9 +136,10 @@ describe('a hostile medium on the LAN', () => {
         }
     });
 
-    it('has shut nginx and dnsmasq in a jail of the tree and the medium, read-only, nosuid, nodev, noexec', () => {
-        for (const name of ['nginx', 'dnsmasq']) {
-            const pid = /^\d+$/m.exec(sh(['sh', '-c', `ip netns pids ${SRV} | while read p; do [ "$(cat /proc/$p/comm)" = ${name} ] && echo $p; done | head -1`]).stdout)?.[0];
+    it('has shut nginx and dnsmasq (TFTP) in a jail of the tree and the medium, read-only, nosuid, nodev, noexec', () => {
+        // The TFTP server is the dnsmasq started with tftp.conf (the other one answers DHCP and serves no file).
+        for (const [name, config] of [['nginx', 'nginx.conf'], ['dnsmasq', 'tftp.conf']]) {
+            const pid = /^\d+$/m.exec(sh(['sh', '-c', `ip netns pids ${SRV} | while read p; do [ "$(cat /proc/$p/comm)" = ${name} ] && tr '\\0' ' ' < /proc/$p/cmdline | grep -q /${config} && echo $p; done | head -1`]).stdout)?.[0];
             expect(pid).withContext(name).toBeDefined();
             const mounts = sh(['cat', `/proc/${pid}/mountinfo`]).stdout.trim().split('\n');
             expect(mounts.length).withContext(name).toBe(3);

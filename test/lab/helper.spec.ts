@@ -358,7 +358,7 @@ describe('the privileged helper (D-Bus + polkit)', () => {
             await bus.waitForName(BUS_NAME, false, 10000);
             expect(await prop('State')).toBe('failed');
             expect(bus.helperPid()).not.toBe(pid);
-            expect(await prop('LastError')).toMatch(/Sharing had stopped unexpectedly; what it left running was cleaned up \(stopped dnsmasq \(pid \d+\)/);
+            expect(await prop('LastError')).toMatch(/Sharing had stopped unexpectedly; what it left running was cleaned up \(stopped dhcp \(pid \d+\)/);
             expect(leftovers()).toEqual(NOTHING_LEFT);
         });
 

@@ -1,11 +1,11 @@
 // The sharing engine in the lab: the real `share-this-cd start` in a network namespace, real clients.
 import GLib from 'gi://GLib';
 
-import { removeTree } from '../support/helpers.ts';
+import { CLI, removeTree } from '../support/helpers.ts';
 import {
     CLIENT, CLIENT_MAC, NOTHING_LEFT, ROUTER_LEASES, ROUTER_LOG, RTR_IP, RunningShare, SRV, SRV_IP, cliInServer, clientDhcp,
-    leftovers, makeMedium, ns, nsTry, pxeProbe, setupNet, sh, sha256, sleep, startRouterDhcp, startShare, teardownNet, waitStatus,
-    type StatusClient,
+    leftovers, makeMedium, ns, nsTry, pxeProbe, RUNTIME, setupNet, sh, sha256, sleep, startRouterDhcp, startShare, status, teardownNet, waitStatus,
+    type Status, type StatusClient,
 } from '../support/lab.ts';
 
 const TIMEOUT = 90000;
@@ -149,6 +149,86 @@ describe('sharing in the lab', () => {
         });
     });
 
+    describe('when a DHCP server appears on a LAN we hand out addresses on', () => {
+        // A second network-boot server, as another Share This CD would be: a plain proxy-DHCP dnsmasq on the LAN.
+        const OTHER = 'labpxe';
+        const OTHER_IP = '10.77.0.3';
+        let otherPid: string | null = null;
+
+        beforeAll(() => setupNet({ router: true }));
+        afterAll(() => {
+            if (otherPid !== null)
+                sh(['kill', otherPid]);
+            sh(['ip', 'netns', 'del', OTHER]);
+            teardownNet();
+        });
+
+        it('stops offering addresses within 10 s and goes on as proxy-DHCP; the user is told; another boot server is reported', async () => {
+            const share = await startShare(['--medium', medium]);
+            expect(share.output).toContain('No DHCP server answered: this computer hands out addresses itself (full DHCP).');
+            // Every DHCP answer on the client's wire, with its time; a client asks for an address twice a second.
+            const capture = `${tmp}/rival.pcap`;
+            const tcpdump = sh(['sh', '-c', `ip netns exec ${CLIENT} tcpdump -i eth0 -n -U -w ${capture} udp src port 67 > /dev/null 2>&1 & echo $!`]).stdout.trim();
+            const asking = sh(['sh', '-c', `ip netns exec ${CLIENT} sh -c 'while :; do gjs -m ${GLib.path_get_dirname(CLI)}/pxe-probe.js eth0 0 --wait 300; done' > /dev/null 2>&1 & echo $!`]).stdout.trim();
+            const fullDhcpGrub = sha256(`${RUNTIME}/tftp/grubx64.efi`);
+            const offersFrom = (server: string, t0 = 0): number[] => sh(['tcpdump', '-tt', '-n', '-v', '-r', capture]).stdout.split(/\n(?=\d)/)
+                .filter(p => p.includes(`${server}.67 >`) && /Your-IP (?!0\.0\.0\.0)/.test(p)).map(p => Number.parseFloat(p) - t0);
+            // We hand out addresses (the first offer comes after dnsmasq pinged the address, ~3 s).
+            for (let i = 0; i < 50 && offersFrom(SRV_IP).length === 0; i++)
+                await sleep(200);
+            const routerOn = GLib.get_real_time() / 1e6;
+            startRouterDhcp();
+            const told = `Note: Another DHCP server (${RTR_IP}) started handing out addresses on this network: this computer stopped handing out addresses and only adds the boot information now (proxy-DHCP). Computers still start from it.`;
+            await share.waitFor(new RegExp(told.replace(/[().]/g, '\\$&')), 15000);
+            const toldAfter = GLib.get_real_time() / 1e6 - routerOn;
+            await sleep(4000);
+            sh(['kill', asking]);
+            sh(['kill', tcpdump]);
+            await sleep(300);
+            // On the wire: our offers with an address (Your-IP) stop within 10 s of the router's server starting.
+            const offersFromUs = offersFrom(SRV_IP);
+            const last = Math.max(...offersFromUs) - routerOn;
+            console.log(`rival: told after ${toldAfter.toFixed(1)} s; our last address offer ${last.toFixed(1)} s after the router's DHCP server started; ${offersFromUs.length} offers from us in all`);
+            expect(offersFromUs.filter(t => t < routerOn).length).toBeGreaterThan(0);
+            expect(last).toBeLessThan(10);
+            expect(toldAfter).toBeLessThan(10);
+            expect(offersFrom(RTR_IP).length).toBeGreaterThan(0);
+            // The address now comes from the router, the boot answer from us, with the GRUB of proxy-DHCP for UEFI.
+            const lease = clientDhcp('PXEClient:Arch:00000:UNDI:002001');
+            expect(lease.server).toBe(RTR_IP);
+            const offers = pxeProbe(0);
+            expect(offers.filter(o => o.server === SRV_IP).every(o => o.givesAddress === false)).toBeTrue();
+            expect(offers.some(o => o.server === SRV_IP)).toBeTrue();
+            expect(pxeProbe(0, { ask4011: true, clientIp: lease.address }).find(o => o.kind === 'boot-server')).toEqual(jasmine.objectContaining({ server: SRV_IP, file: 'lpxelinux.0' }));
+            expect(pxeProbe(7, { ask4011: true, clientIp: lease.address }).find(o => o.kind === 'boot-server')).toEqual(jasmine.objectContaining({ server: SRV_IP, file: 'bootx64.efi' }));
+            ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'grubx64.efi', `${tmp}/grub-proxy.efi`]);
+            expect(sha256(`${tmp}/grub-proxy.efi`)).toBe(sha256(`${RUNTIME}/tftp/grubx64.efi`));
+            expect(sha256(`${tmp}/grub-proxy.efi`)).not.toBe(fullDhcpGrub);
+            const st = status() as Status & { notices: string[] };
+            expect(st.mode).toBe('proxy');
+            expect(st.notices).toContain(told.slice('Note: '.length));
+            expect(share.running).toBeTrue();
+
+            // A second network-boot server on the LAN is reported once.
+            sh(['ip', 'netns', 'add', OTHER]);
+            sh(['ip', '-n', SRV, 'link', 'add', 's-pxe', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', OTHER]);
+            sh(['ip', '-n', SRV, 'link', 'set', 's-pxe', 'master', 'br0', 'up']);
+            sh(['ip', '-n', OTHER, 'addr', 'add', `${OTHER_IP}/24`, 'dev', 'eth0']);
+            sh(['ip', '-n', OTHER, 'link', 'set', 'eth0', 'up']);
+            const other = sh(['sh', '-c', `ip netns exec ${OTHER} dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --no-resolv --no-hosts --interface=eth0 --bind-interfaces --dhcp-range=10.77.0.0,proxy --pxe-service=x86PC,Other,pxelinux --dhcp-leasefile=${tmp}/other.leases --log-facility=- > ${tmp}/other.log 2>&1 & echo $!`]);
+            otherPid = other.stdout.trim();
+            const reported = 'Another computer (10.77.0.3) also answers network boots; computers may start from either.';
+            await share.waitFor(new RegExp(reported.replace(/[().]/g, '\\$&')), 25000).catch(e => {
+                throw new Error(`${e}\nthe other server's output:\n${sh(['cat', `${tmp}/other.log`]).stdout}`);
+            });
+            await sleep(11000);
+            expect(share.output.split(`Note: ${reported}`).length - 1).toBe(1);
+            sh(['kill', otherPid]);
+            otherPid = null;
+            await stopAndCheck(share);
+        }, 120000);
+    });
+
     describe('on a LAN with a router that runs DHCP', () => {
         beforeAll(() => {
             setupNet({ router: true });
@@ -222,7 +302,7 @@ describe('sharing in the lab', () => {
             await first.ended();
             expect(leftovers().processes.length).toBeGreaterThan(0); // orphaned daemons still run
             const second = await startShare(['--medium', medium]);
-            expect(second.output).toMatch(/Cleaned up after an earlier run that did not stop: stopped dnsmasq \(pid \d+\)/);
+            expect(second.output).toMatch(/Cleaned up after an earlier run that did not stop: stopped dhcp \(pid \d+\)/);
             const lease = clientDhcp();
             expect(lease.server).toBe(SRV_IP);
             ns(CLIENT, ['curl', '-sSf', '-o', '/dev/null', `http://${SRV_IP}/medium/casper/vmlinuz`]);

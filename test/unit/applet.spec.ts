@@ -3,14 +3,14 @@
 import GLib from 'gi://GLib';
 
 import { readTextFile } from '../../src/shared/fsutil.ts';
-import { type ClientView, type HelperView, UNKNOWN_VIEW, bootingNotification, clientRows, isLiveCmdline, mergeProperties, newlyBooting, present, sinceText } from '../../src/applet/model.ts';
+import { type ClientView, type HelperView, UNKNOWN_VIEW, bootingNotification, clientRows, isLiveCmdline, mergeProperties, newNotices, newlyBooting, present, sinceText } from '../../src/applet/model.ts';
 import { DEFAULT_PREFS, PrefsStore, parsePrefs } from '../../src/applet/prefs.ts';
 import { sh } from '../../src/lab/net.ts';
 import { CLI, TOP, makeTree, removeTree } from '../support/helpers.ts';
 
 const SHARING: HelperView = {
     available: true, state: 'sharing', lastError: '', iface: 'enp3s0', address: '192.168.1.20', mode: 'proxy', medium: '/cdrom',
-    mediumLabel: 'Ubuntu 24.04 LTS', clientCount: 0, clients: [],
+    mediumLabel: 'Ubuntu 24.04 LTS', clientCount: 0, clients: [], notices: [],
 };
 const client = (mac: string, stage: string, firstSeen = 1000): ClientView => ({ mac, ip: `10.0.0.${mac.slice(-1)}`, arch: 'uefi', stage, detail: '', firstSeen, lastSeen: firstSeen });
 
@@ -87,6 +87,20 @@ describe('notifications of booting computers', () => {
         expect(bootingNotification([client('aa:02', 'discovered')], 2)).toEqual({ summary: 'A computer is booting from this CD', body: 'aa:02. In all, 2 computers are using this share.' });
         expect(bootingNotification([client('aa:02', 'x'), client('aa:04', 'x')], 2).summary).toBe('2 computers are booting from this CD');
         expect(bootingNotification([client('aa:02', 'x')], 1).body).toBe('aa:02. In all, 1 computer is using this share.');
+    });
+});
+
+describe('notices of the share', () => {
+    it('are notified once each: new ones appended, or after the oldest were dropped; none at the start', () => {
+        const a = { ...SHARING, notices: ['A'] };
+        expect(newNotices(SHARING, a)).toEqual(['A']);
+        expect(newNotices(a, a)).toEqual([]);
+        expect(newNotices(a, { ...a, notices: ['A', 'B', 'C'] })).toEqual(['B', 'C']);
+        const full = { ...SHARING, notices: ['1', '2', '3', '4', '5', '6', '7', '8'] };
+        expect(newNotices(full, { ...full, notices: ['2', '3', '4', '5', '6', '7', '8', '9'] })).toEqual(['9']);
+        expect(newNotices({ ...SHARING, state: 'starting' }, a)).toEqual([]);
+        expect(newNotices(a, { ...a, state: 'stopped', notices: [] })).toEqual([]);
+        expect(mergeProperties(SHARING, { Notices: ['x', 7] }).notices).toEqual(['x', '7']);
     });
 });
 

@@ -1,7 +1,12 @@
 import { MessageType, buildDiscover, givesAddress, macBytes, messageType, optionText, parsePacket, serverId } from '../../src/backend/network/dhcpPacket.ts';
 import { chooseInterface, leaseNamesAddress, parseInterfaces, usableInterfaces } from '../../src/backend/network/interfaces.ts';
 import { contains, overlaps, parseCidr, subnetText } from '../../src/backend/network/ipv4.ts';
-import { chooseDirectSubnet, chooseRange, decideMode } from '../../src/backend/network/mode.ts';
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+import { type DhcpAnswer, type ProbeResult, addAnswer, assessRivals, chooseDirectSubnet, chooseRange, decideMode, wentProxyNotices } from '../../src/backend/network/mode.ts';
+import { readAnswer } from '../../src/backend/network/probe.ts';
+import { UnixInputStream } from '../../src/shared/fsutil.ts';
 import { thrownShareError as thrown } from '../support/helpers.ts';
 
 describe('DHCP packets', () => {
@@ -155,7 +160,71 @@ describe('network mode decision', () => {
     });
 
     it('warns about another network-boot server', () => {
-        expect(decideMode('auto', { servers: [], pxeServers: ['10.0.0.9'], error: null }, false).notes[0]).toContain('Another network-boot server answers on this network (10.0.0.9)');
+        expect(decideMode('auto', { servers: [], pxeServers: ['10.0.0.9'], error: null }, false).notes[0]).toBe('Another computer (10.0.0.9) also answers network boots; computers may start from either.');
+    });
+});
+
+describe('other DHCP and network-boot servers while sharing', () => {
+    const router: DhcpAnswer = { server: '192.168.1.1', offered: '192.168.1.50', kind: 'dhcp' };
+    const ours: DhcpAnswer[] = [{ server: '192.168.1.20', offered: '192.168.1.120', kind: 'dhcp' }, { server: '192.168.1.20', offered: '0.0.0.0', kind: 'dhcp' }];
+    const otherShare: DhcpAnswer = { server: '192.168.1.30', offered: '0.0.0.0', kind: 'pxe' };
+
+    it('in full DHCP, any other DHCP server means going proxy; our own answers never do', () => {
+        expect(assessRivals('dhcp', '192.168.1.20', ours, new Set())).toEqual({ goProxy: null, newPxeServers: [] });
+        expect(assessRivals('dhcp', '192.168.1.20', [...ours, router, router], new Set())).toEqual({ goProxy: ['192.168.1.1'], newPxeServers: [] });
+        // An INFORM answered (no address offered) is a DHCP server too.
+        expect(assessRivals('dhcp', '192.168.1.20', [{ server: '192.168.1.1', offered: '0.0.0.0', kind: 'dhcp' }], new Set()).goProxy).toEqual(['192.168.1.1']);
+        // In proxy mode a DHCP server is what we expect.
+        expect(assessRivals('proxy', '192.168.1.20', [router], new Set())).toEqual({ goProxy: null, newPxeServers: [] });
+    });
+
+    it('reports each other network-boot server once, in any mode', () => {
+        expect(assessRivals('proxy', '192.168.1.20', [otherShare, otherShare, { ...otherShare, server: '192.168.1.20' }], new Set()).newPxeServers).toEqual(['192.168.1.30']);
+        expect(assessRivals('dhcp', '192.168.1.20', [otherShare], new Set(['192.168.1.30'])).newPxeServers).toEqual([]);
+        expect(assessRivals('dhcp', '192.168.1.20', [otherShare], new Set()).goProxy).toBeNull();
+    });
+
+    it('says so in plain words, and when our address was made up for a direct cable', () => {
+        expect(wentProxyNotices(['192.168.1.1'], null)).toEqual(['Another DHCP server (192.168.1.1) started handing out addresses on this network: this computer stopped handing out addresses and only adds the boot information now (proxy-DHCP). Computers still start from it.']);
+        const assigned = wentProxyNotices(['192.168.1.1'], '192.168.77.1');
+        expect(assigned.length).toBe(2);
+        expect(assigned[1]).toContain('192.168.77.1 was made up for a direct cable');
+    });
+
+    it('collects answers into a probe result, each server and offer once', () => {
+        const result: ProbeResult = { servers: [], pxeServers: [], error: null };
+        for (const a of [router, router, otherShare, otherShare, { ...router, offered: '192.168.1.51' }])
+            addAnswer(result, a);
+        expect(result).toEqual({ servers: [{ server: '192.168.1.1', offered: '192.168.1.50' }, { server: '192.168.1.1', offered: '192.168.1.51' }], pxeServers: ['192.168.1.30'], error: null });
+    });
+
+    it('reads only answers to our transactions from a socket, dropping the rest unread', () => {
+        const rx = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
+        rx.set_blocking(false);
+        rx.bind(Gio.InetSocketAddress.new_from_string('127.0.0.1', 0) as Gio.InetSocketAddress, false);
+        const to = rx.get_local_address();
+        const tx = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
+        const input = new Gio.BufferedInputStream({ base_stream: new UnixInputStream({ fd: rx.get_fd(), close_fd: false }), buffer_size: 2048 });
+        const reply = (xid: number): Uint8Array => {
+            const b = buildDiscover({ mac: '52:54:00:12:34:56', xid, messageType: MessageType.OFFER, extra: [[54, Uint8Array.from([10, 0, 0, 9])]] });
+            b[0] = 2;
+            b.set([10, 0, 0, 77], 16);
+            return b;
+        };
+        const request = buildDiscover({ mac: '52:54:00:12:34:56', xid: 7 });
+        for (const datagram of [reply(5), request, new Uint8Array(3), reply(7), Uint8Array.from({ length: 1400 }, (_v, i) => i & 255)])
+            tx.send_to(to, datagram, null);
+        GLib.usleep(20000);
+        const got: (string | null | undefined)[] = [];
+        for (let i = 0; i < 7; i++) {
+            const bytes = readAnswer(rx, input, new Set([7]));
+            const p = bytes ? parsePacket(bytes) : null;
+            got.push(bytes === null || bytes === undefined ? bytes : `${p?.xid} ${p?.yiaddr} ${p && serverId(p)}`);
+        }
+        // Another transaction's reply, a request, garbage, ours, garbage; then nothing.
+        expect(got).toEqual([undefined, undefined, undefined, '7 10.0.0.77 10.0.0.9', undefined, null, null]);
+        rx.close();
+        tx.close();
     });
 });
 

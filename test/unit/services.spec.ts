@@ -2,9 +2,9 @@ import { planBoot } from '../../src/backend/bootPlan.ts';
 import { ClientTracker, DnsmasqLogReader, fileClassifier } from '../../src/backend/clients.ts';
 import { inspectMedium } from '../../src/backend/medium/inspect.ts';
 import { DirReader, MemoryReader } from '../../src/backend/medium/reader.ts';
-import { type ShareInputs, planShare } from '../../src/backend/plan.ts';
+import { type ShareInputs, changedItems, planShare, proxyPlan } from '../../src/backend/plan.ts';
 import { platform } from '../../src/backend/platforms.ts';
-import { explainDnsmasqFailure, renderDnsmasq } from '../../src/backend/services/dnsmasq.ts';
+import { explainDnsmasqFailure, renderDnsmasqDhcp, renderDnsmasqTftp } from '../../src/backend/services/dnsmasq.ts';
 import { parseHttpAccess, renderNginx } from '../../src/backend/services/http.ts';
 import { anchorArgv, confineArgv, inJailArgv, isConfined, jailScript } from '../../src/backend/services/jail.ts';
 import { kernelExportArgv, kernelUnexportArgv, parseNfsPeers, renderGanesha } from '../../src/backend/services/nfs.ts';
@@ -14,13 +14,13 @@ const base = {
     interface: 'enp3s0', serverAddress: '192.168.1.20', network: '192.168.1.0', tftpRoot: '/run/share-this-cd/tftp',
     leaseFile: '/run/share-this-cd/dnsmasq.leases', label: 'Ubuntu 24.04 "Noble"\nevil=1',
     platforms: [{ ...platform('bios'), bootFile: 'lpxelinux.0' }, { ...platform('uefi-x64'), bootFile: 'bootx64.efi' }],
-    ignoreArchCodes: [6, 10, 11],
+    ignoreArchCodes: [6, 10, 11], ownMac: '52:54:00:AB:CD:EF',
 };
 const arm64 = { ...base, platforms: [{ ...platform('uefi-arm64'), bootFile: 'bootaa64.efi' }], ignoreArchCodes: [0, 6, 7, 9] };
 
 describe('dnsmasq configuration', () => {
     it('proxy mode: no addresses, PXE services per firmware, no DNS, one interface', () => {
-        const text = renderDnsmasq({ ...base, mode: 'proxy', range: null });
+        const text = renderDnsmasqDhcp({ ...base, mode: 'proxy', range: null });
         const lines = text.split('\n');
         expect(lines).toContain('interface=enp3s0');
         expect(lines).toContain('bind-interfaces');
@@ -35,10 +35,13 @@ describe('dnsmasq configuration', () => {
         expect(lines).toContain('dhcp-match=set:unserved,option:client-arch,11');
         expect(lines).toContain('dhcp-ignore=tag:unserved');
         expect(lines.filter(l => l.startsWith('evil'))).toEqual([]);
+        // Our own probes for other DHCP servers are never answered by our own server.
+        expect(lines).toContain('dhcp-host=52:54:00:ab:cd:ef,ignore');
+        expect(renderDnsmasqDhcp({ ...base, mode: 'proxy', range: null, ownMac: '52:54:00:ab:cd:ef\ndhcp-range=1' })).not.toContain('dhcp-host');
     });
 
     it('full mode: the range, no router or DNS announced, boot file by arch with our address as next server', () => {
-        const text = renderDnsmasq({ ...base, mode: 'dhcp', range: { start: '192.168.1.100', end: '192.168.1.199', netmask: '255.255.255.0' } });
+        const text = renderDnsmasqDhcp({ ...base, mode: 'dhcp', range: { start: '192.168.1.100', end: '192.168.1.199', netmask: '255.255.255.0' } });
         const lines = text.split('\n');
         expect(lines).toContain('dhcp-range=192.168.1.100,192.168.1.199,255.255.255.0,1h');
         expect(lines).toContain('dhcp-option=option:router');
@@ -55,11 +58,25 @@ describe('dnsmasq configuration', () => {
     });
 
     it('serves ARM64 UEFI computers (arch 11) only, for an ARM64 medium', () => {
-        const full = renderDnsmasq({ ...arm64, mode: 'dhcp', range: { start: '192.168.1.100', end: '192.168.1.199', netmask: '255.255.255.0' } }).split('\n');
+        const full = renderDnsmasqDhcp({ ...arm64, mode: 'dhcp', range: { start: '192.168.1.100', end: '192.168.1.199', netmask: '255.255.255.0' } }).split('\n');
         expect(full).toContain('dhcp-match=set:arm64,option:client-arch,11');
         expect(full.filter(l => l.startsWith('dhcp-boot='))).toEqual(['dhcp-boot=tag:arm64,bootaa64.efi,,192.168.1.20']);
-        const proxy = renderDnsmasq({ ...arm64, mode: 'proxy', range: null }).split('\n');
+        const proxy = renderDnsmasqDhcp({ ...arm64, mode: 'proxy', range: null }).split('\n');
         expect(proxy.filter(l => l.startsWith('pxe-service='))).toEqual(['pxe-service=ARM64_EFI,"Ubuntu 24.04 Noble evil1 (UEFI ARM64)",bootaa64.efi']);
+    });
+
+    it('the TFTP instance serves the tree and answers no DHCP; the DHCP instance serves no file', () => {
+        const tftp = renderDnsmasqTftp({ ...base, mode: 'dhcp', range: { start: '192.168.1.100', end: '192.168.1.199', netmask: '255.255.255.0' } }).split('\n');
+        expect(tftp).toContain('enable-tftp');
+        expect(tftp).toContain('tftp-root=/run/share-this-cd/tftp');
+        expect(tftp).toContain('interface=enp3s0');
+        expect(tftp).toContain('port=0');
+        expect(tftp.filter(l => l.startsWith('dhcp') || l.startsWith('pxe'))).toEqual([]);
+        for (const mode of ['dhcp', 'proxy'] as const) {
+            const dhcp = renderDnsmasqDhcp({ ...base, mode, range: mode === 'dhcp' ? { start: '192.168.1.100', end: '192.168.1.199', netmask: '255.255.255.0' } : null });
+            expect(dhcp).not.toMatch(/tftp/);
+            expect(dhcp.split('\n')).toContain('port=0');
+        }
     });
 
     it('explains start-up failures in words', () => {
@@ -276,7 +293,7 @@ describe('share plan', () => {
             grubNet: '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed', grubMkimage: '/usr/bin/grub-mkimage' } },
     };
     const inputs: ShareInputs = {
-        boot, interfaceName: 'br0', server: { address: '10.77.0.1', prefix: 24 }, addressAssigned: false, mode: 'dhcp',
+        boot, interfaceName: 'br0', serverMac: '52:54:00:12:34:56', server: { address: '10.77.0.1', prefix: 24 }, addressAssigned: false, mode: 'dhcp',
         range: { start: '10.77.0.155', end: '10.77.0.254', netmask: '255.255.255.0' }, http: { port: 80 }, nfsBackend: 'ganesha',
         ownRpcbind: true, runtimeDir: '/run/share-this-cd', loaders, bindAlias: null,
     };
@@ -297,26 +314,40 @@ describe('share plan', () => {
         expect(spec.initrds).toEqual(['medium/casper/initrd']);
     });
 
-    it('starts NFS (rpcbind, ganesha), then HTTP, then dnsmasq, each with its readiness check', () => {
+    it('starts NFS (rpcbind, ganesha), then HTTP, then TFTP, DHCP last, each with its readiness check', () => {
         const spec = planShare(inputs);
-        expect(spec.daemons.map(d => d.name)).toEqual(['rpcbind', 'ganesha', 'nginx', 'dnsmasq']);
+        expect(spec.daemons.map(d => d.name)).toEqual(['rpcbind', 'ganesha', 'nginx', 'tftp', 'dhcp']);
         expect(spec.daemons[1].readyTcp).toEqual([{ address: '10.77.0.1', port: 2049 }, { address: '10.77.0.1', port: 20048 }]);
         expect(spec.daemons[3].readyLine).toBe('TFTP root is ');
-        expect(planShare({ ...inputs, ownRpcbind: false }).daemons.map(d => d.name)).toEqual(['ganesha', 'nginx', 'dnsmasq']);
+        expect(new RegExp(spec.daemons[4].readyLine ?? '^$').test('dnsmasq-dhcp[7]: DHCP, IP range 10.77.0.100 -- 10.77.0.199, lease time 1h')).toBeTrue();
+        expect(new RegExp(spec.daemons[4].readyLine ?? '^$').test('dnsmasq-dhcp[7]: DHCP, proxy on subnet 10.77.0.0')).toBeTrue();
+        expect(planShare({ ...inputs, ownRpcbind: false }).daemons.map(d => d.name)).toEqual(['ganesha', 'nginx', 'tftp', 'dhcp']);
     });
 
-    it('shuts the file servers (nginx, dnsmasq) in a jail of the tree and the medium; NFS needs none', () => {
+    it('shuts the file servers (nginx, dnsmasq for TFTP) in a jail of the tree and the medium; NFS and DHCP need none', () => {
         const spec = planShare(inputs);
         const jail = { dir: '/run/share-this-cd/jail', binds: [
             { from: '/run/share-this-cd/tftp', at: '/run/share-this-cd/tftp' }, { from: medium, at: '/run/share-this-cd/tftp/medium' }] };
-        for (const name of ['nginx', 'dnsmasq']) {
+        for (const name of ['nginx', 'tftp']) {
             const d = spec.daemons.find(x => x.name === name);
             expect(d?.jail).withContext(name).toEqual(jail);
             expect(d?.argv[0]).toBe(name === 'nginx' ? '/usr/sbin/nginx' : '/usr/sbin/dnsmasq');
         }
-        expect(spec.daemons.filter(d => d.jail === null).map(d => d.name)).toEqual(['rpcbind', 'ganesha']);
+        expect(spec.daemons.filter(d => d.jail === null).map(d => d.name)).toEqual(['rpcbind', 'ganesha', 'dhcp']);
         // A medium that needs its alias is bound from the alias.
         expect(planShare({ ...inputs, bindAlias: '/run/share-this-cd/medium' }).daemons[2].jail?.binds[1].from).toBe('/run/share-this-cd/medium');
+    });
+
+    it('plans the same share in proxy-DHCP when another DHCP server appears: a new DHCP config and GRUB, nothing else', () => {
+        const full = planShare(inputs);
+        const proxy = proxyPlan(full);
+        expect(proxy.mode).toBe('proxy');
+        expect(proxy.range).toBeNull();
+        expect(proxy.daemons.find(d => d.name === 'dhcp')?.configs[0].text).toContain('dhcp-range=10.77.0.0,proxy');
+        expect(proxy.daemons.find(d => d.name === 'tftp')).toEqual(full.daemons.find(d => d.name === 'tftp'));
+        expect(changedItems(full.tree, proxy.tree)).toEqual([{ path: 'grubx64.efi', kind: 'grub-mkimage', mkimage: '/usr/bin/grub-mkimage', target: 'x86_64-efi', prefix: '(tftp,10.77.0.1)/grub' }]);
+        expect(changedItems(full.tree, full.tree)).toEqual([]);
+        expect(proxy.warnings).toContain('UEFI computers boot through proxy-DHCP only with Secure Boot switched off (see the README).');
     });
 
     it('uses pxelinux.0 and no HTTP server with TFTP only', () => {
@@ -337,10 +368,10 @@ describe('share plan', () => {
     it('serves an x86-64 medium to BIOS and x86-64 UEFI computers only; other architectures get no answer', () => {
         const spec = planShare(inputs);
         expect(spec.platforms.map(p => p.id)).toEqual(['bios', 'uefi-x64']);
-        const conf = spec.daemons.find(d => d.name === 'dnsmasq')?.configs[0].text ?? '';
+        const conf = spec.daemons.find(d => d.name === 'dhcp')?.configs[0].text ?? '';
         expect(conf).toContain('dhcp-boot=tag:bios,lpxelinux.0,,10.77.0.1');
         expect(conf).not.toContain('bootaa64.efi');
-        const proxy = planShare({ ...inputs, mode: 'proxy', range: null }).daemons.find(d => d.name === 'dnsmasq')?.configs[0].text ?? '';
+        const proxy = planShare({ ...inputs, mode: 'proxy', range: null }).daemons.find(d => d.name === 'dhcp')?.configs[0].text ?? '';
         expect(proxy).toContain('dhcp-match=set:unserved,option:client-arch,11');
         expect(proxy).toContain('dhcp-ignore=tag:unserved');
     });
@@ -358,7 +389,7 @@ describe('share plan', () => {
         expect(fromMedium.platforms).toEqual([{ id: 'uefi-arm64', label: 'UEFI ARM64', bootFile: 'bootaa64.efi', grub: 'medium' }]);
         expect(fromMedium.tree.map(t => `${t.kind}:${t.path}`)).toEqual(['copy:bootaa64.efi', 'copy:mmaa64.efi', 'copy:grubaa64.efi', 'text:grub/grub.cfg', 'dir:medium']);
         expect(fromMedium.tree[0]).toEqual({ path: 'bootaa64.efi', kind: 'copy', from: '/media/arm/EFI/BOOT/BOOTAA64.EFI' });
-        const conf = fromMedium.daemons.find(d => d.name === 'dnsmasq')?.configs[0].text ?? '';
+        const conf = fromMedium.daemons.find(d => d.name === 'dhcp')?.configs[0].text ?? '';
         expect(conf).toContain('dhcp-match=set:arm64,option:client-arch,11');
         expect(conf).toContain('dhcp-boot=tag:arm64,bootaa64.efi,,10.77.0.1');
         expect(conf).not.toMatch(/lpxelinux|bootx64/);
@@ -379,7 +410,7 @@ describe('share plan', () => {
     it('exports with the kernel server when it runs, and says what cannot boot when loaders are missing', () => {
         const spec = planShare({ ...inputs, nfsBackend: 'kernel', loaders: { ...loaders, efi: { 'uefi-x64': { ...loaders.efi['uefi-x64'], shim: null } }, pxelinux: null, lpxelinux: null } });
         expect(spec.nfs.exportArgv).toEqual(['/usr/sbin/exportfs', '-i', '-o', 'ro,all_squash,anonuid=65534,anongid=65534,subtree_check,insecure,fsid=7077', `10.77.0.0/24:${medium}`]);
-        expect(spec.daemons.map(d => d.name)).toEqual(['nginx', 'dnsmasq']);
+        expect(spec.daemons.map(d => d.name)).toEqual(['nginx', 'tftp', 'dhcp']);
         expect(spec.platforms).toEqual([]);
         expect(spec.warnings).toEqual(jasmine.arrayContaining([
             'BIOS computers cannot network-boot: pxelinux is not installed (packages pxelinux and syslinux-common).',

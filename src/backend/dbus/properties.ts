@@ -25,12 +25,13 @@ export interface Props {
     MediumLabel: string;
     ClientCount: number;
     Clients: Client[];
+    Notices: string[];
 }
 
-export const STOPPED_PROPS: Omit<Props, 'State' | 'LastError'> = { Interface: '', Address: '', Mode: '', Medium: '', MediumLabel: '', ClientCount: 0, Clients: [] };
+export const STOPPED_PROPS: Omit<Props, 'State' | 'LastError'> = { Interface: '', Address: '', Mode: '', Medium: '', MediumLabel: '', ClientCount: 0, Clients: [], Notices: [] };
 
 export const SIGNATURES: Record<keyof Props, string> = {
-    State: 's', LastError: 's', Interface: 's', Address: 's', Mode: 's', Medium: 's', MediumLabel: 's', ClientCount: 'u', Clients: 'aa{sv}',
+    State: 's', LastError: 's', Interface: 's', Address: 's', Mode: 's', Medium: 's', MediumLabel: 's', ClientCount: 'u', Clients: 'aa{sv}', Notices: 'as',
 };
 
 /** A client as the Clients property carries it. */

@@ -67,6 +67,7 @@ export class ShareService {
     get MediumLabel(): string { return this.props.MediumLabel; }
     get ClientCount(): number { return this.props.ClientCount; }
     get Clients(): Record<string, GLib.Variant>[] { return this.props.Clients.map(clientDict); }
+    get Notices(): string[] { return this.props.Notices; }
 
     /** Nothing shared and nothing in progress: the helper may exit. */
     get idle(): boolean {
@@ -291,6 +292,7 @@ export class ShareService {
                 onProgress: text => console.info(text),
                 onClient: () => this.publishClients(),
                 onFailure: error => this.onShareFailure(error),
+                onNotice: () => this.publishNotices(),
             });
         } catch (e) {
             const message = e instanceof Error ? e.message : String(e);
@@ -303,7 +305,7 @@ export class ShareService {
         this.saveSettings({ sharing: true, remember: request.remember, last: request.options });
         this.set({
             State: 'sharing', Interface: spec.interfaceName, Address: spec.server.address, Mode: spec.mode,
-            Medium: spec.medium.root, MediumLabel: spec.medium.label, ClientCount: 0, Clients: [],
+            Medium: spec.medium.root, MediumLabel: spec.medium.label, ClientCount: 0, Clients: [], Notices: [...this.share.notices],
         });
         this.publishClients();
     }
@@ -330,6 +332,13 @@ export class ShareService {
         this.share = null;
         this.request = null;
         this.set({ State: 'failed', LastError: error.message, ...STOPPED_PROPS });
+    }
+
+    /** A notice of the share (another DHCP server…): the Notices property, and Mode, which may have changed with it. */
+    private publishNotices(): void {
+        if (this.share === null)
+            return;
+        this.set({ Notices: [...this.share.notices], Mode: this.share.spec.mode });
     }
 
     /** The Clients property, sent on the bus at most 4 times a second however fast clients come. */
@@ -376,7 +385,7 @@ export class ShareService {
                 this.set({ State: 'starting', LastError: '' });
             } else {
                 this.set({ State: 'sharing', LastError: '', Interface: s.interface ?? '', Address: s.address ?? '', Mode: s.mode ?? '',
-                    Medium: s.medium ?? '', MediumLabel: s.label ?? '', ClientCount: s.clientCount, Clients: s.clients });
+                    Medium: s.medium ?? '', MediumLabel: s.label ?? '', ClientCount: s.clientCount, Clients: s.clients, Notices: s.notices ?? [] });
             }
         });
         this.external = follower;

@@ -16,6 +16,56 @@ export interface ProbeResult {
     error: string | null;
 }
 
+/** One answer to one of our probes: a DHCP server (it offered an address or answered an INFORM) or a proxy. */
+export interface DhcpAnswer {
+    server: string;
+    /** The address offered (0.0.0.0: none). */
+    offered: string;
+    kind: 'dhcp' | 'pxe';
+}
+
+/** Adds an answer to a probe's result (each server and offer once). */
+export function addAnswer(result: ProbeResult, a: DhcpAnswer): void {
+    if (a.kind === 'dhcp') {
+        if (!result.servers.some(s => s.server === a.server && s.offered === a.offered))
+            result.servers.push({ server: a.server, offered: a.offered });
+    } else if (!result.pxeServers.includes(a.server)) {
+        result.pxeServers.push(a.server);
+    }
+}
+
+/** The sentence for another network-boot server on the LAN. */
+export function otherPxeNotice(server: string): string {
+    return format(_("Another computer ({address}) also answers network boots; computers may start from either."), { address: server });
+}
+
+export interface RivalReport {
+    /** Full DHCP only: the other DHCP servers now answering (we must stop handing out addresses), else null. */
+    goProxy: string[] | null;
+    /** Network-boot servers not reported before. */
+    newPxeServers: string[];
+}
+
+/**
+ * What answers to our probes while sharing mean. Our own answers (server `ownAddress`) are not rivals. In full
+ * DHCP, any other DHCP server means we stop handing out addresses; in any mode, a network-boot server not
+ * `known` yet is reported once.
+ */
+export function assessRivals(mode: Mode, ownAddress: string, answers: DhcpAnswer[], known: ReadonlySet<string>): RivalReport {
+    const others = answers.filter(a => a.server !== ownAddress && a.server !== '0.0.0.0');
+    const dhcp = [...new Set(others.filter(a => a.kind === 'dhcp').map(a => a.server))];
+    const pxe = [...new Set(others.filter(a => a.kind === 'pxe' && !known.has(a.server)).map(a => a.server))];
+    return { goProxy: mode === 'dhcp' && dhcp.length > 0 ? dhcp : null, newPxeServers: pxe };
+}
+
+/** What the user is told when another DHCP server appeared and we went on as proxy-DHCP. */
+export function wentProxyNotices(servers: string[], addressAssignedByUs: string | null): string[] {
+    const notes = [format(_("Another DHCP server ({servers}) started handing out addresses on this network: this computer stopped handing out addresses and only adds the boot information now (proxy-DHCP). Computers still start from it."), { servers: servers.join(', ') })];
+    if (addressAssignedByUs !== null)
+        notes.push(format(_("This computer’s address {address} was made up for a direct cable: computers that take their address from that server may not reach it. Stop sharing and share again to use that network."), { address: addressAssignedByUs }));
+    return notes;
+}
+
 export interface ModeDecision {
     mode: Mode;
     /** Sentences for the user (e.g. why this mode). */
@@ -33,8 +83,7 @@ export interface ModeDecision {
 export function decideMode(requested: RequestedMode, probe: ProbeResult, addressAssignedByUs: boolean, leasedAddress: string | null = null): ModeDecision {
     const servers = [...new Set(probe.servers.map(s => s.server))];
     const notes: string[] = [];
-    if (probe.pxeServers.length > 0)
-        notes.push(format(_("Another network-boot server answers on this network ({servers}): computers may boot from it instead."), { servers: probe.pxeServers.join(', ') }));
+    notes.push(...probe.pxeServers.map(otherPxeNotice));
     if (servers.length > 0 && addressAssignedByUs)
         throw new ShareError('DhcpConflict', format(_("A DHCP server ({servers}) answers on this interface, but the interface has no address of its own. Connect to the network first (let it get an address), then share."), { servers: servers.join(', ') }));
     if (probe.error !== null) {

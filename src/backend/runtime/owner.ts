@@ -27,6 +27,8 @@ export interface StatusJson {
     http: number | null;
     clientCount: number;
     clients: Client[];
+    /** What happened while sharing that the user must know (share.ts), the newest last. */
+    notices: string[];
 }
 
 export function writeStatus(dir: string, status: StatusJson): void {

@@ -228,9 +228,9 @@ export function tcpConnects(address: string, port: number, timeoutMs = 300): Pro
  * by the generic runner: no daemon is special-cased by name outside its module.
  */
 export interface DaemonSpec {
-    /** Short name, for logs and the journal ("dnsmasq"). */
+    /** Short name, for logs and the journal ("dhcp"). */
     name: string;
-    /** The daemon as people know it, for sentences: "The DHCP and TFTP server (dnsmasq)". */
+    /** The daemon as people know it, for sentences: "The DHCP server (dnsmasq)". */
     role: string;
     argv: string[];
     /** Its configuration files (absolute paths), written before it starts. */
