@@ -11,7 +11,7 @@ import { BUS_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
 import { runMain } from '../shared/mainLoop.ts';
 import { runByServiceManager, setStartAtBoot } from './bootStart.ts';
 import { PolkitAuthority } from './dbus/polkit.ts';
-import { ShareService } from './dbus/service.ts';
+import { type Readable, ShareService } from './dbus/service.ts';
 import { listInterfaces } from './network/host.ts';
 import { run } from './services/supervisor.ts';
 import { DEFAULT_STATE_DIR, SettingsStore } from './settings.ts';
@@ -23,14 +23,18 @@ setConsoleLogDomain('share-this-cd-helper');
 // GLib.unix_signal_add exists at run time (GLib 2.74); the @girs types moved it to GLibUnix.
 const unixSignalAdd = (GLib as unknown as { unix_signal_add: (priority: number, signal: number, handler: () => boolean) => number }).unix_signal_add;
 
-/** Whether user `uid` (with its groups) can read `path`, checked by `test` running as that user. */
-function userCanRead(uid: number, path: string): boolean {
+/**
+ * Whether user `uid` (with its groups) can read `path`, checked by `test` running as that user: 'missing' when
+ * it does not exist for that user (a dangling symbolic link included: where it points may be swapped later).
+ */
+function userCanRead(uid: number, path: string): Readable {
     if (uid === 0)
-        return true;
+        return GLib.file_test(path, GLib.FileTest.EXISTS) ? 'ok' : 'missing';
     const passwd = run(['getent', 'passwd', String(uid)]).stdout.split(':');
     const gid = passwd.length > 3 ? passwd[3] : String(uid);
     const ids = passwd.length > 3 ? ['--reuid', String(uid), '--regid', gid, '--init-groups'] : ['--reuid', String(uid), '--regid', gid, '--clear-groups'];
-    return run(['setpriv', ...ids, 'sh', '-c', 'test -r "$1" && { test ! -d "$1" || test -x "$1"; }', 'sh', path]).status === 0;
+    const status = run(['setpriv', ...ids, 'sh', '-c', 'test -e "$1" || exit 3; test -r "$1" && { test ! -d "$1" || test -x "$1"; }', 'sh', path]).status;
+    return status === 0 ? 'ok' : status === 3 ? 'missing' : 'denied';
 }
 
 async function main(): Promise<number> {

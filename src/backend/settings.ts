@@ -16,9 +16,14 @@ export interface Settings {
     remember: boolean;
     /** The last share's options (null before the first share). */
     last: ShareOptions | null;
+    /**
+     * The user (uid) who asked for the last share: a remembered share is started again only while that user can
+     * still read what it names (null: unknown, from an older version: its paths are not shared again).
+     */
+    owner: number | null;
 }
 
-export const DEFAULT_SETTINGS: Settings = { version: 1, sharing: false, remember: false, last: null };
+export const DEFAULT_SETTINGS: Settings = { version: 1, sharing: false, remember: false, last: null, owner: null };
 
 /** The settings in `text`; anything missing or of the wrong type falls back to its default. */
 export function parseSettings(text: string | null): Settings {
@@ -33,7 +38,8 @@ export function parseSettings(text: string | null): Settings {
     const o = raw as Record<string, unknown>;
     const last = optionsFromJson(o.last);
     const sharing = o.sharing === true && last !== null;
-    return { version: 1, sharing, remember: o.remember === true && last !== null, last };
+    const owner = typeof o.owner === 'number' && Number.isInteger(o.owner) && o.owner >= 0 && o.owner < 2 ** 32 ? o.owner : null;
+    return { version: 1, sharing, remember: o.remember === true && last !== null, last, owner };
 }
 
 export function renderSettings(s: Settings): string {

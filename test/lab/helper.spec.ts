@@ -118,7 +118,10 @@ describe('the privileged helper (D-Bus + polkit)', () => {
         });
 
         it('lets root act (the check passes and the engine answers)', async () => {
-            const r = await start({ medium: s('/nonexistent/medium') });
+            // (a folder without a live system: the engine's answer, not the helper's check of the path)
+            const empty = GLib.dir_make_tmp('share-this-cd-empty-XXXXXX');
+            const r = await start({ medium: s(empty) });
+            removeTree(empty);
             expect(r.name).toBe('io.github.ShareThisCD1.Error.NoLiveMedium');
             expect(await prop('State')).toBe('failed');
             expect(leftovers()).toEqual(NOTHING_LEFT);
@@ -149,6 +152,15 @@ describe('the privileged helper (D-Bus + polkit)', () => {
                 const r = gdbusStart(NOBODY, `{'medium': <'${hidden}'>, 'interface': <'br0'>}`);
                 expect(r.stderr).toContain('org.freedesktop.DBus.Error.AccessDenied');
                 expect(r.stderr).toContain(`You cannot open ${hidden} yourself`);
+                expect(leftovers()).toEqual(NOTHING_LEFT);
+                // A link to nothing is refused too (it is not left to the engine: the link could be pointed at
+                // the hidden folder after the check).
+                const link = `${GLib.get_tmp_dir()}/share-this-cd-dangling-${GLib.random_int()}`;
+                GLib.spawn_command_line_sync(`ln -s ${hidden}-later ${link}`);
+                const dangling = gdbusStart(NOBODY, `{'medium': <'${link}'>, 'interface': <'br0'>}`);
+                GLib.unlink(link);
+                expect(dangling.stderr).toContain('io.github.ShareThisCD1.Error.NoLiveMedium');
+                expect(dangling.stderr).toContain(`${link} does not exist (or is a link to nothing)`);
                 expect(leftovers()).toEqual(NOTHING_LEFT);
             } finally {
                 removeTree(hidden);
@@ -415,8 +427,8 @@ describe('the privileged helper (D-Bus + polkit)', () => {
     });
 
     describe('sharing again at start-up', () => {
-        const remembered = (iface: string): string => JSON.stringify({ version: 1, sharing: true, remember: true,
-            last: { medium, iso: null, interface: iface, mode: 'auto', http: true, httpPort: 80 } });
+        const remembered = (iface: string, owner: number | null = 0, path = medium): string => JSON.stringify({ version: 1, sharing: true, remember: true,
+            last: { medium: path, iso: null, interface: iface, mode: 'auto', http: true, httpPort: 80 }, owner });
         const endHelper = async (): Promise<void> => {
             const pid = bus.helperPid();
             if (pid !== null) {
@@ -451,6 +463,26 @@ describe('the privileged helper (D-Bus + polkit)', () => {
             expect(r.ok).withContext(`${JSON.stringify(r)}\n${(readTextFile(bus.helperLog) ?? '').slice(-2000)}`).toBeTrue();
             expect(await prop('State')).toBe('sharing');
             expect(readTextFile(bus.helperLog) ?? '').toContain('sharing again with the remembered options (attempt 1)');
+        });
+
+        it('checks again that the user who shared can still read the medium, and shares nothing when not', async () => {
+            const hidden = GLib.dir_make_tmp('share-this-cd-private-XXXXXX'); // mode 700, root's: nobody cannot read it
+            try {
+                sh(['cp', '-r', `${medium}/.`, `${hidden}/`]);
+                GLib.file_set_contents(`${bus.stateDir}/settings.json`, remembered('br0', 65534, hidden));
+                await waitProp('State', v => v === 'failed');
+                expect(await prop('LastError')).toContain(`You cannot open ${hidden} yourself`);
+                expect(leftovers()).toEqual(NOTHING_LEFT);
+                expect((JSON.parse(readTextFile(`${bus.stateDir}/settings.json`) ?? '{}') as Record<string, unknown>).sharing).toBeFalse();
+                await endHelper();
+                // Settings of an older version do not say who shared: not shared again either.
+                GLib.file_set_contents(`${bus.stateDir}/settings.json`, remembered('br0', null));
+                await waitProp('State', v => v === 'failed');
+                expect(await prop('LastError')).toContain('not the user who shared it');
+                expect(leftovers()).toEqual(NOTHING_LEFT);
+            } finally {
+                removeTree(hidden);
+            }
         });
 
         it('stops retrying, and forgets the choice, when a user stops sharing', async () => {

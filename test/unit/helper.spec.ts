@@ -98,8 +98,11 @@ describe('helper settings', () => {
     });
 
     it('read back what they wrote', () => {
-        const s = { version: 1 as const, sharing: true, remember: true, last };
+        const s = { version: 1 as const, sharing: true, remember: true, last, owner: 1000 };
         expect(parseSettings(renderSettings(s))).toEqual(s);
+        // The owner is a uid or unknown.
+        for (const owner of [-1, 1.5, '1000', 2 ** 32, null])
+            expect(parseSettings(renderSettings({ ...s, owner } as unknown as typeof s)).owner).withContext(String(owner)).toBeNull();
     });
 
     it('are written atomically, world-readable, into a folder made when missing', () => {
@@ -107,9 +110,9 @@ describe('helper settings', () => {
         try {
             const store = new SettingsStore(`${dir}/var/lib/share-this-cd`);
             expect(store.load()).toEqual(DEFAULT_SETTINGS);
-            store.save({ version: 1, sharing: true, remember: false, last });
-            store.save({ version: 1, sharing: false, remember: false, last });
-            expect(store.load()).toEqual({ version: 1, sharing: false, remember: false, last });
+            store.save({ version: 1, sharing: true, remember: false, last, owner: 1000 });
+            store.save({ version: 1, sharing: false, remember: false, last, owner: 1000 });
+            expect(store.load()).toEqual({ version: 1, sharing: false, remember: false, last, owner: 1000 });
             expect(sh(['ls', '-A', `${dir}/var/lib/share-this-cd`]).stdout.trim()).toBe('settings.json');
             expect(sh(['stat', '-c', '%a', store.path]).stdout.trim()).toBe('644');
         } finally {

@@ -16,6 +16,8 @@ export interface StartRequest {
     options: ShareOptions;
     /** Share again with these options when the computer starts again. */
     remember: boolean;
+    /** The caller's uid (null: not known yet, before the caller's identity is asked). */
+    owner?: number | null;
 }
 
 export class InvalidArgs extends Error {}

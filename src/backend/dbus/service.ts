@@ -25,13 +25,16 @@ import { Coalescer, PUBLISH_INTERVAL_MS, noteForeignMemory, sleep } from '../../
 
 export { type HelperState, clientDict, errorReply };
 
+/** What a user may do with a path: read it, or not, or it does not exist for that user. */
+export type Readable = 'ok' | 'denied' | 'missing';
+
 export interface ServiceDeps {
     authority: Authority;
     env: EngineEnv;
     settings: SettingsStore;
     listInterfaces: () => NetInterface[];
     /** Whether the user `uid` may read `path` (a folder: list and enter it). */
-    canRead: (uid: number, path: string) => boolean;
+    canRead: (uid: number, path: string) => Readable;
     /** Called on every method call (the idle timer starts again). */
     onActivity?: () => void;
     /** Under systemd: the helper starts at boot (true) or not (false); see bootStart.ts. */
@@ -116,12 +119,27 @@ export class ShareService {
         if (!settings.sharing || !settings.remember || settings.last === null || this.props.State !== 'stopped')
             return;
         const options = settings.last;
+        // The remembered paths are checked again for the user who shared them: access may have been taken away.
+        const paths = [options.medium, options.iso].filter((p): p is string => p !== null);
+        if (paths.length > 0) {
+            try {
+                if (settings.owner === null)
+                    throw new ShareError('NoLiveMedium', _("The remembered share names a folder or ISO file, but not the user who shared it: it is not shared again. Turn sharing on again."));
+                this.checkUserCanRead(settings.owner, options);
+            } catch (e) {
+                const message = e instanceof Error ? e.message : String(e);
+                console.warn(`not sharing again: ${message}`);
+                this.set({ State: 'failed', LastError: message });
+                this.saveSettings({ ...settings, sharing: false });
+                return;
+            }
+        }
         this.resuming = true;
         try {
             for (let attempt = 1; !this.userActed; attempt++) {
                 console.info(`sharing again with the remembered options (attempt ${attempt})`);
                 try {
-                    await this.act(() => this.startShare({ options, remember: true }));
+                    await this.act(() => this.startShare({ options, remember: true, owner: settings.owner }));
                     return;
                 } catch (e) {
                     console.warn(`could not share again: ${(e as Error).message}`);
@@ -153,7 +171,7 @@ export class ShareService {
                 return null;
             this.refuseWhileBusyOrSharing();
             await this.authorize(invocation);
-            await this.checkCallerCanRead(invocation, request.options);
+            request.owner = await this.checkCallerCanRead(invocation, request.options);
             if (this.resuming)
                 await this.resumeSettled();
             if (unchanged())
@@ -256,16 +274,24 @@ export class ShareService {
      * The helper reads as root: a caller may only share a folder or ISO file that it can open itself (else an
      * authorised user could publish another user's files to the network).
      */
-    private async checkCallerCanRead(invocation: Gio.DBusMethodInvocation, options: ShareOptions): Promise<void> {
-        const paths = [options.medium, options.iso].filter((p): p is string => p !== null);
-        if (paths.length === 0)
-            return;
+    private async checkCallerCanRead(invocation: Gio.DBusMethodInvocation, options: ShareOptions): Promise<number> {
         const reply = await callAsync(invocation.get_connection(), 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
             'GetConnectionUnixUser', new GLib.Variant('(s)', [invocation.get_sender() ?? '']), '(u)');
         const [uid] = reply.deepUnpack() as [number];
-        for (const path of paths) {
-            // (a path that does not exist is the engine's to explain)
-            if (GLib.file_test(path, GLib.FileTest.EXISTS) && !this.deps.canRead(uid, path))
+        this.checkUserCanRead(uid, options);
+        return uid;
+    }
+
+    /**
+     * Refuses paths of `options` that user `uid` cannot read, or that do not exist for that user (a dangling
+     * symbolic link is refused, not left for later: what it points to could be swapped in after the check).
+     */
+    private checkUserCanRead(uid: number, options: ShareOptions): void {
+        for (const path of [options.medium, options.iso].filter((p): p is string => p !== null)) {
+            const readable = this.deps.canRead(uid, path);
+            if (readable === 'missing')
+                throw new ShareError('NoLiveMedium', format(_("{path} does not exist (or is a link to nothing): share a folder or ISO file that your user can read."), { path }));
+            if (readable === 'denied')
                 throw new DBusFailure('org.freedesktop.DBus.Error.AccessDenied', format(_("You cannot open {path} yourself: share a folder or ISO file that your user can read."), { path }));
         }
     }
@@ -302,7 +328,7 @@ export class ShareService {
         this.request = request;
         const spec = this.share.spec;
         console.info(`sharing ${spec.medium.label} on ${spec.interfaceName} (${spec.server.address}), ${spec.mode}`);
-        this.saveSettings({ sharing: true, remember: request.remember, last: request.options });
+        this.saveSettings({ sharing: true, remember: request.remember, last: request.options, owner: request.owner ?? null });
         this.set({
             State: 'sharing', Interface: spec.interfaceName, Address: spec.server.address, Mode: spec.mode,
             Medium: spec.medium.root, MediumLabel: spec.medium.label, ClientCount: 0, Clients: [], Notices: [...this.share.notices],
@@ -357,7 +383,7 @@ export class ShareService {
         noteForeignMemory(clients.length * 256);
     }
 
-    private saveSettings(s: { sharing: boolean; remember: boolean; last: ShareOptions | null }): void {
+    private saveSettings(s: { sharing: boolean; remember: boolean; last: ShareOptions | null; owner: number | null }): void {
         try {
             this.deps.settings.save({ version: 1, ...s });
         } catch (e) {
