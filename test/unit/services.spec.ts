@@ -36,8 +36,9 @@ describe('dnsmasq configuration', () => {
         expect(lines).toContain('dhcp-ignore=tag:unserved');
         expect(lines.filter(l => l.startsWith('evil'))).toEqual([]);
         // Our own probes for other DHCP servers are never answered by our own server.
-        expect(lines).toContain('dhcp-host=52:54:00:ab:cd:ef,ignore');
-        expect(renderDnsmasqDhcp({ ...base, mode: 'proxy', range: null, ownMac: '52:54:00:ab:cd:ef\ndhcp-range=1' })).not.toContain('dhcp-host');
+        expect(lines).toContain('dhcp-mac=set:ourselves,52:54:00:ab:cd:ef');
+        expect(lines).toContain('dhcp-ignore=tag:ourselves');
+        expect(renderDnsmasqDhcp({ ...base, mode: 'proxy', range: null, ownMac: '52:54:00:ab:cd:ef\ndhcp-range=1' })).not.toContain('ourselves');
     });
 
     it('full mode: the range, no router or DNS announced, boot file by arch with our address as next server', () => {

@@ -66,7 +66,8 @@ export function renderDnsmasqDhcp(s: DnsmasqSpec): string {
         ...commonLines(s),
         'log-dhcp',
         `dhcp-leasefile=${s.leaseFile}`,
-        ...(s.ownMac !== null && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s.ownMac) ? [`dhcp-host=${s.ownMac.toLowerCase()},ignore`] : []),
+        // (a tag and dhcp-ignore: `dhcp-host=MAC,ignore` still lets proxy-DHCP answer, broadcast on the LAN)
+        ...(s.ownMac !== null && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s.ownMac) ? [`dhcp-mac=set:ourselves,${s.ownMac.toLowerCase()}`, 'dhcp-ignore=tag:ourselves'] : []),
         // Each platform by its DHCP option 93 codes (src/backend/platforms.ts).
         ...s.platforms.flatMap(p => p.archCodes.map(code => `dhcp-match=set:${p.tag},option:client-arch,${code}`)),
     ];
