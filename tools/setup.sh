@@ -9,7 +9,8 @@ cd "$top"
 # network image (UEFI) and grub-mkimage (the proxy-DHCP UEFI image), nginx-light (HTTP fast path), nfs-ganesha +
 # rpcbind (NFS where the kernel has no nfsd), fuseiso (ISO files without iso9660 in the kernel), iproute2.
 # Build: meson, ninja, gettext. Tests: DHCP/TFTP/HTTP/NFS clients (udhcpc, isc-dhcp-client, tftp-hpa, curl,
-# libnfs-utils), iperf3 (benchmark), xorriso (test ISO), tcpdump.
+# libnfs-utils), iperf3 (benchmark), xorriso (test ISO), tcpdump, nftables (a default-drop firewall on the
+# sharing machine, which the share opens).
 # The lab (e2e tests, demo, boot benchmark): qemu with SeaBIOS/iPXE and OVMF (with the Secure Boot images), and
 # what the lab live image is built from: Debian's signed kernel, initramfs-tools + live-boot, busybox-static,
 # squashfs-tools, zstd, isolinux, mtools + dosfstools (the ISO's UEFI image); sbsigntool (an unsigned kernel for the
@@ -25,7 +26,7 @@ cd "$top"
 PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
     dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin nginx-light
     nfs-ganesha nfs-ganesha-vfs rpcbind fuseiso fuse3 iproute2 kmod util-linux
-    udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils iperf3 xorriso tcpdump
+    udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils iperf3 xorriso tcpdump nftables
     qemu-system-x86 qemu-system-arm qemu-efi-aarch64 ipxe-qemu seabios ovmf linux-image-amd64 initramfs-tools live-boot live-boot-initramfs-tools
     busybox-static squashfs-tools zstd isolinux mtools dosfstools sbsigntool
     dbus-daemon polkitd libxml2-utils systemd

@@ -62,7 +62,8 @@ export interface NetworkChoice {
 }
 
 /** Interface, address, the other DHCP servers on the LAN, and from them the mode. */
-export async function chooseNetwork(options: ShareOptions, probeWindowMs: number, journal: Journal, progress: Progress): Promise<NetworkChoice> {
+export async function chooseNetwork(options: ShareOptions, probeWindowMs: number, journal: Journal, progress: Progress,
+    beforeProbe: (iface: string) => void = () => {}): Promise<NetworkChoice> {
     const iface = chooseInterface(listInterfaces(), options.interface);
     if (iface.mac === null)
         throw new ShareError('NoUsableInterface', format(_("“{name}” has no hardware address: it cannot serve network boot."), { name: iface.name }));
@@ -73,6 +74,7 @@ export async function chooseNetwork(options: ShareOptions, probeWindowMs: number
         journal.make({ kind: 'address', interface: iface.name, address: server }, () => addAddress(iface.name, server));
         progress(format(_("{name} has no address: using {address}/{prefix} for a direct cable."), { name: iface.name, address: server.address, prefix: server.prefix }));
     }
+    beforeProbe(iface.name);
     progress(format(_("Looking for other DHCP servers on {name}…"), { name: iface.name }));
     const probeStart = GLib.get_monotonic_time();
     const probe = await probeDhcp({ address: server.address, mac: iface.mac }, probeWindowMs);

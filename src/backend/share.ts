@@ -22,6 +22,7 @@ import { Coalescer, PUBLISH_INTERVAL_MS, sleep } from '../shared/timers.ts';
 import { ClientWatch } from './watch.ts';
 import { type DhcpAnswer, assessRivals, otherPxeNotice, wentProxyNotices } from './network/mode.ts';
 import { DHCP_PERIOD_MS, PROXY_PERIOD_MS, RivalWatch } from './network/rivals.ts';
+import { type Ports, currentInputChains, openChain } from './network/firewall.ts';
 
 export interface ShareCallbacks {
     /** Progress sentences during start. */
@@ -108,7 +109,9 @@ export class Share {
         const dir = this.env.runtimeDir;
         const progress = (t: string): void => this.callbacks.onProgress?.(t);
         const { medium, reader } = openShareMedium(options, dir, this.journal, progress);
-        const net = await chooseNetwork(options, this.env.probeWindowMs, this.journal, progress);
+        // DHCP's ports first: a firewall that drops the answers would make the probe hear nothing.
+        const net = await chooseNetwork(options, this.env.probeWindowMs, this.journal, progress,
+            iface => this.openFirewall(iface, { udp: [67, 68, 4011], tcp: [] }));
         this.notes.push(...net.notes);
         this.probeMs = net.probeMs;
         for (const server of net.pxeServers)
@@ -116,6 +119,9 @@ export class Share {
         const spec = await makeSpec(options, medium, reader, net, dir, progress);
         this.spec_ = spec;
         this.watch = new ClientWatch(spec, this.env.goneAfter, this.env.pollMs, (changes, count) => this.publish(changes, count));
+        // NFS's usual ports are opened whichever server answers (the kernel's nfsd has no daemon spec here).
+        this.openFirewall(spec.interfaceName, { udp: [69, 111, 2049],
+            tcp: [111, 2049, ...spec.daemons.flatMap(d => d.ports.filter(p => p.protocol === 'tcp').map(p => p.port))] });
         writeFiles(spec, this.journal);
         exportNfs(spec, this.journal);
         await checkPortsFree(spec);
@@ -130,6 +136,24 @@ export class Share {
             answers => this.onRivals(answers));
         this.rivals.start();
         writeStatus(dir, this.status());
+    }
+
+    /**
+     * Opens `ports` on `iface` in every input chain of this computer's firewall (none: nothing to do), each a
+     * journal entry made before the rule exists.
+     */
+    private openFirewall(iface: string, ports: Ports): void {
+        if (!this.env.openFirewall)
+            return;
+        const comment = `share-this-cd ${ownPid()}`;
+        for (const chain of currentInputChains()) {
+            this.callbacks.onProgress?.(format(_("Letting the share through the firewall ({family} {table} {chain}) on {iface}…"), { ...chain, iface }));
+            try {
+                this.journal.make({ kind: 'firewall', ...chain, comment }, () => openChain(chain, iface, ports, comment));
+            } catch (e) {
+                throw new ShareError('DaemonFailed', format(_("The firewall could not be opened for the share: {why}."), { why: e instanceof Error ? e.message : String(e) }));
+            }
+        }
     }
 
     private notice(text: string): void {

@@ -229,6 +229,57 @@ describe('sharing in the lab', () => {
         }, 120000);
     });
 
+    describe('behind a firewall that drops what it does not know', () => {
+        // A typical default-drop ruleset: established connections and loopback only.
+        const RULES = 'table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iif "lo" accept\n }\n}\n';
+        const ruleset = (): string => ns(SRV, ['nft', 'list', 'ruleset']).stdout;
+        let before = '';
+
+        beforeAll(() => {
+            setupNet();
+            const r = sh(['ip', 'netns', 'exec', SRV, 'nft', '-f', '-'], RULES);
+            if (r.status !== 0)
+                throw new Error(`nft: ${r.stderr}`);
+            before = ruleset();
+        });
+        afterAll(() => teardownNet());
+
+        it('without opening it, a client gets no answer from us (the lab shows why the step is needed)', async () => {
+            const share = await startShare(['--medium', medium], { SHARE_THIS_CD_OPEN_FIREWALL: '0' });
+            expect(pxeProbe(0, { waitMs: 5000 }).filter(o => o.server === SRV_IP)).toEqual([]);
+            await stopAndCheck(share);
+            expect(ruleset()).toBe(before);
+        });
+
+        it('opens our ports on our interface: the client gets its address and boot files over TFTP, HTTP and NFS; stop puts the rules back as they were', async () => {
+            const share = await startShare(['--medium', medium]);
+            expect(share.output).toContain('Letting the share through the firewall (inet filter input) on br0…');
+            expect(ruleset()).toContain('iifname "br0" udp dport { 67, 68, 4011 } accept comment "share-this-cd');
+            const lease = clientDhcp('PXEClient:Arch:00000:UNDI:002001');
+            expect(lease.server).toBe(SRV_IP);
+            const offers = pxeProbe(0).filter(o => o.server === SRV_IP);
+            expect(offers.map(bootFile)).withContext(JSON.stringify(offers)).toContain('lpxelinux.0');
+            ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'lpxelinux.0', `${tmp}/fw.0`]);
+            expect(sha256(`${tmp}/fw.0`)).toBe(sha256('/usr/lib/PXELINUX/lpxelinux.0'));
+            ns(CLIENT, ['curl', '-sSf', '-o', `${tmp}/fw-vmlinuz`, `http://${SRV_IP}/medium/casper/vmlinuz`]);
+            expect(sha256(`${tmp}/fw-vmlinuz`)).toBe(sha256(`${medium}/casper/vmlinuz`));
+            expect(ns(CLIENT, ['nfs-ls', `nfs://${SRV_IP}${medium}/casper/`]).stdout).toContain('vmlinuz');
+            await stopAndCheck(share);
+            expect(ruleset()).toBe(before);
+        });
+
+        it('after the owner was killed, the next stop closes the firewall again', async () => {
+            const share = await startShare(['--medium', medium]);
+            share.signal(9);
+            await share.ended();
+            expect(ruleset()).toContain('comment "share-this-cd');
+            const r = cliInServer(['stop']);
+            expect(r.stdout).toContain('Cleaned up after a share that was not running any more.');
+            expect(ruleset()).toBe(before);
+            expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+    });
+
     describe('on a LAN with a router that runs DHCP', () => {
         beforeAll(() => {
             setupNet({ router: true });

@@ -12,9 +12,11 @@ export interface EngineEnv {
     goneAfter: number;
     /** How often NFS connections and neighbours are looked at (ms; at least a second: idle means asleep). */
     pollMs: number;
+    /** Open this computer's firewall for the share (network/firewall.ts); the lab turns it off to show why it is needed. */
+    openFirewall: boolean;
 }
 
-export const DEFAULT_ENV: EngineEnv = { runtimeDir: DEFAULT_RUNTIME_DIR, probeWindowMs: 3000, goneAfter: 120, pollMs: 2000 };
+export const DEFAULT_ENV: EngineEnv = { runtimeDir: DEFAULT_RUNTIME_DIR, probeWindowMs: 3000, goneAfter: 120, pollMs: 2000, openFirewall: true };
 
 /** A positive number from the environment, or the fallback. */
 export function envNumber(name: string, fallback: number): number {
@@ -22,9 +24,10 @@ export function envNumber(name: string, fallback: number): number {
     return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
-/** SHARE_THIS_CD_RUNTIME_DIR and SHARE_THIS_CD_GONE_AFTER over the defaults. */
+/** SHARE_THIS_CD_RUNTIME_DIR, SHARE_THIS_CD_GONE_AFTER and SHARE_THIS_CD_OPEN_FIREWALL=0 over the defaults. */
 export function engineEnvFromProcess(): EngineEnv {
     const dir = GLib.getenv('SHARE_THIS_CD_RUNTIME_DIR');
     return { ...DEFAULT_ENV, runtimeDir: dir !== null && dir.startsWith('/') ? dir : DEFAULT_ENV.runtimeDir,
-        goneAfter: Math.round(envNumber('SHARE_THIS_CD_GONE_AFTER', DEFAULT_ENV.goneAfter)) };
+        goneAfter: Math.round(envNumber('SHARE_THIS_CD_GONE_AFTER', DEFAULT_ENV.goneAfter)),
+        openFirewall: GLib.getenv('SHARE_THIS_CD_OPEN_FIREWALL') !== '0' };
 }

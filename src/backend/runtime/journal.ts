@@ -11,6 +11,7 @@ import { _, format } from '../../shared/i18n.ts';
 import { mountsBelow, readTextFile, writeAtomic } from '../../shared/fsutil.ts';
 import { unmount } from '../medium/mounts.ts';
 import { removeAddress } from '../network/host.ts';
+import { closeChain } from '../network/firewall.ts';
 import type { Cidr } from '../network/ipv4.ts';
 import { isSameProcess, killProcess, run } from '../services/supervisor.ts';
 
@@ -22,7 +23,9 @@ export type JournalEntry =
     /** A kernel NFS export, undone by running `unexport` (`exportfs -u …`). */
     | { kind: 'export'; path: string; unexport: string[] }
     /** A daemon we started: pid, program name and start time tell it from a later process with its PID. */
-    | { kind: 'daemon'; name: string; pid: number; comm: string; startTime: number };
+    | { kind: 'daemon'; name: string; pid: number; comm: string; startTime: number }
+    /** Rules put at the top of a firewall chain (network/firewall.ts), found again by their comment. */
+    | { kind: 'firewall'; family: 'ip' | 'inet'; table: string; chain: string; comment: string };
 
 export type EntryKind = JournalEntry['kind'];
 
@@ -41,6 +44,7 @@ export const UNDO: Undo = {
         await killProcess(e.pid, e.comm, e.startTime);
         return format(_("stopped {name} (pid {pid})"), { name: e.name, pid: e.pid });
     },
+    firewall: async e => closeChain(e, e.comment) > 0 ? format(_("closed the firewall again ({family} {table} {chain})"), { family: e.family, table: e.table, chain: e.chain }) : null,
 };
 
 export interface JournalFile {
