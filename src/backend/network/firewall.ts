@@ -29,19 +29,22 @@ export interface Ports {
 /** Names nft takes unquoted (anything else is left alone rather than quoted wrong). */
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** The chains of the input hook (filter type, IPv4: ip and inet families) in `nft -j list ruleset` output. */
-export function inputChains(rulesetJson: string): InputChain[] {
+/** The objects of `nft -j` output (none when it is not that). */
+function nftItems(json: string): unknown[] {
     let parsed: unknown;
     try {
-        parsed = JSON.parse(rulesetJson);
+        parsed = JSON.parse(json);
     } catch {
         return [];
     }
-    const items = (parsed as { nftables?: unknown }).nftables;
-    if (!Array.isArray(items))
-        return [];
+    const items = (parsed as { nftables?: unknown } | null)?.nftables;
+    return Array.isArray(items) ? items : [];
+}
+
+/** The chains of the input hook (filter type, IPv4: ip and inet families) in `nft -j list ruleset` output. */
+export function inputChains(rulesetJson: string): InputChain[] {
     const chains: InputChain[] = [];
-    for (const item of items) {
+    for (const item of nftItems(rulesetJson)) {
         const c = (item as { chain?: Record<string, unknown> }).chain;
         if (!c || c.hook !== 'input' || c.type !== 'filter' || (c.family !== 'ip' && c.family !== 'inet'))
             continue;
@@ -66,16 +69,7 @@ export function openScript(chain: InputChain, iface: string, ports: Ports, comme
 
 /** Handles of the rules of a `nft -j list chain` output that carry `comment`. */
 export function ruleHandles(chainJson: string, comment: string): number[] {
-    let parsed: unknown;
-    try {
-        parsed = JSON.parse(chainJson);
-    } catch {
-        return [];
-    }
-    const items = (parsed as { nftables?: unknown }).nftables;
-    if (!Array.isArray(items))
-        return [];
-    return items.map(i => (i as { rule?: { comment?: unknown; handle?: unknown } }).rule)
+    return nftItems(chainJson).map(i => (i as { rule?: { comment?: unknown; handle?: unknown } }).rule)
         .filter(r => r !== undefined && r.comment === comment && typeof r.handle === 'number').map(r => r?.handle as number);
 }
 
