@@ -218,15 +218,16 @@ describe('sharing in the lab', () => {
             const other = sh(['sh', '-c', `ip netns exec ${OTHER} dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --no-resolv --no-hosts --interface=eth0 --bind-interfaces --dhcp-range=10.77.0.0,proxy --pxe-service=x86PC,Other,pxelinux --dhcp-leasefile=${tmp}/other.leases --log-facility=- > ${tmp}/other.log 2>&1 & echo $!`]);
             otherPid = other.stdout.trim();
             const reported = 'Another computer (10.77.0.3) also answers network boots; computers may start from either.';
-            await share.waitFor(new RegExp(reported.replace(/[().]/g, '\\$&')), 25000).catch(e => {
+            // (proxy-DHCP probes every 30 s: within a period and 4 s)
+            await share.waitFor(new RegExp(reported.replace(/[().]/g, '\\$&')), 50000).catch(e => {
                 throw new Error(`${e}\nthe other server's output:\n${sh(['cat', `${tmp}/other.log`]).stdout}`);
             });
-            await sleep(11000);
+            await sleep(31000);
             expect(share.output.split(`Note: ${reported}`).length - 1).toBe(1);
             sh(['kill', otherPid]);
             otherPid = null;
             await stopAndCheck(share);
-        }, 120000);
+        }, 180000);
     });
 
     describe('behind a firewall that drops what it does not know', () => {
