@@ -10,7 +10,7 @@ import system from 'system';
 
 import { MessageType, buildDiscover, givesAddress, messageType, optionText, parsePacket, serverId } from '../../src/backend/network/dhcpPacket.ts';
 import { UnixInputStream } from '../../src/shared/fsutil.ts';
-import { receiveDatagram } from '../../src/backend/network/probe.ts';
+import { readAnswer } from '../../src/backend/network/probe.ts';
 
 const [iface = 'eth0', archText = '0', ...rest] = system.programArgs;
 const arch = Number(archText);
@@ -23,22 +23,25 @@ const xid = Math.floor(Math.random() * 0xffffffff) >>> 0;
 const socket = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
 socket.set_broadcast(true);
 socket.bind(Gio.InetSocketAddress.new_from_string('0.0.0.0', 68) as Gio.InetSocketAddress, true);
-const stream = new UnixInputStream({ fd: socket.get_fd(), close_fd: false });
+/** A socket's reader for readAnswer (one datagram a fill). */
+const reader = (sock: Gio.Socket): Gio.BufferedInputStream => new Gio.BufferedInputStream({
+    base_stream: new UnixInputStream({ fd: sock.get_fd(), close_fd: false }), buffer_size: 2048 });
+const stream = reader(socket);
 
 const t0 = GLib.get_monotonic_time();
 const arrival = new Map<object, number>();
 
-function collect(ms: number, sock: Gio.Socket, input: Gio.InputStream): ReturnType<typeof parsePacket>[] {
+function collect(ms: number, sock: Gio.Socket, input: Gio.BufferedInputStream): ReturnType<typeof parsePacket>[] {
     const out: ReturnType<typeof parsePacket>[] = [];
     const deadline = GLib.get_monotonic_time() + ms * 1000;
     while (GLib.get_monotonic_time() < deadline) {
-        const bytes = receiveDatagram(sock, input);
+        const bytes = readAnswer(sock, input, new Set([xid]));
         if (bytes === null) {
             GLib.usleep(10000);
             continue;
         }
-        const p = parsePacket(bytes);
-        if (p && p.op === 2 && p.xid === xid) {
+        const p = bytes === undefined ? null : parsePacket(bytes);
+        if (p) {
             arrival.set(p, Math.round((GLib.get_monotonic_time() - t0) / 1000));
             out.push(p);
         }
@@ -90,7 +93,7 @@ if (ask4011) {
         const s2 = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
         const myIp = (GLib.getenv('PROBE_IP') ?? '0.0.0.0');
         s2.bind(Gio.InetSocketAddress.new_from_string(myIp, 0) as Gio.InetSocketAddress, true);
-        const s2in = new UnixInputStream({ fd: s2.get_fd(), close_fd: false });
+        const s2in = reader(s2);
         const request = buildDiscover({ mac, xid, arch, vendorClass, broadcast: false, messageType: MessageType.REQUEST, ciaddr: myIp,
             // A menu in the offer (option 43) → ask for its first boot item; no menu → a plain request.
             extra: proxy.options.has(43) ? [[43, Uint8Array.from([71, 4, 0x80, 0x00, 0x00, 0x00, 255])]] : [] });

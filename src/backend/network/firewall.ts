@@ -10,7 +10,8 @@
 //
 // The DHCP ports are opened before the start-up probe (a firewall that drops the answers would make the probe
 // hear nothing, and `auto` would wrongly choose full DHCP); the others once the daemons are planned.
-// inputChains() and openScript() are pure; openFirewall()/closeFirewall() are the effects.
+// inputChains(), openScript() and ruleHandles() are pure; currentInputChains(), openChain() and closeChain() are
+// the effects.
 import { run } from '../services/supervisor.ts';
 
 export const NFT = '/usr/sbin/nft';

@@ -23,18 +23,6 @@ export interface ProbeTarget {
     mac: string;
 }
 
-
-/**
- * Reads one waiting datagram, or null when none is waiting. (Gio.Socket.receive_from is not introspectable
- * in gjs 1.74: its buffer is caller-allocated; the socket's fd read through a stream gives one datagram.)
- */
-export function receiveDatagram(socket: Gio.Socket, stream: Gio.InputStream): Uint8Array | null {
-    if (!(socket.condition_check(GLib.IOCondition.IN) & GLib.IOCondition.IN))
-        return null;
-    const bytes = stream.read_bytes(65536, null);
-    return bytes.toArray();
-}
-
 function udpSocket(address: string, port: number): Gio.Socket {
     const socket = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
     socket.set_broadcast(true);
