@@ -11,9 +11,9 @@ import { BUS_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
 import { runMain } from '../shared/mainLoop.ts';
 import { runByServiceManager, setStartAtBoot } from './bootStart.ts';
 import { PolkitAuthority } from './dbus/polkit.ts';
-import { type Readable, ShareService } from './dbus/service.ts';
+import { ShareService } from './dbus/service.ts';
+import { pinPath } from './medium/pin.ts';
 import { listInterfaces } from './network/host.ts';
-import { run } from './services/supervisor.ts';
 import { DEFAULT_STATE_DIR, SettingsStore } from './settings.ts';
 import { engineEnvFromProcess, envNumber } from './runtime/env.ts';
 import { after } from '../shared/timers.ts';
@@ -27,16 +27,6 @@ const unixSignalAdd = (GLib as unknown as { unix_signal_add: (priority: number, 
  * Whether user `uid` (with its groups) can read `path`, checked by `test` running as that user: 'missing' when
  * it does not exist for that user (a dangling symbolic link included: where it points may be swapped later).
  */
-function userCanRead(uid: number, path: string): Readable {
-    if (uid === 0)
-        return GLib.file_test(path, GLib.FileTest.EXISTS) ? 'ok' : 'missing';
-    const passwd = run(['getent', 'passwd', String(uid)]).stdout.split(':');
-    const gid = passwd.length > 3 ? passwd[3] : String(uid);
-    const ids = passwd.length > 3 ? ['--reuid', String(uid), '--regid', gid, '--init-groups'] : ['--reuid', String(uid), '--regid', gid, '--clear-groups'];
-    const status = run(['setpriv', ...ids, 'sh', '-c', 'test -e "$1" || exit 3; test -r "$1" && { test ! -d "$1" || test -x "$1"; }', 'sh', path]).status;
-    return status === 0 ? 'ok' : status === 3 ? 'missing' : 'denied';
-}
-
 async function main(): Promise<number> {
     registerErrorDomain();
     const idleMs = envNumber('SHARE_THIS_CD_IDLE_TIMEOUT', 60) * 1000;
@@ -72,7 +62,7 @@ async function main(): Promise<number> {
         env: engineEnvFromProcess(),
         settings: new SettingsStore(GLib.getenv('SHARE_THIS_CD_STATE_DIR') ?? DEFAULT_STATE_DIR),
         listInterfaces,
-        canRead: userCanRead,
+        pin: pinPath,
         onActivity: () => armIdle(),
         startAtBoot: runByServiceManager() ? on => setStartAtBoot(on, connection) : undefined,
     });

@@ -60,6 +60,8 @@ export interface ShareInputs {
     loaders: SystemLoaders;
     /** Where the medium root is mounted read-only when its own path cannot be exported (else null). */
     bindAlias: string | null;
+    /** The medium as the user knows it (the folder named; else the root). */
+    mediumShown?: string;
 }
 
 export type TreeItem =
@@ -82,7 +84,8 @@ export interface ShareSpec {
     mode: Mode;
     range: DhcpRange | null;
     http: { port: number } | null;
-    medium: { root: string; label: string; flavour: string };
+    /** `shown`: the folder the user named (root is where it is mounted), else the root. */
+    medium: { root: string; label: string; flavour: string; shown: string };
     bindAlias: string | null;
     /** The kernel export (kernel nfsd) and how to undo it; ganesha exports through its own config. */
     nfs: { backend: NfsBackend; spec: NfsSpec; exportArgv: string[] | null; unexportArgv: string[] | null };
@@ -149,7 +152,7 @@ export function planShare(i: ShareInputs): ShareSpec {
     return {
         runtimeDir: i.runtimeDir, tftpRoot, httpAccessLog: i.http ? `${i.runtimeDir}/http-access.log` : null, interfaceName: i.interfaceName, server: i.server, subnet,
         addressAssigned: i.addressAssigned, mode: i.mode, range: i.range, http: i.http,
-        medium: { root: i.boot.medium.root, label: i.boot.medium.label, flavour: i.boot.medium.flavour },
+        medium: { root: i.boot.medium.root, label: i.boot.medium.label, flavour: i.boot.medium.flavour, shown: i.mediumShown ?? i.boot.medium.root },
         bindAlias: i.bindAlias,
         nfs: { backend: i.nfsBackend, spec: nfsSpec, exportArgv: i.nfsBackend === 'kernel' ? kernelExportArgv(nfsSpec) : null,
             unexportArgv: i.nfsBackend === 'kernel' ? kernelUnexportArgv(nfsSpec) : null },

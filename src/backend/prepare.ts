@@ -11,7 +11,8 @@ import { planBoot } from './bootPlan.ts';
 import { mkdirs, traversableByOthers } from '../shared/fsutil.ts';
 import { type Medium, inspectMedium } from './medium/inspect.ts';
 import { isoProblem } from './medium/iso.ts';
-import { mountIso, mountWay } from './medium/mounts.ts';
+import { bindPinned, mountPinnedIso, mountWay } from './medium/mounts.ts';
+import { type PinKind, type PinProblem, type Pinned, PinDenied, ownUid, pinPath } from './medium/pin.ts';
 import type { MediumReader } from './medium/reader.ts';
 import { openMedium, runningMediumPath } from './medium/running.ts';
 import { addAddress, isLeased, listInterfaces, neighbours, takenNetworks } from './network/host.ts';
@@ -26,23 +27,62 @@ import { findLoaders, nfsBackend } from './system.ts';
 
 type Progress = (text: string) => void;
 
-/** The medium to share: a folder, the running live medium, or an ISO file mounted read-only under `dir`. */
-export function openShareMedium(options: ShareOptions, dir: string, journal: Journal, progress: Progress): { medium: Medium; reader: MediumReader } {
-    let path: string;
-    if (options.iso === null) {
-        path = options.medium ?? runningMediumPath();
-    } else {
-        const problem = isoProblem(options.iso);
-        if (problem)
-            throw new ShareError('NoLiveMedium', problem);
-        path = `${dir}/iso`;
-        mkdirs(path);
-        progress(format(_("Mounting {iso}…"), { iso: options.iso }));
-        const iso = options.iso;
-        journal.make({ kind: 'mount', path }, () => mountIso(mountWay(), iso, path));
+/**
+ * The medium to share: the running live medium, or what the user named, opened once as that user (`pin`, made
+ * by the helper for its caller; else opened here, by this process's own user): a folder bound read-only on
+ * RUNTIME/medium, or an ISO file mounted read-only on RUNTIME/iso. Everything after reads those mounts, never
+ * the named path again. `shown` is what the user named (or the running medium's folder).
+ */
+export async function openShareMedium(options: ShareOptions, dir: string, journal: Journal, progress: Progress, pin: Pinned | null = null): Promise<{ medium: Medium; reader: MediumReader; shown: string }> {
+    const named = options.iso ?? options.medium;
+    if (named === null) {
+        const path = runningMediumPath();
+        const reader = openMedium(path);
+        return { medium: inspectMedium(reader), reader, shown: path };
     }
-    const reader = openMedium(path);
-    return { medium: inspectMedium(reader), reader };
+    const kind = options.iso !== null ? 'file' : 'dir';
+    const own = pin === null ? pinnedOrThrow(await pinPath(ownUid(), named, kind), named, kind) : null;
+    const opened = pin ?? (own as Pinned);
+    try {
+        if (opened.path !== named || opened.kind !== kind)
+            throw new Error(`the opened ${opened.kind} ${opened.path} is not the ${kind} ${named} to share`);
+        let path: string;
+        if (options.iso === null) {
+            path = `${dir}/medium`;
+            mkdirs(path);
+            journal.make({ kind: 'mount', path }, () => bindPinned(mountWay(), opened, path));
+        } else {
+            const problem = isoProblem(opened.handle, named);
+            if (problem)
+                throw new ShareError('NoLiveMedium', problem);
+            path = `${dir}/iso`;
+            mkdirs(path);
+            progress(format(_("Mounting {iso}…"), { iso: named }));
+            mountPinnedIso(mountWay(), opened, `${dir}/iso.file`, path, journal);
+        }
+        const reader = openMedium(path);
+        return { medium: inspectMedium(reader), reader, shown: options.iso === null ? named : path };
+    } finally {
+        own?.release();
+    }
+}
+
+/** The error for a path that could not be opened as its user; the opened path when it was. */
+export function pinnedOrThrow(result: Pinned | PinProblem, path: string, kind: PinKind): Pinned {
+    if (typeof result !== 'string')
+        return result;
+    switch (result) {
+    case 'missing':
+        throw new ShareError('NoLiveMedium', format(_("{path} does not exist (or is a link to nothing): share a folder or ISO file that your user can read."), { path }));
+    case 'not-dir':
+        throw new ShareError('NoLiveMedium', format(_("{dir} is not a folder. Choose the folder where a live CD/USB or its ISO is mounted."), { dir: path }));
+    case 'not-file':
+        throw new ShareError('NoLiveMedium', format(_("{path} is not a file: choose an ISO image file (.iso)."), { path }));
+    case 'timeout':
+        throw new ShareError('NoLiveMedium', format(_("{path} could not be opened in 10 seconds (a pipe, or a network folder that does not answer): share a folder or ISO file on this computer."), { path }));
+    case 'denied':
+        throw new PinDenied(format(_("You cannot open {path} yourself: share a folder or ISO file that your user can read."), { path }));
+    }
 }
 
 export interface NetworkChoice {
@@ -108,7 +148,7 @@ async function httpPortFor(options: ShareOptions, address: string, progress: Pro
 }
 
 /** The plan for this machine: its NFS server, its boot loaders, and whether the medium needs a read-only alias. */
-export async function makeSpec(options: ShareOptions, medium: Medium, reader: MediumReader, net: NetworkChoice, dir: string,
+export async function makeSpec(options: ShareOptions, medium: Medium, reader: MediumReader, shown: string, net: NetworkChoice, dir: string,
     progress: Progress): Promise<ShareSpec> {
     const backend = nfsBackend();
     if (backend === null)
@@ -116,10 +156,10 @@ export async function makeSpec(options: ShareOptions, medium: Medium, reader: Me
     // Serve through a read-only bind mount under the runtime dir when the medium's own path cannot be written
     // on a kernel command line (spaces…) or is not reachable for the daemons (udisks mounts under /media/USER,
     // which only USER may enter).
-    const bindAlias = isPlainPath(medium.root.slice(1)) && traversableByOthers(medium.root) ? null : `${dir}/medium`;
+    const bindAlias = medium.root.startsWith(`${dir}/`) || (isPlainPath(medium.root.slice(1)) && traversableByOthers(medium.root)) ? null : `${dir}/medium`;
     const httpPort = await httpPortFor(options, net.server.address, progress);
     const boot = planBoot(medium, reader, { server: net.server.address, http: options.http, httpPort, nfsRoot: bindAlias ?? undefined });
     const ownRpcbind = backend === 'ganesha' && !(await tcpConnects(net.server.address, 111, 200));
     return planShare({ boot, interfaceName: net.interfaceName, serverMac: net.mac, server: net.server, addressAssigned: net.assigned, mode: net.mode, range: net.range,
-        http: options.http ? { port: httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias });
+        http: options.http ? { port: httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias, mediumShown: shown });
 }

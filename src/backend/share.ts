@@ -11,6 +11,7 @@ import type { Client, TrackerChange } from './clients.ts';
 import { mkdirs, writeAtomic } from '../shared/fsutil.ts';
 import { type ShareSpec, changedItems, proxyPlan } from './plan.ts';
 import { chooseNetwork, makeSpec, openShareMedium } from './prepare.ts';
+import type { Pinned } from './medium/pin.ts';
 import { DEFAULT_ENV, type EngineEnv } from './runtime/env.ts';
 import { Journal } from './runtime/journal.ts';
 import { OwnerLock } from './runtime/lock.ts';
@@ -76,7 +77,7 @@ export class Share {
     }
 
     /** Starts sharing. Resolves when every daemon answers; rejects with a ShareError and nothing left behind. */
-    static async start(options: ShareOptions, env: EngineEnv = DEFAULT_ENV, callbacks: ShareCallbacks = {}): Promise<Share> {
+    static async start(options: ShareOptions, env: EngineEnv = DEFAULT_ENV, callbacks: ShareCallbacks = {}, pin: Pinned | null = null): Promise<Share> {
         validateOptions(options);
         const dir = env.runtimeDir;
         mkdirs(GLib.path_get_dirname(dir));
@@ -92,7 +93,7 @@ export class Share {
             const cleaned = await undoLeftovers(dir);
             const notes = cleaned.length > 0 ? [format(_("Cleaned up after an earlier run that did not stop: {what}."), { what: cleaned.join(', ') })] : [];
             share = new Share(env, lock, Journal.create(dir, ownPid()), callbacks, notes);
-            await share.bringUp(options);
+            await share.bringUp(options, pin);
             return share;
         } catch (e) {
             if (share !== null) {
@@ -105,10 +106,10 @@ export class Share {
         }
     }
 
-    private async bringUp(options: ShareOptions): Promise<void> {
+    private async bringUp(options: ShareOptions, pin: Pinned | null): Promise<void> {
         const dir = this.env.runtimeDir;
         const progress = (t: string): void => this.callbacks.onProgress?.(t);
-        const { medium, reader } = openShareMedium(options, dir, this.journal, progress);
+        const { medium, reader, shown } = await openShareMedium(options, dir, this.journal, progress, pin);
         // DHCP's ports first: a firewall that drops the answers would make the probe hear nothing.
         const net = await chooseNetwork(options, this.env.probeWindowMs, this.journal, progress,
             iface => this.openFirewall(iface, { udp: [67, 68, 4011], tcp: [] }));
@@ -116,7 +117,7 @@ export class Share {
         this.probeMs = net.probeMs;
         for (const server of net.pxeServers)
             this.knownPxe.add(server);
-        const spec = await makeSpec(options, medium, reader, net, dir, progress);
+        const spec = await makeSpec(options, medium, reader, shown, net, dir, progress);
         this.spec_ = spec;
         this.watch = new ClientWatch(spec, this.env.goneAfter, this.env.pollMs, (changes, count) => this.publish(changes, count));
         // NFS's usual ports are opened whichever server answers (the kernel's nfsd has no daemon spec here).
@@ -316,7 +317,7 @@ export class Share {
         const spec = this.spec;
         return {
             state: this.stopped ? 'stopped' : 'sharing', pid: ownPid(), interface: spec.interfaceName,
-            address: spec.server.address, mode: spec.mode, medium: spec.medium.root, label: spec.medium.label,
+            address: spec.server.address, mode: spec.mode, medium: spec.medium.shown, label: spec.medium.label,
             http: spec.http?.port ?? null, clientCount: this.watch?.activeCount ?? 0, clients: this.clients(), notices: [...this.notices],
         };
     }

@@ -76,7 +76,7 @@ describe('a hostile medium on the LAN', () => {
     /** NFS from the client, as root (libnfs sends the caller's uid and gid: 0). */
     function nfs(path: string): { status: number; text: string } {
         const out = `${tmp}/nfs-out`;
-        const r = sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat 'nfs://${SRV_IP}${medium}/${path}?uid=0&gid=0' > ${out}`]);
+        const r = sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat 'nfs://${SRV_IP}${RUNTIME}/medium/${path}?uid=0&gid=0' > ${out}`]);
         return { status: r.status, text: sh(['head', '-c', '4096', out]).stdout };
     }
 
@@ -120,7 +120,7 @@ describe('a hostile medium on the LAN', () => {
         expect(secret.status).not.toBe(0);
         expect(secret.text).not.toContain(SECRET_WORDS);
         const local = `${tmp}/squashfs`;
-        sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat 'nfs://${SRV_IP}${medium}/casper/minimal.standard.live.squashfs?uid=0&gid=0' > ${local}`]);
+        sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat 'nfs://${SRV_IP}${RUNTIME}/medium/casper/minimal.standard.live.squashfs?uid=0&gid=0' > ${local}`]);
         expect(sha256(local)).toBe(sha256(`${medium}/casper/minimal.standard.live.squashfs`));
         expect(nfs('.disk/info')).toEqual({ status: 0, text: sh(['cat', `${medium}/.disk/info`]).stdout });
         // The root-only file over HTTP and TFTP neither (their servers read as nobody).

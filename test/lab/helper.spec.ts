@@ -228,6 +228,88 @@ describe('the privileged helper (D-Bus + polkit)', () => {
             await call('Stop', null);
         });
 
+        it('a link swapped during Start never shares anything but what the user could open', async () => {
+            // Two copies of the medium, told apart by a file: one the user (nobody) can read, one only root can.
+            const open = GLib.dir_make_tmp('share-this-cd-open-XXXXXX');
+            const hidden = GLib.dir_make_tmp('share-this-cd-private-XXXXXX'); // mode 700, root's
+            const link = `${GLib.get_tmp_dir()}/share-this-cd-swapped-${GLib.random_int()}`;
+            let flipper: number | null = null;
+            const pointAt = (target: string): void => {
+                sh(['ln', '-sfn', target, `${link}.new`]);
+                sh(['mv', '-Tf', `${link}.new`, link]); // a rename: the link is never absent
+            };
+            /** What the client gets of casper/marker.txt over HTTP, TFTP and NFS. */
+            const served = (): string[] => {
+                const tftpOut = `${open}.tftp`;
+                nsTry(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'medium/casper/marker.txt', tftpOut]);
+                const got = [
+                    nsTry(CLIENT, ['curl', '-s', `http://${SRV_IP}/medium/casper/marker.txt`]).stdout.trim(),
+                    (readTextFile(tftpOut) ?? '').trim(),
+                    nsTry(CLIENT, ['nfs-cat', `nfs://${SRV_IP}/run/share-this-cd/medium/casper/marker.txt`]).stdout.trim(),
+                ];
+                sh(['rm', '-f', tftpOut]);
+                return got;
+            };
+            const startAsNobody = (): LabShare => new LabShare(CLI, SRV, ['--medium', link, '--interface', 'br0'], { DBUS_SYSTEM_BUS_ADDRESS: bus.address }, () => {},
+                ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups']);
+            const stop = async (cli: LabShare): Promise<void> => {
+                if (cli.running) {
+                    cli.signal(2);
+                    await cli.ended(30000);
+                }
+                await call('Stop', null);
+                expect(leftovers()).toEqual(NOTHING_LEFT);
+            };
+            try {
+                sh(['chmod', '755', open]);
+                sh(['cp', '-r', `${medium}/.`, `${open}/`]);
+                sh(['cp', '-r', `${medium}/.`, `${hidden}/`]);
+                sh(['sh', '-c', `echo public > ${open}/casper/marker.txt && chmod 644 ${open}/casper/marker.txt && echo hidden > ${hidden}/casper/marker.txt`]);
+                // 1. The link leads to the open copy when Start opens it, and to the hidden one from then on (while
+                // the helper listens for other DHCP servers, before it mounts, exports and serves anything).
+                pointAt(open);
+                const logged = (): number => (readTextFile(bus.helperLog) ?? '').split('Looking for other DHCP servers on br0').length;
+                const before = logged();
+                const cli = startAsNobody();
+                try {
+                    for (let i = 0; i < 300 && logged() === before; i++)
+                        await sleep(20);
+                    expect(logged()).withContext(bus.logTail()).toBeGreaterThan(before);
+                    pointAt(hidden);
+                    await cli.waitFor(/^Sharing .* through the helper\.$/, 30000);
+                    expect(await prop('Medium')).toBe(link);
+                    clientDhcp();
+                    expect(served()).toEqual(['public', 'public', 'public']);
+                } finally {
+                    await stop(cli);
+                }
+                // 2. The link flips between the two copies all through three Starts: each is refused (it led to
+                // the hidden copy when opened) or shares the open copy, never the hidden one.
+                const r = sh(['sh', '-c', `(while :; do ln -sfn ${hidden} ${link}.f && mv -Tf ${link}.f ${link}; ln -sfn ${open} ${link}.f && mv -Tf ${link}.f ${link}; done) >/dev/null 2>&1 & echo $!`]);
+                flipper = Number.parseInt(r.stdout.trim(), 10);
+                for (let round = 0; round < 3; round++) {
+                    const flipping = startAsNobody();
+                    try {
+                        const line = await flipping.waitFor(/^Sharing .* through the helper\.$|cannot open|AccessDenied|changed while sharing started/, 30000);
+                        if (/^Sharing/.test(line)) {
+                            clientDhcp();
+                            expect(served()).toEqual(['public', 'public', 'public']);
+                        } else {
+                            expect(line).toMatch(/You cannot open .* yourself|changed while sharing started/);
+                        }
+                    } finally {
+                        await stop(flipping);
+                    }
+                }
+            } finally {
+                if (flipper !== null)
+                    sh(['kill', String(flipper)]);
+                sh(['rm', '-f', link, `${link}.new`, `${link}.f`]);
+                removeTree(open);
+                removeTree(hidden);
+            }
+        });
+
         it('starts for a normal user\'s `share-this-cd start`, reports a client with PropertiesChanged, and Stop leaves nothing', async () => {
             const changes: Record<string, unknown>[] = [];
             const conn = bus.connection();

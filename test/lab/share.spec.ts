@@ -118,14 +118,14 @@ describe('sharing in the lab', () => {
         });
 
         it('exports the medium read-only over NFS (v3 and v4), byte-identical, with .disk', () => {
-            const ls = ns(CLIENT, ['nfs-ls', `nfs://${SRV_IP}${medium}/casper/`]).stdout;
+            const ls = ns(CLIENT, ['nfs-ls', `nfs://${SRV_IP}${RUNTIME}/medium/casper/`]).stdout;
             expect(ls).toContain('minimal.standard.live.squashfs');
             const local = `${tmp}/nfs-squashfs`;
-            sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${medium}/casper/minimal.standard.live.squashfs > ${local}`]);
+            sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${RUNTIME}/medium/casper/minimal.standard.live.squashfs > ${local}`]);
             expect(sha256(local)).toBe(sha256(`${medium}/casper/minimal.standard.live.squashfs`));
-            expect(ns(CLIENT, ['nfs-cat', `nfs://${SRV_IP}${medium}/.disk/info?version=4`]).stdout).toContain('Ubuntu 24.04.1 LTS');
+            expect(ns(CLIENT, ['nfs-cat', `nfs://${SRV_IP}${RUNTIME}/medium/.disk/info?version=4`]).stdout).toContain('Ubuntu 24.04.1 LTS');
             sh(['sh', '-c', `echo hello > ${tmp}/w.txt`]);
-            const write = nsTry(CLIENT, ['nfs-cp', `${tmp}/w.txt`, `nfs://${SRV_IP}${medium}/written.txt`]);
+            const write = nsTry(CLIENT, ['nfs-cp', `${tmp}/w.txt`, `nfs://${SRV_IP}${RUNTIME}/medium/written.txt`]);
             expect(write.status).not.toBe(0);
             expect(GLib.file_test(`${medium}/written.txt`, GLib.FileTest.EXISTS)).toBeFalse();
         });
@@ -136,7 +136,7 @@ describe('sharing in the lab', () => {
             expect(c.arch).not.toBe('unknown');
             expect(c.fetched).toEqual(jasmine.arrayContaining(['bootloader', 'menu', 'kernel', 'initrd']));
             // Hold an NFS connection open (the reader is slow), as a booted client does.
-            const slow = sh(['sh', '-c', `(ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${medium}/casper/minimal.standard.live.squashfs | (sleep 6; cat > /dev/null)) > /dev/null 2>&1 & echo $!`]);
+            const slow = sh(['sh', '-c', `(ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${RUNTIME}/medium/casper/minimal.standard.live.squashfs | (sleep 6; cat > /dev/null)) > /dev/null 2>&1 & echo $!`]);
             expect(slow.status).toBe(0);
             const running = await waitStatus(s => s.clients.some(x => x.mac === CLIENT_MAC && x.stage === 'running'), 'the client running');
             expect(running.clientCount).toBe(1);
@@ -264,7 +264,7 @@ describe('sharing in the lab', () => {
             expect(sha256(`${tmp}/fw.0`)).toBe(sha256('/usr/lib/PXELINUX/lpxelinux.0'));
             ns(CLIENT, ['curl', '-sSf', '-o', `${tmp}/fw-vmlinuz`, `http://${SRV_IP}/medium/casper/vmlinuz`]);
             expect(sha256(`${tmp}/fw-vmlinuz`)).toBe(sha256(`${medium}/casper/vmlinuz`));
-            expect(ns(CLIENT, ['nfs-ls', `nfs://${SRV_IP}${medium}/casper/`]).stdout).toContain('vmlinuz');
+            expect(ns(CLIENT, ['nfs-ls', `nfs://${SRV_IP}${RUNTIME}/medium/casper/`]).stdout).toContain('vmlinuz');
             await stopAndCheck(share);
             expect(ruleset()).toBe(before);
         });

@@ -5,6 +5,7 @@
 import GLib from 'gi://GLib';
 
 import { FIXTURES, TOP, readText, runCli } from '../support/helpers.ts';
+import { loopReads, majorMinor } from '../../src/backend/medium/mounts.ts';
 
 type Row = [label: string, kernel: string, initrd: string[], cmdline: string, isDefault: boolean];
 
@@ -214,5 +215,20 @@ describe('real-world media through `plan --json`', () => {
         expect(result.stdout).toBe('');
         expect(result.stderr).toContain('holds a dracut live system (LiveOS/, e.g. Fedora): it cannot be shared yet.');
         expect(result.stderr.trim().split('\n').length).toBe(1);
+    });
+});
+
+describe('what a loop device reads (medium/mounts.ts)', () => {
+    it('splits a device number as glibc encodes it', () => {
+        expect(majorMinor(0xfe00)).toBe('254:0');
+        expect(majorMinor((44) | (8 << 8) | (256 << 12))).toBe('8:300'); // a minor over 255
+    });
+
+    it('accepts the opened file only: same device and inode', () => {
+        const iso = { device: 0xfe00, inode: 612 };
+        expect(loopReads('  254:0      612\n', iso)).toBeTrue();
+        expect(loopReads('254:0 613', iso)).toBeFalse();
+        expect(loopReads('254:1 612', iso)).toBeFalse();
+        expect(loopReads('', iso)).toBeFalse();
     });
 });

@@ -16,6 +16,8 @@ import { probeDhcp } from '../network/probe.ts';
 import type { SettingsStore } from '../settings.ts';
 import type { EngineEnv } from '../runtime/env.ts';
 import { cleanupLeftovers, lockOwner, stopShare } from '../runtime/owner.ts';
+import { type PinKind, type PinProblem, type Pinned, PinDenied } from '../medium/pin.ts';
+import { pinnedOrThrow } from '../prepare.ts';
 import { Share } from '../share.ts';
 import { ShareFollower } from './follow.ts';
 import { InvalidArgs, type StartRequest, type WireValue, parseStartOptions } from './options.ts';
@@ -26,15 +28,14 @@ import { Coalescer, PUBLISH_INTERVAL_MS, noteForeignMemory, sleep } from '../../
 export { type HelperState, clientDict, errorReply };
 
 /** What a user may do with a path: read it, or not, or it does not exist for that user. */
-export type Readable = 'ok' | 'denied' | 'missing';
 
 export interface ServiceDeps {
     authority: Authority;
     env: EngineEnv;
     settings: SettingsStore;
     listInterfaces: () => NetInterface[];
-    /** Whether the user `uid` may read `path` (a folder: list and enter it). */
-    canRead: (uid: number, path: string) => Readable;
+    /** Opens `path` as user `uid` and holds it open (medium/pin.ts): what is shared is what that user opened. */
+    pin: (uid: number, path: string, kind: PinKind) => Promise<Pinned | PinProblem>;
     /** Called on every method call (the idle timer starts again). */
     onActivity?: () => void;
     /** Under systemd: the helper starts at boot (true) or not (false); see bootStart.ts. */
@@ -119,27 +120,25 @@ export class ShareService {
         if (!settings.sharing || !settings.remember || settings.last === null || this.props.State !== 'stopped')
             return;
         const options = settings.last;
-        // The remembered paths are checked again for the user who shared them: access may have been taken away.
-        const paths = [options.medium, options.iso].filter((p): p is string => p !== null);
-        if (paths.length > 0) {
-            try {
-                if (settings.owner === null)
-                    throw new ShareError('NoLiveMedium', _("The remembered share names a folder or ISO file, but not the user who shared it: it is not shared again. Turn sharing on again."));
-                this.checkUserCanRead(settings.owner, options);
-            } catch (e) {
-                const message = e instanceof Error ? e.message : String(e);
-                console.warn(`not sharing again: ${message}`);
-                this.set({ State: 'failed', LastError: message });
-                this.saveSettings({ ...settings, sharing: false });
-                return;
-            }
+        // The remembered folder or ISO file is opened again as the user who shared it: access may have been taken away.
+        let pin: Pinned | null = null;
+        try {
+            if (settings.owner === null && (options.medium !== null || options.iso !== null))
+                throw new ShareError('NoLiveMedium', _("The remembered share names a folder or ISO file, but not the user who shared it: it is not shared again. Turn sharing on again."));
+            pin = await this.openAsUser(settings.owner ?? 0, options);
+        } catch (e) {
+            const message = e instanceof Error ? e.message : String(e);
+            console.warn(`not sharing again: ${message}`);
+            this.set({ State: 'failed', LastError: message });
+            this.saveSettings({ ...settings, sharing: false });
+            return;
         }
         this.resuming = true;
         try {
             for (let attempt = 1; !this.userActed; attempt++) {
                 console.info(`sharing again with the remembered options (attempt ${attempt})`);
                 try {
-                    await this.act(() => this.startShare({ options, remember: true, owner: settings.owner }));
+                    await this.act(() => this.startShare({ options, remember: true, owner: settings.owner }, pin));
                     return;
                 } catch (e) {
                     console.warn(`could not share again: ${(e as Error).message}`);
@@ -150,6 +149,7 @@ export class ShareService {
             }
         } finally {
             this.resuming = false;
+            pin?.release();
         }
     }
 
@@ -171,14 +171,19 @@ export class ShareService {
                 return null;
             this.refuseWhileBusyOrSharing();
             await this.authorize(invocation);
-            request.owner = await this.checkCallerCanRead(invocation, request.options);
-            if (this.resuming)
-                await this.resumeSettled();
-            if (unchanged())
-                return null;
-            this.refuseWhileBusyOrSharing();
-            this.userActed = true;
-            await this.act(() => this.startShare(request));
+            request.owner = await this.callerUid(invocation);
+            const pin = await this.openAsUser(request.owner, request.options, true);
+            try {
+                if (this.resuming)
+                    await this.resumeSettled();
+                if (unchanged())
+                    return null;
+                this.refuseWhileBusyOrSharing();
+                this.userActed = true;
+                await this.act(() => this.startShare(request, pin));
+            } finally {
+                pin?.release();
+            }
             return null;
         });
     }
@@ -270,29 +275,29 @@ export class ShareService {
         await this.deps.authority.check(invocation.get_sender() ?? '', interactive);
     }
 
-    /**
-     * The helper reads as root: a caller may only share a folder or ISO file that it can open itself (else an
-     * authorised user could publish another user's files to the network).
-     */
-    private async checkCallerCanRead(invocation: Gio.DBusMethodInvocation, options: ShareOptions): Promise<number> {
+    private async callerUid(invocation: Gio.DBusMethodInvocation): Promise<number> {
         const reply = await callAsync(invocation.get_connection(), 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
             'GetConnectionUnixUser', new GLib.Variant('(s)', [invocation.get_sender() ?? '']), '(u)');
-        const [uid] = reply.deepUnpack() as [number];
-        this.checkUserCanRead(uid, options);
-        return uid;
+        return (reply.deepUnpack() as [number])[0];
     }
 
     /**
-     * Refuses paths of `options` that user `uid` cannot read, or that do not exist for that user (a dangling
-     * symbolic link is refused, not left for later: what it points to could be swapped in after the check).
+     * The helper reads as root: a user may only share a folder or ISO file that user can open. It is opened
+     * once, as that user, and held open (medium/pin.ts); the share mounts what was opened, never the path again
+     * (a link swapped meanwhile changes nothing). Null when the running medium is shared. A path the user
+     * cannot open: AccessDenied to a caller (`caller`), else the engine's error.
      */
-    private checkUserCanRead(uid: number, options: ShareOptions): void {
-        for (const path of [options.medium, options.iso].filter((p): p is string => p !== null)) {
-            const readable = this.deps.canRead(uid, path);
-            if (readable === 'missing')
-                throw new ShareError('NoLiveMedium', format(_("{path} does not exist (or is a link to nothing): share a folder or ISO file that your user can read."), { path }));
-            if (readable === 'denied')
-                throw new DBusFailure('org.freedesktop.DBus.Error.AccessDenied', format(_("You cannot open {path} yourself: share a folder or ISO file that your user can read."), { path }));
+    private async openAsUser(uid: number, options: ShareOptions, caller = false): Promise<Pinned | null> {
+        const path = options.iso ?? options.medium;
+        if (path === null)
+            return null;
+        const kind: PinKind = options.iso !== null ? 'file' : 'dir';
+        try {
+            return pinnedOrThrow(await this.deps.pin(uid, path, kind), path, kind);
+        } catch (e) {
+            if (caller && e instanceof PinDenied)
+                throw new DBusFailure('org.freedesktop.DBus.Error.AccessDenied', e.message);
+            throw e;
         }
     }
 
@@ -311,7 +316,7 @@ export class ShareService {
         }
     }
 
-    private async startShare(request: StartRequest): Promise<void> {
+    private async startShare(request: StartRequest, pin: Pinned | null): Promise<void> {
         this.set({ State: 'starting', LastError: '' });
         try {
             this.share = await Share.start(request.options, this.deps.env, {
@@ -319,7 +324,7 @@ export class ShareService {
                 onClient: () => this.publishClients(),
                 onFailure: error => this.onShareFailure(error),
                 onNotice: () => this.publishNotices(),
-            });
+            }, pin);
         } catch (e) {
             const message = e instanceof Error ? e.message : String(e);
             this.set({ State: 'failed', LastError: message, ...STOPPED_PROPS });
@@ -331,7 +336,7 @@ export class ShareService {
         this.saveSettings({ sharing: true, remember: request.remember, last: request.options, owner: request.owner ?? null });
         this.set({
             State: 'sharing', Interface: spec.interfaceName, Address: spec.server.address, Mode: spec.mode,
-            Medium: spec.medium.root, MediumLabel: spec.medium.label, ClientCount: 0, Clients: [], Notices: [...this.share.notices],
+            Medium: spec.medium.shown, MediumLabel: spec.medium.label, ClientCount: 0, Clients: [], Notices: [...this.share.notices],
         });
         this.publishClients();
     }

@@ -12,19 +12,19 @@ export function looksLikeIso(head: Uint8Array): boolean {
 }
 
 /** Why `path` cannot be shared as an ISO file, or null when it looks fine. */
-export function isoProblem(path: string): string | null {
+export function isoProblem(path: string, shown = path): string | null {
     if (!GLib.file_test(path, GLib.FileTest.EXISTS))
-        return format(_("The ISO file {path} does not exist."), { path });
+        return format(_("The ISO file {path} does not exist."), { path: shown });
     if (!GLib.file_test(path, GLib.FileTest.IS_REGULAR))
-        return format(_("{path} is not a file: choose an ISO image file (.iso)."), { path });
+        return format(_("{path} is not a file: choose an ISO image file (.iso)."), { path: shown });
     let head: Uint8Array;
     try {
         const stream = Gio.File.new_for_path(path).read(null);
         head = stream.read_bytes(34816, null).toArray();
         stream.close(null);
     } catch {
-        return format(_("The ISO file {path} cannot be read."), { path });
+        return format(_("The ISO file {path} cannot be read."), { path: shown });
     }
     return looksLikeIso(head) ? null
-        : format(_("{path} is not an ISO image (no ISO 9660 file system in it). Choose the .iso file of a live CD."), { path });
+        : format(_("{path} is not an ISO image (no ISO 9660 file system in it). Choose the .iso file of a live CD."), { path: shown });
 }

@@ -11,7 +11,9 @@ import GLib from 'gi://GLib';
 import { _, format } from '../../shared/i18n.ts';
 import { ShareError } from '../../shared/errors.ts';
 import { mountsBelow } from '../../shared/fsutil.ts';
+import type { Journal } from '../runtime/journal.ts';
 import { run } from '../services/supervisor.ts';
+import { type FileIdentity, type Pinned, identityOf, sameIdentity } from './pin.ts';
 
 export type MountWay = 'self' | 'systemd';
 
@@ -49,19 +51,82 @@ function mountBySystemd(what: string, where: string, options: string, type: stri
     return false;
 }
 
-/** The medium's read-only alias: `from` bound on `to`. */
-export function bindReadOnly(way: MountWay, from: string, to: string): void {
+/** The medium's read-only alias: `from` bound on `to` (`from` as it is, not canonicalised, when `exact`). */
+export function bindReadOnly(way: MountWay, from: string, to: string, exact = false): void {
     if (way === 'systemd' && mountBySystemd(from, to, `bind,${MEDIUM_MOUNT_OPTIONS}`, null))
         return;
-    const r = run(['mount', '--bind', '-o', 'ro', from, to]);
+    bindSelf(from, to, exact);
+}
+
+function bindSelf(from: string, to: string, exact: boolean): void {
+    // --no-canonicalize: mount(8) would otherwise resolve /proc/PID/fd/N to a path and mount that path.
+    const r = run(['mount', ...exact ? ['--no-canonicalize'] : [], '--bind', '-o', 'ro', from, to]);
     if (r.status !== 0)
         throw new Error(`mount --bind ${from}: ${r.stderr.trim()}`);
     // A bind mount takes "ro" (and the other flags) only when remounted; never leave a writable alias behind.
-    const remount = run(['mount', '-o', `remount,bind,${MEDIUM_MOUNT_OPTIONS}`, to]);
+    const remount = run(['mount', ...exact ? ['--no-canonicalize'] : [], '-o', `remount,bind,${MEDIUM_MOUNT_OPTIONS}`, to]);
     if (remount.status !== 0) {
         run(['umount', to]);
         throw new Error(`mount -o remount,bind,${MEDIUM_MOUNT_OPTIONS} ${to}: ${remount.stderr.trim()}`);
     }
+}
+
+/** The refusal when what got mounted is not what the user opened (the path was pointed elsewhere meanwhile). */
+function changedError(pin: Pinned): ShareError {
+    return new ShareError('NoLiveMedium', format(_("{path} changed while sharing started (it now leads somewhere else): nothing was shared. Share it again."), { path: pin.path }));
+}
+
+/**
+ * What the user opened (medium/pin.ts), bound read-only on `to` (a folder on a folder, a file on a file): by
+ * this process from the open file itself, or by systemd (which can only be given the path: what it mounted is
+ * then compared with what was opened, and refused when it is another file).
+ */
+export function bindPinned(way: MountWay, pin: Pinned, to: string): void {
+    if (!(way === 'systemd' && mountBySystemd(pin.path, to, `bind,${MEDIUM_MOUNT_OPTIONS}`, null)))
+        bindSelf(pin.handle, to, true);
+    if (!sameIdentity(identityOf(to), pin.identity)) {
+        unmount(to);
+        throw changedError(pin);
+    }
+}
+
+/** The device numbers of a dev_t as glibc encodes it (major:minor). */
+export function majorMinor(dev: number): string {
+    const d = BigInt(dev);
+    const major = ((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn);
+    const minor = (d & 0xffn) | ((d >> 12n) & ~0xffn);
+    return `${major}:${minor}`;
+}
+
+/** Whether `losetup -n -O BACK-MAJ:MIN,BACK-INO` says the loop device reads the file `identity`. */
+export function loopReads(losetupLine: string, identity: FileIdentity): boolean {
+    const [majMin, inode] = losetupLine.trim().split(/\s+/);
+    return majMin === majorMinor(identity.device) && inode === String(identity.inode);
+}
+
+/**
+ * The ISO file the user opened, mounted read-only on `mountPoint`. Under systemd, a loop mount by systemd of
+ * the path, kept only when its loop device reads the opened file. Else (and when systemd could not) the opened
+ * file is bound on `fileAlias` (a file in the runtime directory, which only root can change) and that is
+ * mounted: nothing after the open looks at the user's path again.
+ */
+export function mountPinnedIso(way: MountWay, pin: Pinned, fileAlias: string, mountPoint: string, journal: Journal): void {
+    if (way === 'systemd') {
+        let mounted = false;
+        journal.make({ kind: 'mount', path: mountPoint }, () => {
+            mounted = mountBySystemd(pin.path, mountPoint, `loop,${MEDIUM_MOUNT_OPTIONS}`, 'iso9660');
+        });
+        if (mounted) {
+            const source = run(['findmnt', '-n', '-o', 'SOURCE', '--mountpoint', mountPoint]).stdout.trim();
+            const backing = source.startsWith('/dev/loop') ? run(['losetup', '-n', '-O', 'BACK-MAJ:MIN,BACK-INO', source]).stdout : '';
+            if (!loopReads(backing, pin.identity))
+                throw changedError(pin); // the journal entry unmounts it
+            return;
+        }
+    }
+    GLib.file_set_contents(fileAlias, '');
+    journal.make({ kind: 'mount', path: fileAlias }, () => bindPinned('self', pin, fileAlias));
+    journal.make({ kind: 'mount', path: mountPoint }, () => mountIso('self', fileAlias, mountPoint));
 }
 
 /**
