@@ -9,8 +9,9 @@ cd "$top"
 # network image (UEFI) and grub-mkimage (the proxy-DHCP UEFI image), nginx-light (HTTP fast path), nfs-ganesha +
 # rpcbind (NFS where the kernel has no nfsd), fuseiso (ISO files without iso9660 in the kernel), iproute2.
 # Build: meson, ninja, gettext. Tests: DHCP/TFTP/HTTP/NFS clients (udhcpc, isc-dhcp-client, tftp-hpa, curl,
-# libnfs-utils), iperf3 (benchmark), xorriso (test ISO), tcpdump, nftables (a default-drop firewall on the
-# sharing machine, which the share opens).
+# libnfs-utils; python3 for a hostile NFS client that forges file handles), iperf3 (benchmark), xorriso (test
+# ISO), tcpdump, nftables, firewalld and ufw (firewalls of the sharing machine, which the share opens; the lab
+# runs them in its namespaces only: firewalld is not left enabled on a machine that boots with systemd).
 # The lab (e2e tests, demo, boot benchmark): qemu with SeaBIOS/iPXE and OVMF (with the Secure Boot images), and
 # what the lab live image is built from: Debian's signed kernel, initramfs-tools + live-boot, busybox-static,
 # squashfs-tools, zstd, isolinux, mtools + dosfstools (the ISO's UEFI image); sbsigntool (an unsigned kernel for the
@@ -26,7 +27,7 @@ cd "$top"
 PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
     dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin nginx-light
     nfs-ganesha nfs-ganesha-vfs rpcbind fuseiso fuse3 iproute2 kmod util-linux
-    udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils iperf3 xorriso tcpdump nftables
+    udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils python3 iperf3 xorriso tcpdump nftables firewalld ufw
     qemu-system-x86 qemu-system-arm qemu-efi-aarch64 ipxe-qemu seabios ovmf linux-image-amd64 initramfs-tools live-boot live-boot-initramfs-tools
     busybox-static squashfs-tools zstd isolinux mtools dosfstools sbsigntool
     dbus-daemon polkitd libxml2-utils systemd
@@ -53,6 +54,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get -o DPkg::Lock::Timeout=600 update -qq
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+    # firewalld installed here is the lab's, not this machine's firewall: it must not start at the next boot.
+    if printf '%s\n' "${missing[@]}" | grep -qx firewalld && [ -d /run/systemd/system ]; then
+        systemctl disable --quiet firewalld.service 2>/dev/null || true
+    fi
 fi
 
 command -v node >/dev/null || { echo "setup: Node.js 18+ with npm is needed (apt-get install nodejs npm)" >&2; exit 1; }

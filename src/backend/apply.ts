@@ -9,8 +9,8 @@ import { _, format } from '../shared/i18n.ts';
 import { chmod, copyFile, mkdirs, removeTree, rename, writeAtomic } from '../shared/fsutil.ts';
 import { GRUB_MKIMAGE_MODULES, type ShareSpec, type TreeItem } from './plan.ts';
 import type { Journal } from './runtime/journal.ts';
-import { bindReadOnly, mountWay } from './medium/mounts.ts';
-import { run, tcpConnects } from './services/supervisor.ts';
+import { MEDIUM_MOUNT_OPTIONS, bindReadOnly, mountWay } from './medium/mounts.ts';
+import { run, runAsync, tcpConnects } from './services/supervisor.ts';
 
 /** The alias mount, the tree and the daemons' files, all under the runtime directory. */
 export function writeFiles(spec: ShareSpec, journal: Journal): void {
@@ -28,6 +28,64 @@ export function writeFiles(spec: ShareSpec, journal: Journal): void {
         mkdirs(`${dir}/nginx`, 0o755);
     }
     mkdirs(`${dir}/ganesha`, 0o700);
+}
+
+/** Where the medium is packed for NFS (a disk, not memory, on most systems; private to the helper under systemd). */
+export const PACK_PARENT = '/var/tmp';
+
+/**
+ * The medium packed for nfs-ganesha when it is not a whole file system (plan.ts NfsPack): a squashfs image of
+ * it (uncompressed: a live medium's big files are compressed already) in a folder of ours, mounted read-only.
+ * Refused, with the space it needs, when the disk has not room for a copy.
+ */
+export async function packForNfs(spec: ShareSpec, journal: Journal, progress: (text: string) => void): Promise<void> {
+    const pack = spec.nfsPack;
+    if (pack === null)
+        return;
+    const du = await runAsync(['du', '-s', '-B1', '--apparent-size', pack.from]);
+    const size = Number.parseInt(du.stdout, 10);
+    const free = freeBytes(PACK_PARENT);
+    if (!Number.isFinite(size) || free === null || free < size * 1.05 + 64 * 2 ** 20) {
+        throw new ShareError('DaemonFailed', format(_("{dir} is a folder of a larger disk: NFS can serve it only as a copy of its own (else computers on the network could reach other files of that disk), and {parent} has not room for it ({need} MB needed, {free} MB free). Share the ISO file or the USB stick itself, or make room."),
+            { dir: spec.medium.shown, parent: PACK_PARENT, need: Math.ceil((size * 1.05) / 2 ** 20) || '?', free: free === null ? '?' : Math.floor(free / 2 ** 20) }));
+    }
+    const scratch = makeScratchFolder(PACK_PARENT);
+    journal.record({ kind: 'scratch', path: scratch });
+    const image = `${scratch}/${GLib.path_get_basename(pack.image)}`;
+    progress(format(_("Copying the medium into a file system of its own for NFS ({size} MB)…"), { size: Math.ceil(size / 2 ** 20) }));
+    const made = await runAsync(['mksquashfs', pack.from, image, '-noappend', '-no-progress', '-quiet', '-noI', '-noD', '-noF', '-noX']);
+    if (made.status !== 0)
+        throw new ShareError('DaemonFailed', format(_("The medium could not be copied for NFS: {error}"), { error: (made.stderr.trim() || made.stdout.trim()).split('\n').slice(-3).join(' ') }));
+    mkdirs(pack.at);
+    journal.make({ kind: 'mount', path: pack.at }, () => {
+        const r = run(['mount', '-t', 'squashfs', '-o', `loop,${MEDIUM_MOUNT_OPTIONS}`, image, pack.at]);
+        if (r.status !== 0)
+            throw new ShareError('DaemonFailed', format(_("The copy of the medium for NFS could not be mounted: {error}"), { error: r.stderr.trim() }));
+    });
+}
+
+/** Free bytes on the file system of `path`, or null. */
+function freeBytes(path: string): number | null {
+    try {
+        return Number(Gio.File.new_for_path(path).query_filesystem_info('filesystem::free', null).get_attribute_uint64('filesystem::free'));
+    } catch {
+        return null;
+    }
+}
+
+/** A new folder only root may enter, under `parent` (a world-writable one: never a name someone else made). */
+function makeScratchFolder(parent: string): string {
+    for (let attempt = 0; ; attempt++) {
+        const path = `${parent}/share-this-cd-${GLib.uuid_string_random().slice(0, 8)}`;
+        try {
+            Gio.File.new_for_path(path).make_directory(null); // fails on anything already there, a link too
+            chmod(path, 0o700);
+            return path;
+        } catch (e) {
+            if (attempt >= 4)
+                throw new ShareError('DaemonFailed', format(_("No folder could be made in {parent}: {error}"), { parent, error: (e as Error).message }));
+        }
+    }
 }
 
 /** The kernel NFS export, where kernel nfsd serves (ganesha exports through its own config). */

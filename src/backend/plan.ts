@@ -62,6 +62,22 @@ export interface ShareInputs {
     bindAlias: string | null;
     /** The medium as the user knows it (the folder named; else the root). */
     mediumShown?: string;
+    /** nfs-ganesha and a medium that is not a whole file system: it is packed for NFS (NfsPack), else null. */
+    nfsPack?: NfsPack | null;
+}
+
+/**
+ * A medium folder that is not the root of its file system, packed into a squashfs image that is mounted and
+ * exported instead (nfs-ganesha has no subtree check: a forged handle reaches any file of the exported file
+ * system; an image holds the medium and nothing else).
+ */
+export interface NfsPack {
+    /** The folder packed (the medium's mount). */
+    from: string;
+    /** The image file (outside the runtime directory: it is as large as the medium). */
+    image: string;
+    /** Where the image is mounted: the NFS export. */
+    at: string;
 }
 
 export type TreeItem =
@@ -87,6 +103,7 @@ export interface ShareSpec {
     /** `shown`: the folder the user named (root is where it is mounted), else the root. */
     medium: { root: string; label: string; flavour: string; shown: string };
     bindAlias: string | null;
+    nfsPack: NfsPack | null;
     /** The kernel export (kernel nfsd) and how to undo it; ganesha exports through its own config. */
     nfs: { backend: NfsBackend; spec: NfsSpec; exportArgv: string[] | null; unexportArgv: string[] | null };
     /** The client platforms served (those that can start the medium's kernels, with their loaders found). */
@@ -154,6 +171,7 @@ export function planShare(i: ShareInputs): ShareSpec {
         addressAssigned: i.addressAssigned, mode: i.mode, range: i.range, http: i.http,
         medium: { root: i.boot.medium.root, label: i.boot.medium.label, flavour: i.boot.medium.flavour, shown: i.mediumShown ?? i.boot.medium.root },
         bindAlias: i.bindAlias,
+        nfsPack: i.nfsPack ?? null,
         nfs: { backend: i.nfsBackend, spec: nfsSpec, exportArgv: i.nfsBackend === 'kernel' ? kernelExportArgv(nfsSpec) : null,
             unexportArgv: i.nfsBackend === 'kernel' ? kernelUnexportArgv(nfsSpec) : null },
         platforms, tree, daemons,

@@ -8,7 +8,7 @@ import { _, format } from '../shared/i18n.ts';
 import { DEFAULT_HTTP_PORT, type ShareOptions } from '../shared/options.ts';
 import { isPlainPath } from '../shared/paths.ts';
 import { planBoot } from './bootPlan.ts';
-import { mkdirs, traversableByOthers } from '../shared/fsutil.ts';
+import { mkdirs, mountRootAt, readTextFile, traversableByOthers } from '../shared/fsutil.ts';
 import { type Medium, inspectMedium } from './medium/inspect.ts';
 import { isoProblem } from './medium/iso.ts';
 import { bindPinned, mountPinnedIso, mountWay } from './medium/mounts.ts';
@@ -20,7 +20,7 @@ import { chooseInterface } from './network/interfaces.ts';
 import type { Cidr } from './network/ipv4.ts';
 import { chooseDirectSubnet, chooseRange, decideMode } from './network/mode.ts';
 import { probeDhcp } from './network/probe.ts';
-import { type ShareSpec, planShare } from './plan.ts';
+import { type NfsPack, type ShareSpec, planShare } from './plan.ts';
 import type { Journal } from './runtime/journal.ts';
 import { tcpConnects } from './services/supervisor.ts';
 import { findLoaders, nfsBackend } from './system.ts';
@@ -73,7 +73,8 @@ export function pinnedOrThrow(result: Pinned | PinProblem, path: string, kind: P
         return result;
     switch (result) {
     case 'missing':
-        throw new ShareError('NoLiveMedium', format(_("{path} does not exist (or is a link to nothing): share a folder or ISO file that your user can read."), { path }));
+        throw new ShareError('NoLiveMedium', kind === 'file' ? format(_("The ISO file {path} does not exist."), { path })
+            : format(_("{path} does not exist (or is a link to nothing): share a folder or ISO file that your user can read."), { path }));
     case 'not-dir':
         throw new ShareError('NoLiveMedium', format(_("{dir} is not a folder. Choose the folder where a live CD/USB or its ISO is mounted."), { dir: path }));
     case 'not-file':
@@ -103,7 +104,7 @@ export interface NetworkChoice {
 
 /** Interface, address, the other DHCP servers on the LAN, and from them the mode. */
 export async function chooseNetwork(options: ShareOptions, probeWindowMs: number, journal: Journal, progress: Progress,
-    beforeProbe: (iface: string) => void = () => {}): Promise<NetworkChoice> {
+    beforeProbe: (iface: string, server: Cidr) => void = () => {}): Promise<NetworkChoice> {
     const iface = chooseInterface(listInterfaces(), options.interface);
     if (iface.mac === null)
         throw new ShareError('NoUsableInterface', format(_("“{name}” has no hardware address: it cannot serve network boot."), { name: iface.name }));
@@ -114,7 +115,7 @@ export async function chooseNetwork(options: ShareOptions, probeWindowMs: number
         journal.make({ kind: 'address', interface: iface.name, address: server }, () => addAddress(iface.name, server));
         progress(format(_("{name} has no address: using {address}/{prefix} for a direct cable."), { name: iface.name, address: server.address, prefix: server.prefix }));
     }
-    beforeProbe(iface.name);
+    beforeProbe(iface.name, server);
     progress(format(_("Looking for other DHCP servers on {name}…"), { name: iface.name }));
     const probeStart = GLib.get_monotonic_time();
     const probe = await probeDhcp({ address: server.address, mac: iface.mac }, probeWindowMs);
@@ -157,9 +158,13 @@ export async function makeSpec(options: ShareOptions, medium: Medium, reader: Me
     // on a kernel command line (spaces…) or is not reachable for the daemons (udisks mounts under /media/USER,
     // which only USER may enter).
     const bindAlias = medium.root.startsWith(`${dir}/`) || (isPlainPath(medium.root.slice(1)) && traversableByOthers(medium.root)) ? null : `${dir}/medium`;
+    // nfs-ganesha decodes any handle of the exported file system (no subtree check): a medium that is only a
+    // folder of one is served from a packed copy (apply.ts packForNfs). The kernel's nfsd checks the subtree.
+    const nfsPack: NfsPack | null = backend === 'ganesha' && mountRootAt(readTextFile('/proc/self/mountinfo') ?? '', medium.root) !== '/'
+        ? { from: medium.root, image: 'medium.squashfs', at: `${dir}/nfs` } : null;
     const httpPort = await httpPortFor(options, net.server.address, progress);
-    const boot = planBoot(medium, reader, { server: net.server.address, http: options.http, httpPort, nfsRoot: bindAlias ?? undefined });
+    const boot = planBoot(medium, reader, { server: net.server.address, http: options.http, httpPort, nfsRoot: nfsPack?.at ?? bindAlias ?? undefined });
     const ownRpcbind = backend === 'ganesha' && !(await tcpConnects(net.server.address, 111, 200));
     return planShare({ boot, interfaceName: net.interfaceName, serverMac: net.mac, server: net.server, addressAssigned: net.assigned, mode: net.mode, range: net.range,
-        http: options.http ? { port: httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias, mediumShown: shown });
+        http: options.http ? { port: httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias, mediumShown: shown, nfsPack });
 }

@@ -16,7 +16,7 @@ import { DEFAULT_ENV, type EngineEnv } from './runtime/env.ts';
 import { Journal } from './runtime/journal.ts';
 import { OwnerLock } from './runtime/lock.ts';
 import { type StatusJson, lockOwner, releaseRuntime, sweepRuntime, undoLeftovers, writeStatus } from './runtime/owner.ts';
-import { checkPortsFree, exportNfs, updateTree, writeFiles } from './apply.ts';
+import { checkPortsFree, exportNfs, packForNfs, updateTree, writeFiles } from './apply.ts';
 import { Daemon, type DaemonOptions, type DaemonSpec, processIdentity, tcpConnects } from './services/supervisor.ts';
 import { SLEEP, anchorArgv, anchorReady, confine, inJailArgv } from './services/jail.ts';
 import { Coalescer, PUBLISH_INTERVAL_MS, sleep } from '../shared/timers.ts';
@@ -24,6 +24,9 @@ import { ClientWatch } from './watch.ts';
 import { type DhcpAnswer, assessRivals, otherPxeNotice, wentProxyNotices } from './network/mode.ts';
 import { DHCP_PERIOD_MS, PROXY_PERIOD_MS, RivalWatch } from './network/rivals.ts';
 import { type Ports, currentInputChains, openChain } from './network/firewall.ts';
+import { addRichRule, firewalldRunning, hasRichRule, richRules, zoneOf } from './network/firewalld.ts';
+import { ruleKey, ufwActive, ufwAdded, ufwAllow, ufwRules } from './network/ufw.ts';
+import { subnetText } from './network/ipv4.ts';
 
 export interface ShareCallbacks {
     /** Progress sentences during start. */
@@ -62,6 +65,8 @@ export class Share {
     private readonly knownPxe = new Set<string>();
     /** Going from full DHCP to proxy-DHCP right now. */
     private switching = false;
+    /** Which tools own this computer's firewall rules (asked once, at the first opening). */
+    private firewallOwners: { firewalld: boolean; ufw: boolean } | null = null;
     /** Daemons stopped on purpose while sharing (the DHCP server of a mode left): their exit is no failure. */
     private readonly retired = new Set<Daemon>();
 
@@ -112,7 +117,7 @@ export class Share {
         const { medium, reader, shown } = await openShareMedium(options, dir, this.journal, progress, pin);
         // DHCP's ports first: a firewall that drops the answers would make the probe hear nothing.
         const net = await chooseNetwork(options, this.env.probeWindowMs, this.journal, progress,
-            iface => this.openFirewall(iface, { udp: [67, 68, 4011], tcp: [] }));
+            (iface, server) => this.openFirewall(iface, subnetText(server), { udp: [67, 68, 4011], tcp: [] }));
         this.notes.push(...net.notes);
         this.probeMs = net.probeMs;
         for (const server of net.pxeServers)
@@ -121,9 +126,10 @@ export class Share {
         this.spec_ = spec;
         this.watch = new ClientWatch(spec, this.env.goneAfter, this.env.pollMs, (changes, count) => this.publish(changes, count));
         // NFS's usual ports are opened whichever server answers (the kernel's nfsd has no daemon spec here).
-        this.openFirewall(spec.interfaceName, { udp: [69, 111, 2049],
+        this.openFirewall(spec.interfaceName, spec.subnet, { udp: [69, 111, 2049],
             tcp: [111, 2049, ...spec.daemons.flatMap(d => d.ports.filter(p => p.protocol === 'tcp').map(p => p.port))] });
         writeFiles(spec, this.journal);
+        await packForNfs(spec, this.journal, progress);
         exportNfs(spec, this.journal);
         await checkPortsFree(spec);
         for (const d of spec.daemons) {
@@ -140,20 +146,41 @@ export class Share {
     }
 
     /**
-     * Opens `ports` on `iface` in every input chain of this computer's firewall (none: nothing to do), each a
-     * journal entry made before the rule exists.
+     * Opens `ports` on `iface` (whose network is `network`) in this computer's firewall, through the tools that
+     * own its rules: firewalld (D-Bus, run time only) and ufw (its commands) when they are in force, and a rule at
+     * the top of every other input chain of nftables. Each rule a journal entry, made before it exists.
      */
-    private openFirewall(iface: string, ports: Ports): void {
+    private openFirewall(iface: string, network: string, ports: Ports): void {
         if (!this.env.openFirewall)
             return;
+        const owners = this.firewallOwners ??= { firewalld: firewalldRunning(), ufw: ufwActive() };
         const comment = `share-this-cd ${ownPid()}`;
-        for (const chain of currentInputChains()) {
-            this.callbacks.onProgress?.(format(_("Letting the share through the firewall ({family} {table} {chain}) on {iface}…"), { ...chain, iface }));
-            try {
-                this.journal.make({ kind: 'firewall', ...chain, comment }, () => openChain(chain, iface, ports, comment));
-            } catch (e) {
-                throw new ShareError('DaemonFailed', format(_("The firewall could not be opened for the share: {why}."), { why: e instanceof Error ? e.message : String(e) }));
+        const progress = (tool: string): void => this.callbacks.onProgress?.(format(_("Letting the share through the firewall ({tool}) on {iface}…"), { tool, iface }));
+        try {
+            if (owners.firewalld) {
+                progress('firewalld');
+                const zone = zoneOf(iface);
+                for (const rule of richRules(network, ports)) {
+                    if (!hasRichRule(zone, rule))
+                        this.journal.make({ kind: 'firewalld', zone, rule }, () => addRichRule(zone, rule));
+                }
             }
+            if (owners.ufw) {
+                progress('ufw');
+                const added = ufwAdded();
+                for (const words of ufwRules(iface, ports)) {
+                    if (!added.has(ruleKey(words)))
+                        this.journal.make({ kind: 'ufw', rule: words }, () => ufwAllow(words, comment));
+                }
+            }
+            // firewalld's own tables, and iptables' filter table where ufw writes, are theirs.
+            const others = currentInputChains().filter(c => !(owners.firewalld && c.table === 'firewalld') && !(owners.ufw && c.family === 'ip' && c.table === 'filter'));
+            for (const chain of others) {
+                progress(`nftables ${chain.family} ${chain.table} ${chain.chain}`);
+                this.journal.make({ kind: 'firewall', ...chain, comment }, () => openChain(chain, iface, ports, comment));
+            }
+        } catch (e) {
+            throw new ShareError('DaemonFailed', format(_("The firewall could not be opened for the share: {why}."), { why: e instanceof Error ? e.message : String(e) }));
         }
     }
 

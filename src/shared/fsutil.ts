@@ -70,13 +70,33 @@ export function traversableByOthers(path: string): boolean {
     }
 }
 
+/** A path as /proc/self/mounts and mountinfo write it (space, tab, newline, backslash as octal escapes). */
+function unescapeMountPath(m: string): string {
+    return m.replace(/\\([0-7]{3})/g, (_x, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+}
+
 /** Mount points at or below `dir`, deepest first (from /proc/self/mounts). */
 export function mountsBelow(dir: string): string[] {
     const text = readTextFile('/proc/self/mounts') ?? '';
     const points = text.split('\n').map(l => l.split(' ')[1]).filter((m): m is string => !!m)
-        .map(m => m.replace(/\\([0-7]{3})/g, (_x, o: string) => String.fromCharCode(Number.parseInt(o, 8))))
+        .map(unescapeMountPath)
         .filter(m => m === dir || m.startsWith(`${dir}/`));
     return [...new Set(points)].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Of a mountinfo text (/proc/self/mountinfo): which folder of its file system the mount on `path` shows ("/"
+ * for a whole file system, the folder for a bind mount of one), or null when nothing is mounted on `path`. The
+ * last mount on a path is the one seen there.
+ */
+export function mountRootAt(mountinfo: string, path: string): string | null {
+    let root: string | null = null;
+    for (const line of mountinfo.split('\n')) {
+        const fields = line.split(' ');
+        if (fields.length > 4 && unescapeMountPath(fields[4]) === path)
+            root = unescapeMountPath(fields[3]);
+    }
+    return root;
 }
 
 /** The names in a directory (empty when it cannot be read). */

@@ -5,7 +5,9 @@
 // and libnfs clients.
 import GLib from 'gi://GLib';
 
-import { removeTree } from '../support/helpers.ts';
+import { TOP, removeTree } from '../support/helpers.ts';
+import { LabProcess } from '../../src/lab/share.ts';
+import { ganeshaArgv, renderGanesha } from '../../src/backend/services/nfs.ts';
 import {
     CLIENT, NOTHING_LEFT, RUNTIME, SRV, SRV_IP, type RunningShare, clientDhcp, leftovers, makeMedium, ns, nsTry, setupNet, sh, sha256, sleep, startShare,
     teardownNet, waitStatus,
@@ -76,7 +78,7 @@ describe('a hostile medium on the LAN', () => {
     /** NFS from the client, as root (libnfs sends the caller's uid and gid: 0). */
     function nfs(path: string): { status: number; text: string } {
         const out = `${tmp}/nfs-out`;
-        const r = sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat 'nfs://${SRV_IP}${RUNTIME}/medium/${path}?uid=0&gid=0' > ${out}`]);
+        const r = sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat 'nfs://${SRV_IP}${RUNTIME}/nfs/${path}?uid=0&gid=0' > ${out}`]);
         return { status: r.status, text: sh(['head', '-c', '4096', out]).stdout };
     }
 
@@ -120,7 +122,7 @@ describe('a hostile medium on the LAN', () => {
         expect(secret.status).not.toBe(0);
         expect(secret.text).not.toContain(SECRET_WORDS);
         const local = `${tmp}/squashfs`;
-        sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat 'nfs://${SRV_IP}${RUNTIME}/medium/casper/minimal.standard.live.squashfs?uid=0&gid=0' > ${local}`]);
+        sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat 'nfs://${SRV_IP}${RUNTIME}/nfs/casper/minimal.standard.live.squashfs?uid=0&gid=0' > ${local}`]);
         expect(sha256(local)).toBe(sha256(`${medium}/casper/minimal.standard.live.squashfs`));
         expect(nfs('.disk/info')).toEqual({ status: 0, text: sh(['cat', `${medium}/.disk/info`]).stdout });
         // The root-only file over HTTP and TFTP neither (their servers read as nobody).
@@ -164,9 +166,62 @@ describe('a hostile medium on the LAN', () => {
         expect(s.clients.length).toBeLessThanOrEqual(2);
     });
 
+    const FORGE = `${TOP}/test/tools/nfsForge.py`;
+
+    /**
+     * The hostile NFS client (test/tools/nfsForge.py) against EXPORT: an honest read of .disk/info, then
+     * forgeries. `serverSide`: where the server reads the export from, in the mounts of process `pid`.
+     */
+    function forge(exportPath: string, serverSide: string, pid: number | null): { honest: NfsRead; layout?: boolean; forged_file?: NfsRead; forged_folder?: NfsRead } {
+        const where = pid === null ? [] : ['nsenter', '-t', String(pid), '-m', '--'];
+        const handle = sh([...where, '/usr/bin/python3', FORGE, 'handle', `${serverSide}/.disk/info`]).stdout.trim();
+        const r = nsTry(CLIENT, ['/usr/bin/python3', FORGE, 'forge', SRV_IP, exportPath, '.disk/info', handle, `${hostFolder}/host.txt`]);
+        expect(r.status).withContext(r.stderr).toBe(0);
+        return JSON.parse(r.stdout) as ReturnType<typeof forge>;
+    }
+
+    it('reaches no file of the host\'s disk with forged NFS handles: a medium that is a folder of that disk is served from a packed copy', () => {
+        const got = forge(`${RUNTIME}/nfs`, `${RUNTIME}/nfs`, Number(share.proc.get_identifier()));
+        expect(got.honest).toEqual({ status: 0, data: sh(['cat', `${medium}/.disk/info`]).stdout });
+        expect(got.layout).toBeTrue(); // the forgery was made as on a plain export (below)
+        for (const forged of [got.forged_file, got.forged_folder])
+            expect(forged?.data ?? '').not.toContain(HOST_WORDS);
+        expect(sh(['nsenter', '-t', String(share.proc.get_identifier()), '-m', '--', 'findmnt', '-n', '-o', 'FSTYPE,OPTIONS', `${RUNTIME}/nfs`]).stdout).toMatch(/^squashfs\s+ro,nosuid,nodev,noexec/);
+    });
+
     it('stops and leaves nothing behind', async () => {
         share.signal(2);
         expect(await share.ended()).withContext(share.output).toBe(0);
         expect(leftovers()).toEqual(NOTHING_LEFT);
+        expect(sh(['sh', '-c', 'ls -d /var/tmp/share-this-cd-* 2>/dev/null || true']).stdout.trim()).toBe('');
+    });
+
+    it('(the control) the same forgeries read the host\'s file from nfs-ganesha exporting the folder itself, as it did before', async () => {
+        const dir = GLib.dir_make_tmp('share-this-cd-plain-ganesha-XXXXXX');
+        const config = renderGanesha({ path: medium, subnet: '10.77.0.0/24', address: SRV_IP, stateDir: dir }).replace(/Protocols = [^;]*;/, 'Protocols = 4;');
+        GLib.file_set_contents(`${dir}/ganesha.conf`, config);
+        const ganesha = new LabProcess(['ip', 'netns', 'exec', SRV, 'unshare', '-m', '--propagation', 'private', ...ganeshaArgv(`${dir}/ganesha.conf`, `${dir}/ganesha.pid`)]);
+        try {
+            for (let i = 0; i < 150 && nsTry(CLIENT, ['bash', '-c', `exec 3<>/dev/tcp/${SRV_IP}/2049`]).status !== 0; i++)
+                await sleep(100);
+            // (ganesha answers NFS4ERR_GRACE for a while after it starts)
+            let got = forge(medium, medium, null);
+            for (let i = 0; i < 100 && got.honest.status !== 0; i++) {
+                await sleep(200);
+                got = forge(medium, medium, null);
+            }
+            expect(got.honest.status).withContext(ganesha.output).toBe(0);
+            expect(got.layout).toBeTrue();
+            expect(`${got.forged_file?.data}${got.forged_folder?.data}`).toContain(HOST_WORDS);
+        } finally {
+            ganesha.signal(15);
+            await ganesha.ended(15000);
+            removeTree(dir);
+        }
     });
 });
+
+interface NfsRead {
+    status: number;
+    data: string | null;
+}

@@ -245,7 +245,7 @@ describe('the privileged helper (D-Bus + polkit)', () => {
                 const got = [
                     nsTry(CLIENT, ['curl', '-s', `http://${SRV_IP}/medium/casper/marker.txt`]).stdout.trim(),
                     (readTextFile(tftpOut) ?? '').trim(),
-                    nsTry(CLIENT, ['nfs-cat', `nfs://${SRV_IP}/run/share-this-cd/medium/casper/marker.txt`]).stdout.trim(),
+                    nsTry(CLIENT, ['nfs-cat', `nfs://${SRV_IP}/run/share-this-cd/nfs/casper/marker.txt`]).stdout.trim(),
                 ];
                 sh(['rm', '-f', tftpOut]);
                 return got;

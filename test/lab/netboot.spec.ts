@@ -20,7 +20,7 @@ const SPEC_TIMEOUT = 420000;
 /** The medium as the client mounted it: our NFS export of the tree (directly, or through the engine's alias). */
 function sharedRoot(tree: string): jasmine.AsymmetricMatcher<string> {
     const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return jasmine.stringMatching(new RegExp(`^${literal(SRV_IP)}:(${literal(tree)}|/run/share-this-cd/medium)$`));
+    return jasmine.stringMatching(new RegExp(`^${literal(SRV_IP)}:(${literal(tree)}|/run/share-this-cd/(medium|nfs))$`));
 }
 
 const vms: LabVm[] = [];

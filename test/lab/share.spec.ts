@@ -7,6 +7,8 @@ import {
     leftovers, makeMedium, ns, nsTry, pxeProbe, RUNTIME, setupNet, sh, sha256, sleep, startRouterDhcp, startShare, status, teardownNet, waitStatus,
     type Status, type StatusClient,
 } from '../support/lab.ts';
+import { FirewalldLab, UfwLab } from '../support/firewalls.ts';
+import { LabShare, READY } from '../../src/lab/share.ts';
 
 const TIMEOUT = 90000;
 
@@ -118,14 +120,14 @@ describe('sharing in the lab', () => {
         });
 
         it('exports the medium read-only over NFS (v3 and v4), byte-identical, with .disk', () => {
-            const ls = ns(CLIENT, ['nfs-ls', `nfs://${SRV_IP}${RUNTIME}/medium/casper/`]).stdout;
+            const ls = ns(CLIENT, ['nfs-ls', `nfs://${SRV_IP}${RUNTIME}/nfs/casper/`]).stdout;
             expect(ls).toContain('minimal.standard.live.squashfs');
             const local = `${tmp}/nfs-squashfs`;
-            sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${RUNTIME}/medium/casper/minimal.standard.live.squashfs > ${local}`]);
+            sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${RUNTIME}/nfs/casper/minimal.standard.live.squashfs > ${local}`]);
             expect(sha256(local)).toBe(sha256(`${medium}/casper/minimal.standard.live.squashfs`));
-            expect(ns(CLIENT, ['nfs-cat', `nfs://${SRV_IP}${RUNTIME}/medium/.disk/info?version=4`]).stdout).toContain('Ubuntu 24.04.1 LTS');
+            expect(ns(CLIENT, ['nfs-cat', `nfs://${SRV_IP}${RUNTIME}/nfs/.disk/info?version=4`]).stdout).toContain('Ubuntu 24.04.1 LTS');
             sh(['sh', '-c', `echo hello > ${tmp}/w.txt`]);
-            const write = nsTry(CLIENT, ['nfs-cp', `${tmp}/w.txt`, `nfs://${SRV_IP}${RUNTIME}/medium/written.txt`]);
+            const write = nsTry(CLIENT, ['nfs-cp', `${tmp}/w.txt`, `nfs://${SRV_IP}${RUNTIME}/nfs/written.txt`]);
             expect(write.status).not.toBe(0);
             expect(GLib.file_test(`${medium}/written.txt`, GLib.FileTest.EXISTS)).toBeFalse();
         });
@@ -136,7 +138,7 @@ describe('sharing in the lab', () => {
             expect(c.arch).not.toBe('unknown');
             expect(c.fetched).toEqual(jasmine.arrayContaining(['bootloader', 'menu', 'kernel', 'initrd']));
             // Hold an NFS connection open (the reader is slow), as a booted client does.
-            const slow = sh(['sh', '-c', `(ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${RUNTIME}/medium/casper/minimal.standard.live.squashfs | (sleep 6; cat > /dev/null)) > /dev/null 2>&1 & echo $!`]);
+            const slow = sh(['sh', '-c', `(ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${RUNTIME}/nfs/casper/minimal.standard.live.squashfs | (sleep 6; cat > /dev/null)) > /dev/null 2>&1 & echo $!`]);
             expect(slow.status).toBe(0);
             const running = await waitStatus(s => s.clients.some(x => x.mac === CLIENT_MAC && x.stage === 'running'), 'the client running');
             expect(running.clientCount).toBe(1);
@@ -230,6 +232,17 @@ describe('sharing in the lab', () => {
         }, 180000);
     });
 
+    /** The client's boot, over TFTP, HTTP and NFS, after a DHCP answer from us. */
+    function clientBoots(): void {
+        const lease = clientDhcp('PXEClient:Arch:00000:UNDI:002001');
+        expect(lease.server).toBe(SRV_IP);
+        ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'lpxelinux.0', `${tmp}/fw.0`]);
+        expect(sha256(`${tmp}/fw.0`)).toBe(sha256('/usr/lib/PXELINUX/lpxelinux.0'));
+        ns(CLIENT, ['curl', '-sSf', '-o', `${tmp}/fw-vmlinuz`, `http://${SRV_IP}/medium/casper/vmlinuz`]);
+        expect(sha256(`${tmp}/fw-vmlinuz`)).toBe(sha256(`${medium}/casper/vmlinuz`));
+        expect(ns(CLIENT, ['nfs-ls', `nfs://${SRV_IP}${RUNTIME}/nfs/casper/`]).stdout).toContain('vmlinuz');
+    }
+
     describe('behind a firewall that drops what it does not know', () => {
         // A typical default-drop ruleset: established connections and loopback only.
         const RULES = 'table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iif "lo" accept\n }\n}\n';
@@ -254,17 +267,11 @@ describe('sharing in the lab', () => {
 
         it('opens our ports on our interface: the client gets its address and boot files over TFTP, HTTP and NFS; stop puts the rules back as they were', async () => {
             const share = await startShare(['--medium', medium]);
-            expect(share.output).toContain('Letting the share through the firewall (inet filter input) on br0…');
+            expect(share.output).toContain('Letting the share through the firewall (nftables inet filter input) on br0…');
             expect(ruleset()).toContain('iifname "br0" udp dport { 67, 68, 4011 } accept comment "share-this-cd');
-            const lease = clientDhcp('PXEClient:Arch:00000:UNDI:002001');
-            expect(lease.server).toBe(SRV_IP);
+            clientBoots();
             const offers = pxeProbe(0).filter(o => o.server === SRV_IP);
             expect(offers.map(bootFile)).withContext(JSON.stringify(offers)).toContain('lpxelinux.0');
-            ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'lpxelinux.0', `${tmp}/fw.0`]);
-            expect(sha256(`${tmp}/fw.0`)).toBe(sha256('/usr/lib/PXELINUX/lpxelinux.0'));
-            ns(CLIENT, ['curl', '-sSf', '-o', `${tmp}/fw-vmlinuz`, `http://${SRV_IP}/medium/casper/vmlinuz`]);
-            expect(sha256(`${tmp}/fw-vmlinuz`)).toBe(sha256(`${medium}/casper/vmlinuz`));
-            expect(ns(CLIENT, ['nfs-ls', `nfs://${SRV_IP}${RUNTIME}/medium/casper/`]).stdout).toContain('vmlinuz');
             await stopAndCheck(share);
             expect(ruleset()).toBe(before);
         });
@@ -278,6 +285,90 @@ describe('sharing in the lab', () => {
             expect(r.stdout).toContain('Cleaned up after a share that was not running any more.');
             expect(ruleset()).toBe(before);
             expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+    });
+
+    describe('behind firewalld (its default zone rejects what it does not know)', () => {
+        const firewalld = new FirewalldLab();
+        const ruleset = (): string => ns(SRV, ['nft', 'list', 'ruleset']).stdout;
+        // The user's own rule, the same as one of ours: neither added again nor taken away.
+        const USERS = 'rule family="ipv4" source address="10.77.0.0/24" port port="69" protocol="udp" accept';
+
+        beforeAll(async () => {
+            setupNet();
+            await firewalld.start();
+            expect(firewalld.cmd(['--add-rich-rule', USERS]).status).toBe(0);
+        });
+        afterAll(async () => {
+            await firewalld.stop();
+            teardownNet();
+        });
+
+        it('without opening it, a client gets no answer from us', async () => {
+            const share = await startShare(['--medium', medium], { SHARE_THIS_CD_OPEN_FIREWALL: '0', DBUS_SYSTEM_BUS_ADDRESS: firewalld.address });
+            expect(pxeProbe(0, { waitMs: 5000 }).filter(o => o.server === SRV_IP)).toEqual([]);
+            await stopAndCheck(share);
+        });
+
+        it('is asked through its D-Bus API for rules in the interface\'s zone, from the shared network only; the client boots; stop leaves its rules and ruleset as they were', async () => {
+            const rulesBefore = firewalld.cmd(['--list-rich-rules']).stdout;
+            const nftBefore = ruleset();
+            const share = await startShare(['--medium', medium], { DBUS_SYSTEM_BUS_ADDRESS: firewalld.address });
+            expect(share.output).toContain('Letting the share through the firewall (firewalld) on br0…');
+            expect(share.output).not.toContain('(nftables'); // firewalld's own tables are left to it
+            const rules = firewalld.cmd(['--list-rich-rules']).stdout.trim().split('\n');
+            expect(rules).toContain('rule family="ipv4" source address="0.0.0.0" port port="67" protocol="udp" accept');
+            expect(rules).toContain('rule family="ipv4" source address="10.77.0.0/24" port port="2049" protocol="tcp" accept');
+            expect(rules.filter(r => r === USERS).length).toBe(1);
+            // Run time only: nothing in the permanent configuration.
+            expect(firewalld.cmd(['--permanent', '--list-rich-rules']).stdout.trim()).toBe('');
+            clientBoots();
+            await stopAndCheck(share);
+            expect(firewalld.cmd(['--list-rich-rules']).stdout).toBe(rulesBefore);
+            expect(ruleset()).toBe(nftBefore);
+        });
+    });
+
+    describe('behind ufw (enabled: incoming traffic denied)', () => {
+        const ufw = new UfwLab();
+        let before = '';
+
+        beforeAll(() => {
+            setupNet();
+            // The user's own rules: one of them the same as part of ours would be (kept either way).
+            for (const args of [['allow', '80/tcp'], ['--force', 'enable']])
+                expect(ufw.ufw(args).status).toBe(0);
+            before = ufw.files();
+        });
+        afterAll(() => {
+            teardownNet();
+            ufw.remove();
+        });
+
+        const start = async (env: Record<string, string> = {}): Promise<LabShare> => {
+            const share = new LabShare(CLI, SRV, ['--medium', medium], { SHARE_THIS_CD_GONE_AFTER: '4', ...env }, () => {}, ufw.wrapper());
+            await share.waitFor(READY);
+            return share;
+        };
+
+        it('without opening it, a client gets no answer from us', async () => {
+            const share = await start({ SHARE_THIS_CD_OPEN_FIREWALL: '0' });
+            expect(pxeProbe(0, { waitMs: 5000 }).filter(o => o.server === SRV_IP)).toEqual([]);
+            await stopAndCheck(share);
+        });
+
+        it('gets our rules through ufw\'s commands, on the shared interface only; the client boots; stop leaves ufw\'s rules as they were', async () => {
+            const share = await start();
+            expect(share.output).toContain('Letting the share through the firewall (ufw) on br0…');
+            expect(share.output).not.toContain('(nftables ip filter'); // ufw's chains are left to ufw
+            const added = ufw.ufw(['show', 'added']).stdout;
+            expect(added).toMatch(/^ufw allow in on br0 to any port 67,68,4011 proto udp comment 'share-this-cd \d+'$/m);
+            expect(added).toMatch(/^ufw allow in on br0 to any port 69,111,2049 proto udp comment 'share-this-cd \d+'$/m);
+            expect(added).toMatch(/^ufw allow in on br0 to any port 80,111,2049,20048 proto tcp comment 'share-this-cd \d+'$/m);
+            clientBoots();
+            await stopAndCheck(share);
+            expect(ufw.files()).toBe(before);
+            expect(ufw.ufw(['show', 'added']).stdout).toContain('ufw allow 80/tcp');
         });
     });
 

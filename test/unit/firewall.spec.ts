@@ -1,5 +1,7 @@
 // The firewall opening's pure parts: which chains to open, the nft script, finding our rules again.
 import { inputChains, openScript, ruleHandles } from '../../src/backend/network/firewall.ts';
+import { richRules } from '../../src/backend/network/firewalld.ts';
+import { addedRules, ruleKey, ufwArgv, ufwRules } from '../../src/backend/network/ufw.ts';
 
 // `nft -j list ruleset` of a machine with a native nftables ruleset and iptables-nft's (ufw's) tables.
 const RULESET = JSON.stringify({ nftables: [
@@ -46,5 +48,47 @@ describe('opening the firewall', () => {
         ] });
         expect(ruleHandles(chain, 'share-this-cd 42')).toEqual([7, 10]);
         expect(ruleHandles('nonsense', 'share-this-cd 42')).toEqual([]);
+    });
+});
+
+describe('opening firewalld and ufw (their own tools)', () => {
+    it('asks firewalld for rich rules from the shared network only, and DHCP requests from a computer without an address', () => {
+        expect(richRules('10.77.0.0/24', { udp: [69, 67, 67, 0], tcp: [80] })).toEqual([
+            'rule family="ipv4" source address="0.0.0.0" port port="67" protocol="udp" accept',
+            'rule family="ipv4" source address="10.77.0.0/24" port port="67" protocol="udp" accept',
+            'rule family="ipv4" source address="10.77.0.0/24" port port="69" protocol="udp" accept',
+            'rule family="ipv4" source address="10.77.0.0/24" port port="80" protocol="tcp" accept',
+        ]);
+        expect(richRules('10.77.0.0/24', { udp: [], tcp: [] })).toEqual([]);
+    });
+
+    it('gives ufw one rule per protocol on the interface, at most 15 ports each, and nothing for a name ufw would misread', () => {
+        expect(ufwRules('br0', { udp: [4011, 67, 68], tcp: [2049, 80] })).toEqual([
+            ['in', 'on', 'br0', 'to', 'any', 'port', '67,68,4011', 'proto', 'udp'],
+            ['in', 'on', 'br0', 'to', 'any', 'port', '80,2049', 'proto', 'tcp'],
+        ]);
+        const many = Array.from({ length: 17 }, (_x, i) => 1000 + i);
+        expect(ufwRules('eth0', { udp: many, tcp: [] }).map(r => r[6].split(',').length)).toEqual([15, 2]);
+        expect(ufwRules('br0; reset', { udp: [67], tcp: [] })).toEqual([]);
+        expect(ufwRules('x'.repeat(16), { udp: [67], tcp: [] })).toEqual([]);
+    });
+
+    it('tells a rule ufw already has from one it has not, whatever its comment', () => {
+        // `ufw show added` of ufw 0.36.2
+        const added = addedRules([
+            'Added user rules (see \'ufw status\' for running firewall):',
+            'ufw allow 80/tcp',
+            'ufw allow in on br0 to any port 67,68,4011 proto udp comment \'share-this-cd 41\'',
+            'ufw allow in on br0 to any port 69 proto udp comment \'it\\\'s mine\'',
+        ].join('\n'));
+        expect(added.has(ruleKey(['in', 'on', 'br0', 'to', 'any', 'port', '67,68,4011', 'proto', 'udp']))).toBeTrue();
+        expect(added.has(ruleKey(['in', 'on', 'br0', 'to', 'any', 'port', '69', 'proto', 'udp']))).toBeTrue();
+        expect(added.has(ruleKey(['in', 'on', 'br1', 'to', 'any', 'port', '67,68,4011', 'proto', 'udp']))).toBeFalse();
+        expect(added.has('ufw allow 80/tcp')).toBeTrue();
+    });
+
+    it('runs ufw through systemd for the helper that systemd sandboxes', () => {
+        expect(ufwArgv(['status'], false)).toEqual(['ufw', 'status']);
+        expect(ufwArgv(['status'], true)).toEqual(['systemd-run', '--quiet', '--wait', '--pipe', '--collect', '--service-type=exec', '--', 'ufw', 'status']);
     });
 });

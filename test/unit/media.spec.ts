@@ -6,6 +6,7 @@ import GLib from 'gi://GLib';
 
 import { FIXTURES, TOP, readText, runCli } from '../support/helpers.ts';
 import { loopReads, majorMinor } from '../../src/backend/medium/mounts.ts';
+import { mountRootAt } from '../../src/shared/fsutil.ts';
 
 type Row = [label: string, kernel: string, initrd: string[], cmdline: string, isDefault: boolean];
 
@@ -230,5 +231,27 @@ describe('what a loop device reads (medium/mounts.ts)', () => {
         expect(loopReads('254:0 613', iso)).toBeFalse();
         expect(loopReads('254:1 612', iso)).toBeFalse();
         expect(loopReads('', iso)).toBeFalse();
+    });
+});
+
+describe('whether a medium is a whole file system (mountinfo)', () => {
+    // Real lines: the root file system, a udisks USB stick, a bind mount of a folder of the root file system
+    // (as the engine's pinned medium is), a path with a space, and a mount over another on the same point.
+    const MOUNTINFO = [
+        '25 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw',
+        '60 25 8:17 / /media/ubuntu/Ubuntu\\04024.04 ro,nosuid,nodev,relatime shared:30 - iso9660 /dev/sdb1 ro,nojoliet',
+        '61 25 254:0 /home/ubuntu/extracted /run/share-this-cd/medium ro,nosuid,nodev,noexec,relatime shared:1 - ext4 /dev/vda rw',
+        '62 25 0:45 / /run/share-this-cd/iso ro,nosuid,nodev,noexec,relatime shared:31 - fuse.fuseiso fuseiso ro,user_id=0',
+        '63 25 254:0 /srv/cd /cdrom ro,relatime shared:1 - ext4 /dev/vda rw',
+        '64 63 7:0 / /cdrom ro,relatime shared:32 - iso9660 /dev/loop0 ro',
+    ].join('\n');
+
+    it('says which folder of its file system a mount shows', () => {
+        expect(mountRootAt(MOUNTINFO, '/media/ubuntu/Ubuntu 24.04')).toBe('/');
+        expect(mountRootAt(MOUNTINFO, '/run/share-this-cd/medium')).toBe('/home/ubuntu/extracted');
+        expect(mountRootAt(MOUNTINFO, '/run/share-this-cd/iso')).toBe('/');
+        expect(mountRootAt(MOUNTINFO, '/cdrom')).toBe('/'); // the last mount on a point is the one seen
+        expect(mountRootAt(MOUNTINFO, '/home/ubuntu/extracted')).toBeNull(); // a folder, not a mount
+        expect(mountRootAt(MOUNTINFO, '/media/ubuntu/Ubuntu\\04024.04')).toBeNull();
     });
 });

@@ -8,10 +8,12 @@
 import GLib from 'gi://GLib';
 
 import { _, format } from '../../shared/i18n.ts';
-import { mountsBelow, readTextFile, writeAtomic } from '../../shared/fsutil.ts';
+import { mountsBelow, readTextFile, removeTree, writeAtomic } from '../../shared/fsutil.ts';
 import { unmount } from '../medium/mounts.ts';
 import { removeAddress } from '../network/host.ts';
 import { closeChain } from '../network/firewall.ts';
+import { removeRichRule } from '../network/firewalld.ts';
+import { ufwDelete } from '../network/ufw.ts';
 import type { Cidr } from '../network/ipv4.ts';
 import { isSameProcess, killProcess, run } from '../services/supervisor.ts';
 
@@ -24,6 +26,12 @@ export type JournalEntry =
     | { kind: 'export'; path: string; unexport: string[] }
     /** A daemon we started: pid, program name and start time tell it from a later process with its PID. */
     | { kind: 'daemon'; name: string; pid: number; comm: string; startTime: number }
+    /** A folder of ours outside the runtime directory (the medium packed for NFS), removed with what it holds. */
+    | { kind: 'scratch'; path: string }
+    /** A rich rule added to a zone of firewalld at run time (network/firewalld.ts). */
+    | { kind: 'firewalld'; zone: string; rule: string }
+    /** A rule added to ufw (network/ufw.ts): the words after `ufw allow`. */
+    | { kind: 'ufw'; rule: string[] }
     /** Rules put at the top of a firewall chain (network/firewall.ts), found again by their comment. */
     | { kind: 'firewall'; family: 'ip' | 'inet'; table: string; chain: string; comment: string };
 
@@ -44,6 +52,16 @@ export const UNDO: Undo = {
         await killProcess(e.pid, e.comm, e.startTime);
         return format(_("stopped {name} (pid {pid})"), { name: e.name, pid: e.pid });
     },
+    scratch: async e => {
+        if (!GLib.file_test(e.path, GLib.FileTest.IS_DIR))
+            return null;
+        const kept = removeTree(e.path);
+        if (kept.length > 0)
+            throw new Error(format(_("{path} could not be removed: {kept}"), { path: e.path, kept: kept.join(', ') }));
+        return format(_("removed {path}"), { path: e.path });
+    },
+    firewalld: async e => removeRichRule(e.zone, e.rule) ? format(_("closed firewalld again (zone {zone}: {rule})"), { zone: e.zone, rule: e.rule }) : null,
+    ufw: async e => ufwDelete(e.rule) ? format(_("deleted the ufw rule “allow {rule}”"), { rule: e.rule.join(' ') }) : null,
     firewall: async e => closeChain(e, e.comment) > 0 ? format(_("closed the firewall again ({family} {table} {chain})"), { family: e.family, table: e.table, chain: e.chain }) : null,
 };
 

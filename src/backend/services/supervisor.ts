@@ -28,6 +28,31 @@ export function run(argv: string[], input: string | null = null): RunResult {
     return { status: proc.get_if_exited() ? proc.get_exit_status() : 128 + proc.get_term_sig(), stdout: stdout ?? '', stderr: stderr ?? '' };
 }
 
+/** Runs a command to completion without holding up the main loop (long ones: packing a medium). */
+export function runAsync(argv: string[]): Promise<RunResult> {
+    return new Promise(resolve => {
+        let proc: Gio.Subprocess;
+        try {
+            proc = Gio.Subprocess.new(argv, Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE);
+        } catch (e) {
+            resolve({ status: 127, stdout: '', stderr: (e as GLib.Error).message ?? String(e) });
+            return;
+        }
+        proc.communicate_utf8_async(null, null, (_p, result) => {
+            let stdout = '';
+            let stderr = '';
+            try {
+                const [, out, err] = proc.communicate_utf8_finish(result);
+                stdout = out ?? '';
+                stderr = err ?? '';
+            } catch (e) {
+                stderr = (e as GLib.Error).message ?? String(e);
+            }
+            resolve({ status: exitStatusOf(proc), stdout, stderr });
+        });
+    });
+}
+
 /**
  * What tells a process from a later one that got its PID: its program name and its start time (clock ticks
  * after boot, field 22 of /proc/PID/stat). Null when no such process runs (or it is a zombie).
