@@ -17,7 +17,8 @@ import { Journal } from './runtime/journal.ts';
 import { OwnerLock } from './runtime/lock.ts';
 import { type StatusJson, lockOwner, releaseRuntime, sweepRuntime, undoLeftovers, writeStatus } from './runtime/owner.ts';
 import { checkPortsFree, exportNfs, packForNfs, updateTree, writeFiles } from './apply.ts';
-import { Daemon, type DaemonOptions, type DaemonSpec, processIdentity, tcpConnects } from './services/supervisor.ts';
+import { Daemon, type DaemonOptions, type DaemonSpec, processIdentity, run, tcpConnects } from './services/supervisor.ts';
+import { mountdPorts } from './services/nfs.ts';
 import { SLEEP, anchorArgv, anchorReady, confine, inJailArgv } from './services/jail.ts';
 import { Coalescer, PUBLISH_INTERVAL_MS, sleep } from '../shared/timers.ts';
 import { ClientWatch } from './watch.ts';
@@ -131,6 +132,8 @@ export class Share {
         writeFiles(spec, this.journal);
         await packForNfs(spec, this.journal, progress);
         exportNfs(spec, this.journal);
+        if (spec.nfs.backend === 'kernel') // its mountd's port, wherever it is
+            this.openFirewall(spec.interfaceName, spec.subnet, mountdPorts(run(['rpcinfo', '-p', spec.server.address]).stdout));
         await checkPortsFree(spec);
         for (const d of spec.daemons) {
             progress(format(_("Starting {name}…"), { name: d.name }));
@@ -151,7 +154,7 @@ export class Share {
      * the top of every other input chain of nftables. Each rule a journal entry, made before it exists.
      */
     private openFirewall(iface: string, network: string, ports: Ports): void {
-        if (!this.env.openFirewall)
+        if (!this.env.openFirewall || ports.udp.length + ports.tcp.length === 0)
             return;
         const owners = this.firewallOwners ??= { firewalld: firewalldRunning(), ufw: ufwActive() };
         const comment = `share-this-cd ${ownPid()}`;

@@ -7,7 +7,7 @@ import { platform } from '../../src/backend/platforms.ts';
 import { explainDnsmasqFailure, renderDnsmasqDhcp, renderDnsmasqTftp } from '../../src/backend/services/dnsmasq.ts';
 import { parseHttpAccess, renderNginx } from '../../src/backend/services/http.ts';
 import { anchorArgv, confineArgv, inJailArgv, isConfined, jailScript } from '../../src/backend/services/jail.ts';
-import { kernelExportArgv, kernelUnexportArgv, parseNfsPeers, renderGanesha } from '../../src/backend/services/nfs.ts';
+import { kernelExportArgv, kernelUnexportArgv, mountdPorts, parseNfsPeers, renderGanesha } from '../../src/backend/services/nfs.ts';
 import { FIXTURES } from '../support/helpers.ts';
 
 const base = {
@@ -117,6 +117,24 @@ describe('NFS export', () => {
     it('kernel nfsd: a runtime export read-only to the subnet with a fixed fsid, and its removal', () => {
         expect(kernelExportArgv(spec)).toEqual(['/usr/sbin/exportfs', '-i', '-o', 'ro,all_squash,anonuid=65534,anongid=65534,subtree_check,insecure,fsid=7077', '192.168.1.0/24:/cdrom']);
         expect(kernelUnexportArgv(spec)).toEqual(['/usr/sbin/exportfs', '-u', '192.168.1.0/24:/cdrom']);
+    });
+
+    it('kernel nfsd: finds the ports its mountd took (the firewall opens them)', () => {
+        // `rpcinfo -p` of a Debian 12 NFS server (mountd on random ports, nfs, nlockmgr, statd)
+        const RPCINFO = [
+            '   program vers proto   port  service',
+            '    100000    4   tcp    111  portmapper',
+            '    100000    2   udp    111  portmapper',
+            '    100005    1   udp  44585  mountd',
+            '    100005    1   tcp  42125  mountd',
+            '    100005    2   udp  44585  mountd',
+            '    100005    3   tcp  42125  mountd',
+            '    100003    3   tcp   2049  nfs',
+            '    100021    4   tcp  37617  nlockmgr',
+            '    100024    1   udp  54345  status',
+        ].join('\n');
+        expect(mountdPorts(RPCINFO)).toEqual({ udp: [44585], tcp: [42125] });
+        expect(mountdPorts('rpcinfo: can\'t contact portmapper')).toEqual({ udp: [], tcp: [] });
     });
 
     it('ganesha: NFSv3+v4, no grace period, read-only for the subnet only, bound to our address', () => {

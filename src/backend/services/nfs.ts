@@ -45,6 +45,21 @@ export function exportOptions(): string {
     return `ro,all_squash,anonuid=${ANONYMOUS_ID},anongid=${ANONYMOUS_ID},subtree_check,insecure,fsid=${NFS_FSID}`;
 }
 
+/**
+ * The ports of the kernel nfsd's rpc.mountd in `rpcinfo -p` output (program 100005): it takes a free port at
+ * start unless its configuration fixes one, and NFSv3 clients (the live systems' nfsmount) ask it first.
+ */
+export function mountdPorts(rpcinfo: string): { udp: number[]; tcp: number[] } {
+    const ports: { udp: number[]; tcp: number[] } = { udp: [], tcp: [] };
+    for (const line of rpcinfo.split('\n')) {
+        const [program, , proto, port] = line.trim().split(/\s+/);
+        const n = Number(port);
+        if (program === '100005' && (proto === 'udp' || proto === 'tcp') && Number.isInteger(n) && n > 0 && n < 65536 && !ports[proto].includes(n))
+            ports[proto].push(n);
+    }
+    return ports;
+}
+
 export function kernelExportArgv(s: NfsSpec): string[] {
     return [EXPORTFS, '-i', '-o', exportOptions(), `${s.subnet}:${s.path}`];
 }
