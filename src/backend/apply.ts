@@ -35,7 +35,8 @@ export const PACK_PARENT = '/var/tmp';
 
 /**
  * The medium packed for nfs-ganesha when it is not a whole file system (plan.ts NfsPack): a squashfs image of
- * it (uncompressed: a live medium's big files are compressed already) in a folder of ours, mounted read-only.
+ * it (uncompressed: a live medium's big files are compressed already) in a folder of ours, mounted read-only
+ * (a loop mount, else squashfuse: FUSE's handles are its own too).
  * Refused, with the space it needs, when the disk has not room for a copy.
  */
 export async function packForNfs(spec: ShareSpec, journal: Journal, progress: (text: string) => void): Promise<void> {
@@ -58,9 +59,13 @@ export async function packForNfs(spec: ShareSpec, journal: Journal, progress: (t
         throw new ShareError('DaemonFailed', format(_("The medium could not be copied for NFS: {error}"), { error: (made.stderr.trim() || made.stdout.trim()).split('\n').slice(-3).join(' ') }));
     mkdirs(pack.at);
     journal.make({ kind: 'mount', path: pack.at }, () => {
-        const r = run(['mount', '-t', 'squashfs', '-o', `loop,${MEDIUM_MOUNT_OPTIONS}`, image, pack.at]);
-        if (r.status !== 0)
-            throw new ShareError('DaemonFailed', format(_("The copy of the medium for NFS could not be mounted: {error}"), { error: r.stderr.trim() }));
+        // A loop mount, else FUSE (squashfuse): a container (or a sandbox) may have no loop device.
+        const loop = run(['mount', '-t', 'squashfs', '-o', `loop,${MEDIUM_MOUNT_OPTIONS}`, image, pack.at]);
+        if (loop.status === 0)
+            return;
+        const fuse = run(['squashfuse', '-o', `${MEDIUM_MOUNT_OPTIONS},allow_other`, image, pack.at]);
+        if (fuse.status !== 0)
+            throw new ShareError('DaemonFailed', format(_("The copy of the medium for NFS could not be mounted: {error}"), { error: `${loop.stderr.trim()} ${fuse.stderr.trim()}`.trim() }));
     });
 }
 

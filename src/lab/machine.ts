@@ -22,7 +22,7 @@ const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'libpam-systemd', 'ipr
  * Besides the package's dependencies: this kernel has no nfsd, so the NFS server is nfs-ganesha (the second
  * choice of the package's "nfs-kernel-server | nfs-ganesha-vfs"); ISO files go through FUSE (no iso9660 here).
  */
-const EXTRA_PACKAGES = ['nfs-ganesha-vfs', 'fuseiso', 'fuse3'];
+const EXTRA_PACKAGES = ['nfs-ganesha-vfs', 'fuseiso', 'squashfuse', 'fuse3'];
 /**
  * Units of the root that are stopped for good, each for a reason of this lab, not of the product:
  *  - nfs-ganesha.service: the system's own ganesha (enabled by its package) would hold port 2049 on every

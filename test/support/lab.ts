@@ -106,7 +106,7 @@ export function leftovers(): Leftovers {
     const processes: string[] = [];
     for (const pid of sh(['ip', 'netns', 'pids', SRV]).stdout.split('\n').filter(p => /^\d+$/.test(p))) {
         const comm = sh(['cat', `/proc/${pid}/comm`]).stdout.trim();
-        if (['dnsmasq', 'nginx', 'ganesha.nfsd', 'rpcbind', 'fuseiso', 'sleep'].includes(comm)) // sleep: the jail's anchor
+        if (['dnsmasq', 'nginx', 'ganesha.nfsd', 'rpcbind', 'fuseiso', 'squashfuse', 'sleep'].includes(comm)) // sleep: the jail's anchor
             processes.push(`${comm}(${pid})`);
     }
     const addresses = sh(['ip', '-n', SRV, '-4', '-o', 'addr', 'show', 'dev', 'br0']).stdout.split('\n')
