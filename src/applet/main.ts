@@ -104,7 +104,7 @@ class Applet {
 
     private options(iso: string | null = null): ShareOptions {
         const p = this.prefs.load();
-        return { medium: null, iso, interface: p.interface, mode: p.mode, http: p.http, httpPort: DEFAULT_HTTP_PORT };
+        return { medium: null, iso, interface: p.interface, mode: p.mode, http: p.http, httpPort: DEFAULT_HTTP_PORT, menuTimeout: p.menuTimeout, defaultEntry: null };
     }
 
     private toggle(on: boolean, iso: string | null = null): void {

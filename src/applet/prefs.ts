@@ -3,7 +3,7 @@
 import GLib from 'gi://GLib';
 
 import { mkdirs, readTextFile, writeAtomic } from '../shared/fsutil.ts';
-import { type RequestedMode, isInterfaceName, isMode } from '../shared/options.ts';
+import { MAX_MENU_TIMEOUT, type RequestedMode, isInterfaceName, isMode } from '../shared/options.ts';
 
 export interface AppletPrefs {
     interface: string | null;
@@ -15,9 +15,11 @@ export interface AppletPrefs {
     wasSharing: boolean;
     /** The ISO file shared when sharing was last switched on (null: the live medium): what login shares again. */
     sharedIso: string | null;
+    /** Seconds the netboot menu waits before its default entry (0: for a key; null: the medium's own, else 30). */
+    menuTimeout: number | null;
 }
 
-export const DEFAULT_PREFS: AppletPrefs = { interface: null, mode: 'auto', http: true, resumeAtLogin: false, wasSharing: false, sharedIso: null };
+export const DEFAULT_PREFS: AppletPrefs = { interface: null, mode: 'auto', http: true, resumeAtLogin: false, wasSharing: false, sharedIso: null, menuTimeout: null };
 
 export function parsePrefs(text: string | null): AppletPrefs {
     let raw: unknown = null;
@@ -38,6 +40,7 @@ export function parsePrefs(text: string | null): AppletPrefs {
         wasSharing: o.wasSharing === true,
         // The helper checks the path again (absolute, readable by the user, no "..").
         sharedIso: typeof o.sharedIso === 'string' && o.sharedIso.startsWith('/') && !/[\n\0]/.test(o.sharedIso) ? o.sharedIso : null,
+        menuTimeout: Number.isInteger(o.menuTimeout) && (o.menuTimeout as number) >= 0 && (o.menuTimeout as number) <= MAX_MENU_TIMEOUT ? o.menuTimeout as number : null,
     };
 }
 

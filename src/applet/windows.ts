@@ -6,7 +6,7 @@ import Gtk from 'gi://Gtk?version=3.0';
 
 import { _ } from '../shared/i18n.ts';
 import type { NetInterface } from '../backend/network/interfaces.ts';
-import type { RequestedMode } from '../shared/options.ts';
+import { DEFAULT_MENU_TIMEOUT, MAX_MENU_TIMEOUT, type RequestedMode } from '../shared/options.ts';
 import type { ClientRow } from './model.ts';
 import type { AppletPrefs } from './prefs.ts';
 
@@ -105,8 +105,20 @@ export function editSettings(parent: Gtk.Window | null, prefs: AppletPrefs, inte
     http.set_active(prefs.http);
     const resume = Gtk.CheckButton.new_with_mnemonic(_("Share again at _login (and when the computer restarts)"));
     resume.set_active(prefs.resumeAtLogin);
+    // The netboot menu's wait: unticked, it waits for a key; untouched, the medium's own timeout (else 30 s).
+    const autoStart = Gtk.CheckButton.new_with_mnemonic(_("Start the default _entry after"));
+    autoStart.set_active(prefs.menuTimeout !== 0);
+    const seconds = Gtk.SpinButton.new_with_range(1, MAX_MENU_TIMEOUT, 1);
+    seconds.set_value(prefs.menuTimeout === null || prefs.menuTimeout === 0 ? DEFAULT_MENU_TIMEOUT : prefs.menuTimeout);
+    seconds.set_sensitive(autoStart.get_active());
+    autoStart.connect('toggled', () => seconds.set_sensitive(autoStart.get_active()));
+    const wait = new Gtk.Box({ orientation: Gtk.Orientation.HORIZONTAL, spacing: 6 });
+    wait.pack_start(autoStart, false, false, 0);
+    wait.pack_start(seconds, false, false, 0);
+    wait.pack_start(new Gtk.Label({ label: _("seconds (unticked: the boot menu waits for a key)"), xalign: 0 }), false, false, 0);
     grid.attach(http, 0, 8, 2, 1);
     grid.attach(resume, 0, 9, 2, 1);
+    grid.attach(wait, 0, 10, 2, 1);
     dialog.get_content_area().add(grid);
     dialog.show_all();
     return new Promise(resolve => {
@@ -117,6 +129,8 @@ export function editSettings(parent: Gtk.Window | null, prefs: AppletPrefs, inte
                 mode: [...radios].find(([, r]) => r.get_active())?.[0] ?? 'auto',
                 http: http.get_active(),
                 resumeAtLogin: resume.get_active(),
+                menuTimeout: !autoStart.get_active() ? 0
+                    : prefs.menuTimeout === null && seconds.get_value_as_int() === DEFAULT_MENU_TIMEOUT ? null : seconds.get_value_as_int(),
             } : null;
             dialog.destroy();
             resolve(result);

@@ -2,7 +2,7 @@
 // netboot client needs. Same inputs, same plan. `share-this-cd plan` prints it; the sharing engine writes it.
 import { _, format } from '../shared/i18n.ts';
 import { ShareError } from '../shared/errors.ts';
-import { isPort } from '../shared/options.ts';
+import { DEFAULT_MENU_TIMEOUT, isPort } from '../shared/options.ts';
 import { isPlainPath } from '../shared/paths.ts';
 import { hasControlChars } from '../shared/text.ts';
 import { parseGrub } from './bootmenu/grubParser.ts';
@@ -24,6 +24,40 @@ export interface BootPlanOptions {
     httpPort: number;
     /** NFS path that holds the medium root; default: the medium root itself. */
     nfsRoot?: string;
+    /** Seconds the netboot menus wait before the default entry (0: until a key is pressed); null: menuTimeout(). */
+    menuTimeout?: number | null;
+    /** The entry that boots by default, by its label (or syslinux name); null: the medium's own default. */
+    defaultEntry?: string | null;
+}
+
+/**
+ * How long a netboot menu waits before its default entry boots: what the user asked (0: wait for a key), else
+ * the medium's own timeout where it has one (0: at once), else DEFAULT_MENU_TIMEOUT — a network boot that waits
+ * for a key nobody presses never starts. Null: wait for a key.
+ */
+export function menuTimeout(own: number | null, asked: number | null): number | null {
+    if (asked !== null)
+        return asked === 0 ? null : asked;
+    return own ?? DEFAULT_MENU_TIMEOUT;
+}
+
+/** The bootable entries' labels (what --default-entry takes), each once, in menu order. */
+export function entryLabels(items: MenuItem[]): string[] {
+    return [...new Set(flatEntries(items).filter(e => e.kind === 'linux').map(e => e.label))];
+}
+
+/**
+ * Makes the bootable entry called `wanted` (its label, or its syslinux name; case and spaces aside) the default
+ * of `items`; false when the menu has none such (then nothing changes).
+ */
+export function chooseDefault(items: MenuItem[], wanted: string): boolean {
+    const key = (text: string): string => text.trim().replace(/\s+/g, ' ').toLowerCase();
+    const all = flatEntries(items);
+    const chosen = all.find(e => e.kind === 'linux' && (key(e.label) === key(wanted) || (e.name !== null && key(e.name) === key(wanted))));
+    if (chosen === undefined)
+        return false;
+    all.forEach(e => { e.default = e === chosen; });
+    return true;
 }
 
 /** Where the medium is reachable inside the TFTP/HTTP tree. */
@@ -104,6 +138,16 @@ export function planBoot(medium: Medium, reader: MediumReader, options: BootPlan
         throw new ShareError('NoLiveMedium', format(_("The live system in {dir} has no kernel and initrd that can be booted over the network. Choose another medium."), { dir: medium.root }));
     ensureDefault(bios.items);
     ensureDefault(uefi.items);
+    const wanted = options.defaultEntry ?? null;
+    if (wanted !== null) {
+        const found = [...new Set([bios, uefi])].map(m => chooseDefault(m.items, wanted));
+        if (!found.includes(true))
+            throw new ShareError('InvalidOption', format(_("The medium has no boot entry “{label}”; its entries: {labels}."),
+                { label: wanted, labels: [...new Set([...entryLabels(bios.items), ...entryLabels(uefi.items)])].map(l => `“${l}”`).join(', ') }));
+    }
+    bios.timeout = menuTimeout(bios.timeout, options.menuTimeout ?? null);
+    if (uefi !== bios)
+        uefi.timeout = menuTimeout(uefi.timeout, options.menuTimeout ?? null);
 
     const title = medium.label;
     const files: Record<string, string> = hasBios ? { 'pxelinux.cfg/default': renderPxelinux(bios, source, title) } : {};

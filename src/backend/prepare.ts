@@ -163,7 +163,8 @@ export async function makeSpec(options: ShareOptions, medium: Medium, reader: Me
     const nfsPack: NfsPack | null = backend === 'ganesha' && mountRootAt(readTextFile('/proc/self/mountinfo') ?? '', medium.root) !== '/'
         ? { from: medium.root, image: 'medium.squashfs', at: `${dir}/nfs` } : null;
     const httpPort = await httpPortFor(options, net.server.address, progress);
-    const boot = planBoot(medium, reader, { server: net.server.address, http: options.http, httpPort, nfsRoot: nfsPack?.at ?? bindAlias ?? undefined });
+    const boot = planBoot(medium, reader, { server: net.server.address, http: options.http, httpPort, nfsRoot: nfsPack?.at ?? bindAlias ?? undefined,
+        menuTimeout: options.menuTimeout, defaultEntry: options.defaultEntry });
     const ownRpcbind = backend === 'ganesha' && !(await tcpConnects(net.server.address, 111, 200));
     return planShare({ boot, interfaceName: net.interfaceName, serverMac: net.mac, server: net.server, addressAssigned: net.assigned, mode: net.mode, range: net.range,
         http: options.http ? { port: httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias, mediumShown: shown, nfsPack });

@@ -16,7 +16,7 @@ import { Share } from '../backend/share.ts';
 import { _, format, ngettext } from '../shared/i18n.ts';
 import { ShareError, isShareError } from '../shared/errors.ts';
 import { runMain } from '../shared/mainLoop.ts';
-import { DEFAULT_OPTIONS, type RequestedMode, type ShareOptions, checkPath, parsePort, validateOptions } from '../shared/options.ts';
+import { DEFAULT_OPTIONS, type RequestedMode, type ShareOptions, checkPath, parseMenuTimeout, parsePort, validateOptions } from '../shared/options.ts';
 import { hasControlChars } from '../shared/text.ts';
 import { BUS_NAME } from '../shared/dbus.ts';
 import { runDemo } from './demo.ts';
@@ -43,6 +43,8 @@ const USAGE = [
     _("  --interface IF    the network interface the other computers are on (default: the wired one)"),
     _("  --mode MODE       auto (default), proxy (next to the network's DHCP server) or dhcp (hand out addresses)"),
     _("  --no-http         serve kernels and initrds over TFTP only (no HTTP fast path)"),
+    _("  --menu-timeout S  seconds the boot menu waits before the default entry starts (default: the medium's own, else 30; 0: wait for a key)"),
+    _("  --default-entry L the boot menu's entry that starts by default, by its label (default: the medium's own)"),
     _("  --remember        through the helper: go on sharing after this command ends and after a restart, until share-this-cd stop"),
     '',
     _("Options of status and clients:"),
@@ -53,6 +55,8 @@ const USAGE = [
     _("  --server IP       the address clients reach this computer at (required)"),
     _("  --no-http         serve kernels and initrds over TFTP only (no HTTP fast path)"),
     _("  --http-port N     port of the HTTP fast path (default 80)"),
+    _("  --menu-timeout S  seconds the boot menu waits before the default entry starts (default: the medium's own, else 30; 0: wait for a key)"),
+    _("  --default-entry L the boot menu's entry that starts by default, by its label (default: the medium's own)"),
     _("  --json            print the plan as JSON"),
     _("  --show FILE       print one generated file (pxelinux.cfg/default, grub/grub.cfg)"),
     '',
@@ -75,7 +79,7 @@ interface Parsed {
     flags: Set<string>;
 }
 
-const VALUE_OPTIONS = new Set(['medium', 'server', 'http-port', 'show', 'iso', 'interface', 'mode', 'clients', 'timeout']);
+const VALUE_OPTIONS = new Set(['medium', 'server', 'http-port', 'show', 'iso', 'interface', 'mode', 'clients', 'timeout', 'menu-timeout', 'default-entry']);
 const FLAG_OPTIONS = new Set(['json', 'no-http', 'help', 'version', 'uefi', 'secure-boot', 'proxy', 'remember']);
 
 /** Parses `COMMAND [--opt VALUE | --opt=VALUE | --flag]…`, refusing unknown, repeated and unsafe options. */
@@ -122,6 +126,12 @@ function httpPortOption(parsed: Parsed): number {
     return text === undefined ? DEFAULT_OPTIONS.httpPort : parsePort(text);
 }
 
+/** --menu-timeout and --default-entry (of start and plan). */
+function menuOptions(parsed: Parsed): { menuTimeout: number | null; defaultEntry: string | null } {
+    const timeout = parsed.values.get('menu-timeout');
+    return { menuTimeout: timeout === undefined ? null : parseMenuTimeout(timeout), defaultEntry: parsed.values.get('default-entry') ?? null };
+}
+
 function planJson(plan: BootPlan): string {
     const { root, flavour, label } = plan.medium; // the contract's shape, exactly
     return JSON.stringify({ medium: { root, flavour, label }, entries: plan.entries, files: plan.files }, null, 2);
@@ -152,7 +162,9 @@ function commandPlan(parsed: Parsed): number {
         throw new UsageError(_("plan needs --server IP: the address other computers reach this one at."));
     const httpPort = httpPortOption(parsed);
     const reader = openMedium(mediumOption(parsed));
-    const plan = planFromReader(reader, { server, http: !parsed.flags.has('no-http'), httpPort });
+    const menus = menuOptions(parsed);
+    validateOptions({ ...DEFAULT_OPTIONS, ...menus });
+    const plan = planFromReader(reader, { server, http: !parsed.flags.has('no-http'), httpPort, ...menus });
     for (const w of plan.warnings)
         printerr(format(_("share-this-cd: note: {message}"), { message: w }));
     const show = parsed.values.get('show');
@@ -168,8 +180,8 @@ function commandPlan(parsed: Parsed): number {
 
 /** Options each command takes (anything else is a usage error). */
 const COMMAND_OPTIONS: Record<string, string[]> = {
-    plan: ['medium', 'server', 'http-port', 'show', 'json', 'no-http'],
-    start: ['medium', 'iso', 'interface', 'mode', 'no-http', 'http-port', 'remember'],
+    plan: ['medium', 'server', 'http-port', 'show', 'json', 'no-http', 'menu-timeout', 'default-entry'],
+    start: ['medium', 'iso', 'interface', 'mode', 'no-http', 'http-port', 'remember', 'menu-timeout', 'default-entry'],
     stop: [],
     status: ['json'],
     clients: ['json'],
@@ -212,6 +224,7 @@ async function commandStart(parsed: Parsed): Promise<number> {
         mode: mode as RequestedMode,
         http: !parsed.flags.has('no-http'),
         httpPort: httpPortOption(parsed),
+        ...menuOptions(parsed),
     };
     // A remembered share outlives this command: only the helper can hold it (root too goes through it).
     const remember = parsed.flags.has('remember');

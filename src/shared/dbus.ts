@@ -57,6 +57,7 @@ export function interfaceInfo(): Gio.DBusInterfaceInfo {
 /** Option keys Start accepts, with their D-Bus type. */
 export const START_OPTIONS: Record<string, string> = {
     'interface': 's', 'mode': 's', 'medium': 's', 'iso': 's', 'http': 'b', 'http-port': 'q', 'remember': 'b',
+    'menu-timeout': 'u', 'default-entry': 's',
 };
 
 /** The error of a call whose reply never came (as GDBus names a call that timed out). */

@@ -46,6 +46,10 @@ export function startOptions(o: ShareOptions, remember: boolean | null = null): 
     dict.mode = new GLib.Variant('s', o.mode);
     dict.http = new GLib.Variant('b', o.http);
     dict['http-port'] = new GLib.Variant('q', o.httpPort);
+    if (o.menuTimeout !== null)
+        dict['menu-timeout'] = new GLib.Variant('u', o.menuTimeout);
+    if (o.defaultEntry !== null)
+        dict['default-entry'] = new GLib.Variant('s', o.defaultEntry);
     if (remember !== null)
         dict.remember = new GLib.Variant('b', remember);
     return dict;

@@ -22,9 +22,29 @@ export interface ShareOptions {
     /** The HTTP fast path for kernels and initrds. */
     http: boolean;
     httpPort: number;
+    /**
+     * Seconds the netboot menus wait before the default entry boots; 0: until a key is pressed; null: the
+     * medium's own timeout, else 30 s (bootPlan.ts menuTimeout).
+     */
+    menuTimeout: number | null;
+    /** The entry that boots by default, by its label; null: the medium's own default. */
+    defaultEntry: string | null;
 }
 
-export const DEFAULT_OPTIONS: ShareOptions = { medium: null, iso: null, interface: null, mode: 'auto', http: true, httpPort: DEFAULT_HTTP_PORT };
+export const DEFAULT_OPTIONS: ShareOptions = { medium: null, iso: null, interface: null, mode: 'auto', http: true, httpPort: DEFAULT_HTTP_PORT, menuTimeout: null, defaultEntry: null };
+
+/** Seconds a netboot menu waits when the medium's own menu waits for a key (thin clients nobody touches). */
+export const DEFAULT_MENU_TIMEOUT = 30;
+
+/** The longest wait a netboot menu may be given (an hour: pxelinux counts at most 3599.6 s). */
+export const MAX_MENU_TIMEOUT = 3600;
+
+/** The menu timeout given as text (command line), or a ShareError. */
+export function parseMenuTimeout(text: string): number {
+    if (!/^\d{1,4}$/.test(text) || Number(text) > MAX_MENU_TIMEOUT)
+        throw new ShareError('InvalidOption', format(_("“{value}” is not a menu timeout: give the seconds the menu waits, 0 to {max} (0: until a key is pressed)."), { value: text, max: MAX_MENU_TIMEOUT }));
+    return Number(text);
+}
 
 export function isMode(value: unknown): value is RequestedMode {
     return typeof value === 'string' && (MODES as readonly string[]).includes(value);
@@ -82,12 +102,16 @@ export function validateOptions(o: ShareOptions, opts: { absolutePaths?: boolean
         throw new ShareError('InvalidOption', format(_("“{value}” is not a mode: use auto, proxy or dhcp."), { value: String(o.mode) }));
     if (!isPort(o.httpPort))
         throw new ShareError('InvalidOption', format(_("“{value}” is not a valid HTTP port (1–65535)."), { value: String(o.httpPort) }));
+    if (o.menuTimeout !== null && !(Number.isInteger(o.menuTimeout) && o.menuTimeout >= 0 && o.menuTimeout <= MAX_MENU_TIMEOUT))
+        throw new ShareError('InvalidOption', format(_("“{value}” is not a menu timeout: give the seconds the menu waits, 0 to {max} (0: until a key is pressed)."), { value: String(o.menuTimeout), max: MAX_MENU_TIMEOUT }));
+    if (o.defaultEntry !== null && (o.defaultEntry.trim() === '' || hasControlChars(o.defaultEntry) || o.defaultEntry.length > 200))
+        throw new ShareError('InvalidOption', format(_("The {option} “{value}” is empty, too long or contains a line break or control character."), { option: 'default entry', value: quoted(o.defaultEntry).slice(1, -1) }));
 }
 
 /** True when two option sets share the same thing the same way (a second Start with them changes nothing). */
 export function sameOptions(a: ShareOptions, b: ShareOptions): boolean {
     return a.medium === b.medium && a.iso === b.iso && a.interface === b.interface && a.mode === b.mode
-        && a.http === b.http && a.httpPort === b.httpPort;
+        && a.http === b.http && a.httpPort === b.httpPort && a.menuTimeout === b.menuTimeout && a.defaultEntry === b.defaultEntry;
 }
 
 /** Options read back from JSON we wrote (settings): null when anything is missing, of the wrong type or invalid. */
@@ -99,7 +123,12 @@ export function optionsFromJson(raw: unknown): ShareOptions | null {
     const medium = text(l.medium), iso = text(l.iso), iface = text(l.interface);
     if (medium === undefined || iso === undefined || iface === undefined || !isMode(l.mode) || typeof l.http !== 'boolean' || !isPort(l.httpPort))
         return null;
-    const options: ShareOptions = { medium, iso, interface: iface, mode: l.mode, http: l.http, httpPort: l.httpPort as number };
+    // (settings written before the menu options have neither: the defaults)
+    const menuTimeout = l.menuTimeout === undefined || l.menuTimeout === null ? null : typeof l.menuTimeout === 'number' ? l.menuTimeout : undefined;
+    const defaultEntry = l.defaultEntry === undefined ? null : text(l.defaultEntry);
+    if (menuTimeout === undefined || defaultEntry === undefined)
+        return null;
+    const options: ShareOptions = { medium, iso, interface: iface, mode: l.mode, http: l.http, httpPort: l.httpPort as number, menuTimeout, defaultEntry };
     try {
         validateOptions(options);
     } catch {

@@ -10,7 +10,7 @@ import { type LabImage, ensureLabImage } from '../../src/lab/image.ts';
 import type { LabNetOptions } from '../../src/lab/net.ts';
 import { type Firmware, LabVm, type Marker, firmwareLabel } from '../../src/lab/vm.ts';
 import {
-    LAB, NOTHING_LEFT, RunningShare, SRV_IP, type Status, type StatusClient, cliInServer, leftovers, setupNet, sh, startRouterDhcp, startShare, status,
+    LAB, NOTHING_LEFT, RUNTIME, RunningShare, SRV_IP, type Status, type StatusClient, cliInServer, leftovers, setupNet, sh, startRouterDhcp, startShare, status,
     teardownNet, waitStatus,
 } from '../support/lab.ts';
 
@@ -99,6 +99,27 @@ function unsignedVariant(image: LabImage): string {
     must(['cp', `${image.tree}/live/vmlinuz`, `${dir}/live/vmlinuz`]);
     must(['sbattach', '--remove', `${dir}/live/vmlinuz`]);
     must(['chmod', '644', `${dir}/live/vmlinuz`]);
+    return dir;
+}
+
+/**
+ * The lab image with its menus as live-build writes them: isolinux `timeout 0` (wait for a key) and no GRUB
+ * timeout. A hard-linked copy of the tree whose two menu files are new files (the image stays as it is).
+ */
+function waitingMenusVariant(image: LabImage): string {
+    const dir = `${work}/waiting-menus`;
+    const must = (argv: string[], input: string | null = null): void => {
+        const r = sh(argv, input);
+        if (r.status !== 0)
+            throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+    };
+    must(['cp', '-al', image.tree, dir]);
+    for (const [file, from, to] of [['isolinux/isolinux.cfg', /^timeout .*$/m, 'timeout 0'], ['boot/grub/config.cfg', /^set timeout=.*\n/m, '']] as const) {
+        const text = sh(['cat', `${image.tree}/${file}`]).stdout;
+        expect(text).toMatch(from);
+        must(['rm', `${dir}/${file}`]);
+        must(['sh', '-c', `cat > '${dir}/${file}'`], text.replace(from, to));
+    }
     return dir;
 }
 
@@ -229,6 +250,19 @@ describe('a real client boots the shared live system (qemu)', () => {
         // tracker reports them gone (SHARE_THIS_CD_GONE_AFTER=4 in the lab).
         const after = await waitStatus(x => x.clientCount === 0, 'no client any more', 120000);
         expect(after.clients.map(c => c.stage)).toEqual(['gone', 'gone', 'gone']);
+        await stopAndCheck(share);
+    }, SPEC_TIMEOUT * 2);
+
+    it('7. menus that wait for a key (as live-build writes them), nobody at the keyboard: a BIOS and a UEFI client start the default entry after 30 s', async () => {
+        const medium = waitingMenusVariant(image);
+        await labNet({ taps: 2 });
+        share = await startShare(['--medium', medium]);
+        expect(sh(['cat', `${RUNTIME}/tftp/pxelinux.cfg/default`]).stdout).toContain('\nTIMEOUT 300\n');
+        expect(sh(['cat', `${RUNTIME}/tftp/grub/grub.cfg`]).stdout).toContain('\nset timeout=30\n');
+        const clients = [vm('waiting-bios', 'bios', 0), vm('waiting-uefi', 'uefi', 1)];
+        const markers = await Promise.all(clients.map(c => marker(c, BOOT_TIMEOUT * 1.5)));
+        expect(markers.map(m => [m.type, m.firmware])).toEqual([['nfs', 'bios'], ['nfs', 'uefi']]);
+        await Promise.all(clients.map(c => c.powerOff()));
         await stopAndCheck(share);
     }, SPEC_TIMEOUT * 2);
 

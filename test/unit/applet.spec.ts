@@ -110,7 +110,9 @@ describe('the applet\'s settings', () => {
             expect(parsePrefs(text)).toEqual(DEFAULT_PREFS);
         expect(parsePrefs('{"interface": "eth0; reboot", "mode": "rogue", "http": "no"}')).toEqual(DEFAULT_PREFS);
         expect(parsePrefs('{"interface": "enp3s0", "mode": "proxy", "http": false, "resumeAtLogin": true, "wasSharing": true, "sharedIso": "/home/u/ubuntu.iso"}'))
-            .toEqual({ interface: 'enp3s0', mode: 'proxy', http: false, resumeAtLogin: true, wasSharing: true, sharedIso: '/home/u/ubuntu.iso' });
+            .toEqual({ interface: 'enp3s0', mode: 'proxy', http: false, resumeAtLogin: true, wasSharing: true, sharedIso: '/home/u/ubuntu.iso', menuTimeout: null });
+        for (const [value, read] of [[45, 45], [0, 0], [3601, null], [-1, null], [2.5, null], ['30', null]] as const)
+            expect(parsePrefs(JSON.stringify({ menuTimeout: value })).menuTimeout).withContext(String(value)).toBe(read);
         for (const iso of ['ubuntu.iso', '/a.iso\nb', 7, null])
             expect(parsePrefs(JSON.stringify({ sharedIso: iso })).sharedIso).withContext(String(iso)).toBeNull();
     });

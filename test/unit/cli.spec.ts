@@ -179,6 +179,35 @@ describe('share-this-cd options', () => {
         expect(GLib.file_test('/run/share-this-cd', GLib.FileTest.EXISTS)).toBeFalse();
     });
 
+    it('boots the default entry after the medium\'s own timeout, else 30 s; --menu-timeout and --default-entry change that', () => {
+        // live-build's menus wait for a key (isolinux "timeout 0", no GRUB timeout): a netboot nobody attends never starts.
+        const live = `${FIXTURES}/debian-live-12`;
+        const show = (...extra: string[]): string[] => ['pxelinux.cfg/default', 'grub/grub.cfg']
+            .map(f => runCli(['plan', '--medium', live, '--server', '10.0.0.1', '--show', f, ...extra]).stdout);
+        const [bios, uefi] = show();
+        expect(bios).toContain('\nTIMEOUT 300\nMENU TITLE');
+        expect(bios).toContain('\nDEFAULT live-amd64\n');
+        expect(uefi).toContain('\nset timeout=30\n');
+        const [waits, waitsToo] = show('--menu-timeout', '0');
+        expect(waits).toContain('\nTIMEOUT 0\n');
+        expect(waitsToo).toContain('\nset timeout=-1\n');
+        const [failsafe, failsafeUefi] = show('--menu-timeout', '5', '--default-entry', 'Live system (amd64 fail-safe mode)');
+        expect(failsafe).toContain('\nTIMEOUT 50\n');
+        expect(failsafe).toContain('\nDEFAULT live-amd64-failsafe\n');
+        expect(failsafeUefi).toContain('\nset timeout=5\nset default=');
+        // The medium's own timeout stays (Ubuntu's 30 s in isolinux's tenths).
+        expect(runCli(['plan', '--medium', `${FIXTURES}/ubuntu-20.04-desktop`, '--server', '10.0.0.1', '--show', 'grub/grub.cfg']).stdout).toContain('\nset timeout=5\n');
+        for (const [args, message] of [
+            [['--default-entry', 'Windows'], 'The medium has no boot entry “Windows”; its entries: “Live system (amd64)”, “Live system (amd64 fail-safe mode)”.'],
+            [['--menu-timeout', '3601'], '“3601” is not a menu timeout'],
+            [['--menu-timeout', '-1'], '“-1” is not a menu timeout'],
+        ] as [string[], string][]) {
+            const r = runCli(['plan', '--medium', live, '--server', '10.0.0.1', ...args]);
+            expect(r.status).withContext(args.join(' ')).toBe(1);
+            expect(r.stderr).withContext(args.join(' ')).toContain(message);
+        }
+    });
+
     it('refuses a bad --http-port', () => {
         expect(runCli(['plan', '--medium', medium, '--server', '10.0.0.1', '--http-port', '70000']).stderr).toContain('is not a valid HTTP port');
     });

@@ -36,7 +36,7 @@ function invalid(wire: Record<string, WireValue>): string {
 describe('Start options', () => {
     it('are all optional, with the engine defaults', () => {
         expect(parseStartOptions({}, IFACES)).toEqual({
-            options: { medium: null, iso: null, interface: null, mode: 'auto', http: true, httpPort: 80 }, remember: false,
+            options: { medium: null, iso: null, interface: null, mode: 'auto', http: true, httpPort: 80, menuTimeout: null, defaultEntry: null }, remember: false,
         });
     });
 
@@ -44,13 +44,19 @@ describe('Start options', () => {
         const r = parseStartOptions({
             'interface': str('eth0'), 'mode': str('proxy'), 'medium': str('/run/live/medium'), 'http': { type: 'b', value: false },
             'http-port': { type: 'q', value: 8080 }, 'remember': { type: 'b', value: true },
+            'menu-timeout': { type: 'u', value: 0 }, 'default-entry': str('Try Ubuntu (safe graphics)'),
         }, IFACES);
-        expect(r).toEqual({ options: { medium: '/run/live/medium', iso: null, interface: 'eth0', mode: 'proxy', http: false, httpPort: 8080 }, remember: true });
+        expect(r).toEqual({ options: { medium: '/run/live/medium', iso: null, interface: 'eth0', mode: 'proxy', http: false, httpPort: 8080,
+            menuTimeout: 0, defaultEntry: 'Try Ubuntu (safe graphics)' }, remember: true });
         expect(parseStartOptions({ iso: str('/home/ann/ubuntu 24.04.iso') }, IFACES).options.iso).toBe('/home/ann/ubuntu 24.04.iso');
     });
 
     const refused: [string, Record<string, WireValue>, string][] = [
-        ['an unknown key', { colour: str('blue') }, 'Unknown option “colour”; the options are: interface, mode, medium, iso, http, http-port, remember.'],
+        ['an unknown key', { colour: str('blue') }, 'Unknown option “colour”; the options are: interface, mode, medium, iso, http, http-port, remember, menu-timeout, default-entry.'],
+        ['a menu timeout as i', { 'menu-timeout': { type: 'i', value: 30 } }, 'The option “menu-timeout” must have the D-Bus type “u”, not “i”.'],
+        ['a menu timeout over an hour', { 'menu-timeout': { type: 'u', value: 3601 } }, '“3601” is not a menu timeout'],
+        ['a line break in the default entry', { 'default-entry': str('Try\nUbuntu') }, 'The default entry “Try\\nUbuntu” is empty, too long or contains'],
+        ['an empty default entry', { 'default-entry': str(' ') }, 'is empty, too long or contains'],
         ['an unknown key with a newline', { 'a\nb': str('x') }, 'Unknown option “a\\nb”'],
         ['mode as a number', { mode: { type: 'i', value: 2 } }, 'The option “mode” must have the D-Bus type “s”, not “i”.'],
         ['http as a string', { http: str('yes') }, 'The option “http” must have the D-Bus type “b”, not “s”.'],
@@ -75,8 +81,10 @@ describe('Start options', () => {
     }
 
     it('compare by what is shared and how', () => {
-        const a: ShareOptions = { medium: '/cdrom', iso: null, interface: 'eth0', mode: 'auto', http: true, httpPort: 80 };
+        const a: ShareOptions = { medium: '/cdrom', iso: null, interface: 'eth0', mode: 'auto', http: true, httpPort: 80, menuTimeout: null, defaultEntry: null };
         expect(sameOptions(a, { ...a })).toBeTrue();
+        expect(sameOptions(a, { ...a, menuTimeout: 0 })).toBeFalse();
+        expect(sameOptions(a, { ...a, defaultEntry: 'Live' })).toBeFalse();
         expect(sameOptions(a, { ...a, http: false })).toBeFalse();
         expect(sameOptions(a, { ...a, interface: null })).toBeFalse();
         expect(sameOptions(a, { ...a, mode: 'proxy' })).toBeFalse();
@@ -84,7 +92,7 @@ describe('Start options', () => {
 });
 
 describe('helper settings', () => {
-    const last: ShareOptions = { medium: '/cdrom', iso: null, interface: 'eth0', mode: 'proxy', http: true, httpPort: 80 };
+    const last: ShareOptions = { medium: '/cdrom', iso: null, interface: 'eth0', mode: 'proxy', http: true, httpPort: 80, menuTimeout: null, defaultEntry: null };
 
     it('fall back to defaults for a missing, damaged or foreign file', () => {
         for (const text of [null, '', '{', '[]', '"x"', 'null', '{"sharing": "yes"}'])

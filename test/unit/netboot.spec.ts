@@ -1,8 +1,10 @@
 import { renderGrub, grubQuote } from '../../src/backend/bootmenu/grubRenderer.ts';
-import { type Menu, type MenuEntry, type Submenu, newEntry, splitKernelArgs } from '../../src/backend/bootmenu/model.ts';
+import { type Menu, type MenuEntry, type Submenu, flatEntries, newEntry, splitKernelArgs } from '../../src/backend/bootmenu/model.ts';
 import { netbootArgs } from '../../src/backend/bootmenu/netboot.ts';
 import { renderPxelinux } from '../../src/backend/bootmenu/pxelinuxRenderer.ts';
 import type { FileSource } from '../../src/backend/bootmenu/render.ts';
+import { chooseDefault, entryLabels, menuTimeout } from '../../src/backend/bootPlan.ts';
+import { DEFAULT_MENU_TIMEOUT } from '../../src/shared/options.ts';
 
 const target = { server: '192.168.1.20', nfsRoot: '/cdrom' };
 const casper = (cmdline: string) => netbootArgs('casper', splitKernelArgs(cmdline), target).join(' ');
@@ -147,5 +149,46 @@ describe('GRUB renderer', () => {
         expect(text.split('\n').filter(l => l.startsWith('menuentry'))).toEqual(["menuentry 'x'\\'' } menuentry '\\''evil' {"]);
         expect(text).toContain("\tlinux $sharecd/casper/vmlinuz '$(reboot)' 'a;reboot'\n");
         expect(text.split('\n').filter(l => l.startsWith('set evil'))).toEqual([]);
+    });
+});
+
+describe('unattended boots: the menus never wait forever', () => {
+    it('wait what the user asked (0: for a key), else the medium\'s own timeout (0: at once), else 30 s', () => {
+        expect(menuTimeout(null, null)).toBe(DEFAULT_MENU_TIMEOUT);
+        expect(DEFAULT_MENU_TIMEOUT).toBe(30);
+        expect(menuTimeout(5, null)).toBe(5);
+        expect(menuTimeout(0, null)).toBe(0);
+        expect(menuTimeout(5, 60)).toBe(60);
+        expect(menuTimeout(null, 0)).toBeNull();
+        expect(menuTimeout(5, 0)).toBeNull();
+    });
+
+    it('renders "at once" as pxelinux\'s shortest wait (its TIMEOUT 0 waits for a key) and GRUB\'s 0', () => {
+        const menu: Menu = { title: null, timeout: 0, items: [newEntry({ label: 'Live', kernel: 'live/vmlinuz', default: true })], warnings: [] };
+        expect(renderPxelinux(menu, tftp, 'Medium')).toContain('\nTIMEOUT 1\n');
+        expect(renderGrub(menu, tftp, 'Medium')).toContain('\nset timeout=0\n');
+        expect(renderPxelinux({ ...menu, timeout: null }, tftp, 'Medium')).toContain('\nTIMEOUT 0\n');
+        expect(renderGrub({ ...menu, timeout: null }, tftp, 'Medium')).toContain('\nset timeout=-1\n');
+    });
+
+    it('make the entry the user names the default, by its label or syslinux name, case and spaces aside', () => {
+        const items = (): Menu['items'] => [
+            newEntry({ label: 'Live system (amd64)', name: 'live-amd64', kernel: 'live/vmlinuz', default: true }),
+            { type: 'submenu', label: 'Utilities', hotkey: null, items: [
+                newEntry({ label: 'Live system (fail-safe mode)', name: 'live-amd64-failsafe', kernel: 'live/vmlinuz' }),
+                newEntry({ label: 'Memory test', kind: 'memtest', kernel: 'live/memtest' }),
+            ] },
+        ];
+        const menu = items();
+        expect(chooseDefault(menu, '  live system  (FAIL-SAFE mode) ')).toBeTrue();
+        expect(flatEntries(menu).filter(e => e.default).map(e => e.label)).toEqual(['Live system (fail-safe mode)']);
+        const byName = items();
+        expect(chooseDefault(byName, 'live-amd64-failsafe')).toBeTrue();
+        expect(flatEntries(byName).find(e => e.default)?.name).toBe('live-amd64-failsafe');
+        const unchanged = items();
+        expect(chooseDefault(unchanged, 'Memory test')).toBeFalse(); // not a system to boot
+        expect(chooseDefault(unchanged, 'Windows')).toBeFalse();
+        expect(flatEntries(unchanged).filter(e => e.default).map(e => e.label)).toEqual(['Live system (amd64)']);
+        expect(entryLabels(unchanged)).toEqual(['Live system (amd64)', 'Live system (fail-safe mode)']);
     });
 });

@@ -35,7 +35,8 @@ export function renderPxelinux(menu: Menu, source: FileSource, title: string): s
         'UI menu.c32',
         'PROMPT 0',
         // pxelinux counts in tenths of a second; 0 waits for the user.
-        `TIMEOUT ${menu.timeout === null ? 0 : Math.min(menu.timeout * 10, 35996)}`,
+        // (pxelinux's TIMEOUT 0 waits for a key: "at once" is its shortest wait, a tenth of a second)
+        `TIMEOUT ${menu.timeout === null ? 0 : Math.max(1, Math.min(menu.timeout * 10, 35996))}`,
         `MENU TITLE ${oneLine(title)}`,
     ];
     if (defaultEntry)

@@ -40,6 +40,8 @@ export function parseStartOptions(wire: Record<string, WireValue>, interfaceName
         mode: (text('mode') ?? DEFAULT_OPTIONS.mode) as RequestedMode,
         http: flag('http', DEFAULT_OPTIONS.http),
         httpPort: (wire['http-port']?.value as number | undefined) ?? DEFAULT_OPTIONS.httpPort,
+        menuTimeout: (wire['menu-timeout']?.value as number | undefined) ?? DEFAULT_OPTIONS.menuTimeout,
+        defaultEntry: text('default-entry'),
     };
     try {
         // The helper does not know the caller's working directory: paths must be absolute.
