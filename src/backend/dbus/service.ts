@@ -27,8 +27,6 @@ import { Coalescer, PUBLISH_INTERVAL_MS, noteForeignMemory, sleep } from '../../
 
 export { type HelperState, clientDict, errorReply };
 
-/** What a user may do with a path: read it, or not, or it does not exist for that user. */
-
 export interface ServiceDeps {
     authority: Authority;
     env: EngineEnv;
