@@ -51,13 +51,14 @@ function mountBySystemd(what: string, where: string, options: string, type: stri
     return false;
 }
 
-/** The medium's read-only alias: `from` bound on `to` (`from` as it is, not canonicalised, when `exact`). */
-export function bindReadOnly(way: MountWay, from: string, to: string, exact = false): void {
+/** The medium's read-only alias: `from` bound on `to`. */
+export function bindReadOnly(way: MountWay, from: string, to: string): void {
     if (way === 'systemd' && mountBySystemd(from, to, `bind,${MEDIUM_MOUNT_OPTIONS}`, null))
         return;
-    bindSelf(from, to, exact);
+    bindSelf(from, to, false);
 }
 
+/** `from` bound read-only on `to` by this process; `exact`: `from` as it is (a /proc/PID/fd/N), not canonicalised. */
 function bindSelf(from: string, to: string, exact: boolean): void {
     // --no-canonicalize: mount(8) would otherwise resolve /proc/PID/fd/N to a path and mount that path.
     const r = run(['mount', ...exact ? ['--no-canonicalize'] : [], '--bind', '-o', 'ro', from, to]);
