@@ -17,7 +17,7 @@ import { HelperWatcher } from './helper.ts';
 import { AppletMenu } from './menu.ts';
 import { type HelperView, type Presentation, bootingNotification, clientRows, isLiveCmdline, newNotices, newlyBooting, present } from './model.ts';
 import { Notifier } from './notify.ts';
-import { PrefsStore } from './prefs.ts';
+import { PrefsStore, wantedDefaultEntry } from './prefs.ts';
 import { type Tray, createTray } from './tray.ts';
 import { ClientsWindow, chooseIso, editSettings, showHelp } from './windows.ts';
 
@@ -79,6 +79,8 @@ class Applet {
     }
 
     private render(view: HelperView, previous: HelperView): void {
+        if (view.state === 'sharing' && view.entries.length > 0)
+            this.rememberEntries(view);
         const p = this.presentation(view);
         this.menu.sync(p);
         this.tray?.show(p);
@@ -97,6 +99,14 @@ class Applet {
             this.notify(_("Sharing stopped"), view.lastError, 'share-this-cd-error-symbolic', 'critical');
     }
 
+    /** The shared medium's entries, for Settings to offer (saved when they differ from what was known). */
+    private rememberEntries(view: HelperView): void {
+        const p = this.prefs.load();
+        const known = { medium: view.mediumLabel, entries: view.entries.slice(0, 64) };
+        if (JSON.stringify(p.knownEntries) !== JSON.stringify(known))
+            this.prefs.save({ ...p, knownEntries: known });
+    }
+
     private notify(summary: string, body: string, icon: string, urgency: 'normal' | 'critical' = 'normal'): void {
         console.info(`notification: ${summary} — ${body}`);
         this.notifier.send(summary, body, icon, urgency);
@@ -104,7 +114,8 @@ class Applet {
 
     private options(iso: string | null = null): ShareOptions {
         const p = this.prefs.load();
-        return { medium: null, iso, interface: p.interface, mode: p.mode, http: p.http, httpPort: DEFAULT_HTTP_PORT, menuTimeout: p.menuTimeout, defaultEntry: null };
+        return { medium: null, iso, interface: p.interface, mode: p.mode, http: p.http, httpPort: DEFAULT_HTTP_PORT, menuTimeout: p.menuTimeout,
+            defaultEntry: wantedDefaultEntry(p) };
     }
 
     private toggle(on: boolean, iso: string | null = null): void {

@@ -25,6 +25,9 @@ export interface HelperView {
     mode: string;
     medium: string;
     mediumLabel: string;
+    /** The shared medium's bootable entries (labels, menu order) and the one its netboot menus start. */
+    entries: string[];
+    defaultEntry: string;
     clientCount: number;
     clients: ClientView[];
     /** What happened while sharing that the user must know (the helper's Notices), the newest last. */
@@ -32,7 +35,7 @@ export interface HelperView {
 }
 
 export const UNKNOWN_VIEW: HelperView = {
-    available: false, state: 'stopped', lastError: '', iface: '', address: '', mode: '', medium: '', mediumLabel: '', clientCount: 0, clients: [], notices: [],
+    available: false, state: 'stopped', lastError: '', iface: '', address: '', mode: '', medium: '', mediumLabel: '', entries: [], defaultEntry: '', clientCount: 0, clients: [], notices: [],
 };
 
 /** Icons (data/icons/hicolor/scalable/status). */
@@ -101,7 +104,8 @@ export function stageText(stage: string): string {
     switch (stage) {
     case 'discovered': return _("asked for an address");
     case 'loading': return _("loading the system");
-    case 'running': return _("running the live system");
+    case 'running': return _("starting the live system");
+    case 'up': return _("live system running");
     case 'gone': return _("gone");
     case 'cannot-boot': return _("cannot start this CD");
     default: return stage;
@@ -131,7 +135,7 @@ export interface ClientRow {
 
 /** The Computers window's rows: booting first, then running, then gone; oldest first within each. */
 export function clientRows(clients: ClientView[], now: number): ClientRow[] {
-    const order: Record<string, number> = { discovered: 0, loading: 0, running: 1, 'cannot-boot': 2, gone: 2 };
+    const order: Record<string, number> = { discovered: 0, loading: 0, running: 0, up: 1, 'cannot-boot': 2, gone: 2 };
     return [...clients]
         .sort((a, b) => (order[a.stage] ?? 3) - (order[b.stage] ?? 3) || a.firstSeen - b.firstSeen)
         .map(c => ({ name: c.mac || c.ip, ip: c.ip, firmware: archText(c.arch), stage: stageText(c.stage), since: sinceText(c.firstSeen, now) }));
@@ -165,6 +169,9 @@ export function mergeProperties(v: HelperView, props: Record<string, unknown>): 
     out.mode = str('Mode') ?? out.mode;
     out.medium = str('Medium') ?? out.medium;
     out.mediumLabel = str('MediumLabel') ?? out.mediumLabel;
+    if (Array.isArray(props.Entries))
+        out.entries = props.Entries.map(String);
+    out.defaultEntry = str('DefaultEntry') ?? out.defaultEntry;
     if (typeof props.ClientCount === 'number')
         out.clientCount = props.ClientCount;
     if (Array.isArray(props.Clients)) {

@@ -17,9 +17,20 @@ export interface AppletPrefs {
     sharedIso: string | null;
     /** Seconds the netboot menu waits before its default entry (0: for a key; null: the medium's own, else 30). */
     menuTimeout: number | null;
+    /** The entry the netboot menus start, chosen in Settings for the medium of that label (null: the medium's own). */
+    defaultEntry: { medium: string; label: string } | null;
+    /** The last shared medium's label and bootable entries (what Settings offers as default entries). */
+    knownEntries: { medium: string; entries: string[] } | null;
 }
 
-export const DEFAULT_PREFS: AppletPrefs = { interface: null, mode: 'auto', http: true, resumeAtLogin: false, wasSharing: false, sharedIso: null, menuTimeout: null };
+/** The default entry to ask for when sharing the medium last shared: the chosen one, if it is that medium's. */
+export function wantedDefaultEntry(p: AppletPrefs): string | null {
+    const d = p.defaultEntry;
+    return d !== null && p.knownEntries !== null && d.medium === p.knownEntries.medium && p.knownEntries.entries.includes(d.label) ? d.label : null;
+}
+
+export const DEFAULT_PREFS: AppletPrefs = { interface: null, mode: 'auto', http: true, resumeAtLogin: false, wasSharing: false, sharedIso: null, menuTimeout: null,
+    defaultEntry: null, knownEntries: null };
 
 export function parsePrefs(text: string | null): AppletPrefs {
     let raw: unknown = null;
@@ -41,7 +52,26 @@ export function parsePrefs(text: string | null): AppletPrefs {
         // The helper checks the path again (absolute, readable by the user, no "..").
         sharedIso: typeof o.sharedIso === 'string' && o.sharedIso.startsWith('/') && !/[\n\0]/.test(o.sharedIso) ? o.sharedIso : null,
         menuTimeout: Number.isInteger(o.menuTimeout) && (o.menuTimeout as number) >= 0 && (o.menuTimeout as number) <= MAX_MENU_TIMEOUT ? o.menuTimeout as number : null,
+        defaultEntry: parseDefaultEntry(o.defaultEntry),
+        knownEntries: parseKnownEntries(o.knownEntries),
     };
+}
+
+/** A label as the helper checks it again (a line of text of bounded length). */
+function isLabel(v: unknown): v is string {
+    return typeof v === 'string' && v.length > 0 && v.length <= 256 && !/[\0-\x1f\x7f]/.test(v);
+}
+
+function parseDefaultEntry(v: unknown): AppletPrefs['defaultEntry'] {
+    const o = typeof v === 'object' && v !== null ? v as Record<string, unknown> : {};
+    return isLabel(o.medium) && isLabel(o.label) ? { medium: o.medium, label: o.label } : null;
+}
+
+function parseKnownEntries(v: unknown): AppletPrefs['knownEntries'] {
+    const o = typeof v === 'object' && v !== null ? v as Record<string, unknown> : {};
+    if (!isLabel(o.medium) || !Array.isArray(o.entries) || !o.entries.every(isLabel) || o.entries.length === 0 || o.entries.length > 64)
+        return null;
+    return { medium: o.medium, entries: o.entries as string[] };
 }
 
 export class PrefsStore {

@@ -4,11 +4,11 @@
 import GObject from 'gi://GObject';
 import Gtk from 'gi://Gtk?version=3.0';
 
-import { _ } from '../shared/i18n.ts';
+import { _, format } from '../shared/i18n.ts';
 import type { NetInterface } from '../backend/network/interfaces.ts';
 import { DEFAULT_MENU_TIMEOUT, MAX_MENU_TIMEOUT, type RequestedMode } from '../shared/options.ts';
 import type { ClientRow } from './model.ts';
-import type { AppletPrefs } from './prefs.ts';
+import { type AppletPrefs, wantedDefaultEntry } from './prefs.ts';
 
 const COLUMNS: [keyof ClientRow, string][] = [
     ['name', _("Computer")], ['ip', _("Address")], ['firmware', _("Firmware")], ['stage', _("Stage")], ['since', _("Since")],
@@ -116,9 +116,26 @@ export function editSettings(parent: Gtk.Window | null, prefs: AppletPrefs, inte
     wait.pack_start(autoStart, false, false, 0);
     wait.pack_start(seconds, false, false, 0);
     wait.pack_start(new Gtk.Label({ label: _("seconds (unticked: the boot menu waits for a key)"), xalign: 0 }), false, false, 0);
+    // Which entry starts: the medium's own default, or one of the entries of the medium last shared.
+    const entryLabel = new Gtk.Label({ label: _("_Default entry:"), use_underline: true, xalign: 0 });
+    const entry = new Gtk.ComboBoxText();
+    entry.append('', _("The medium's own default"));
+    const known = prefs.knownEntries;
+    for (const label of known?.entries ?? [])
+        entry.append(label, label);
+    entry.set_active_id(wantedDefaultEntry(prefs) ?? '');
+    entry.set_sensitive(known !== null);
+    entryLabel.set_mnemonic_widget(entry);
+    const entryHelp = new Gtk.Label({ xalign: 0, wrap: true, max_width_chars: 60,
+        label: known === null ? _("Share once to choose among the medium's boot entries.")
+            : format(_("The boot entries of “{medium}”, the medium shared last."), { medium: known.medium }) });
+    entryHelp.get_style_context().add_class('dim-label');
     grid.attach(http, 0, 8, 2, 1);
     grid.attach(resume, 0, 9, 2, 1);
     grid.attach(wait, 0, 10, 2, 1);
+    grid.attach(entryLabel, 0, 11, 1, 1);
+    grid.attach(entry, 1, 11, 1, 1);
+    grid.attach(entryHelp, 0, 12, 2, 1);
     dialog.get_content_area().add(grid);
     dialog.show_all();
     return new Promise(resolve => {
@@ -131,6 +148,8 @@ export function editSettings(parent: Gtk.Window | null, prefs: AppletPrefs, inte
                 resumeAtLogin: resume.get_active(),
                 menuTimeout: !autoStart.get_active() ? 0
                     : prefs.menuTimeout === null && seconds.get_value_as_int() === DEFAULT_MENU_TIMEOUT ? null : seconds.get_value_as_int(),
+                defaultEntry: known !== null && (entry.get_active_id() ?? '') !== '' ? { medium: known.medium, label: entry.get_active_id() as string }
+                    : known !== null ? null : prefs.defaultEntry,
             } : null;
             dialog.destroy();
             resolve(result);

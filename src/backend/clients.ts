@@ -3,8 +3,16 @@
 // and the neighbour table; time is passed in, never read.
 //
 // Stages: discovered (asked for DHCP/PXE) → loading (fetching boot loader, kernel, initrd) → running (its
-// root file system is mounted over NFS) → gone (silent for `goneAfter` seconds). A computer of a platform the
-// medium has nothing for (an ARM64 one for an x86-64 CD) is `cannot-boot`: it got no boot answer.
+// root file system is mounted over NFS) → up (its system has started: the NFS reads of the boot have settled)
+// → gone (silent for `goneAfter` seconds). A computer of a platform the medium has nothing for (an ARM64 one
+// for an x86-64 CD) is `cannot-boot`: it got no boot answer.
+//
+// "Up" is read from what every live system does, whatever its distribution: from the mount of its root to its
+// login prompt or desktop it reads the medium steadily (kernel modules, systemd, services, the session: tens
+// to hundreds of MB); once started it reads next to nothing. So a running computer is up once its NFS
+// connections carried at least UP_MIN_BYTES in all, then less than UP_QUIET_BYTES in UP_QUIET_S seconds. (The
+// first bound keeps a pause early in the boot — a client starved of CPU, live-boot waiting for a device — from
+// passing for a started system: seen in the lab, 20 s without a read after 3.4 MiB, before systemd ran.)
 import { type Stage, isActive } from '../shared/stages.ts';
 import { type ClientArch, archLabel, platformOfArch } from './platforms.ts';
 
@@ -27,13 +35,23 @@ export interface Client {
     fetched: FileKind[];
     /** The last thing seen, for people ("sent casper/vmlinuz over HTTP"). */
     detail: string;
+    /** Bytes of the medium sent to it over NFS (acknowledged by it), over all its connections so far. */
+    nfsBytes: number;
 }
+
+/** A running computer whose NFS reads stayed below UP_QUIET_BYTES for this long has started its system (s). */
+export const UP_QUIET_S = 30;
+/** See UP_QUIET_S: what a started live system may still read in that time (bytes). */
+export const UP_QUIET_BYTES = 512 * 1024;
+/** What a live system reads at the least to start (the smallest console system: ~100 MiB here) (bytes). */
+export const UP_MIN_BYTES = 16 * 1024 * 1024;
 
 export type TrackerEvent =
     /** `unserved`: the name of the platform it announced when we serve nothing to it. */
     | { type: 'dhcp'; mac: string; ip: string | null; arch: Arch | null; what: string; unserved?: string }
     | { type: 'file'; ip: string; path: string; via: 'tftp' | 'http'; ok: boolean }
-    | { type: 'nfs'; peers: string[] }
+    /** The NFS clients connected now; `bytes`: what their connections carried so far (by client address). */
+    | { type: 'nfs'; peers: string[]; bytes?: Record<string, number> }
     | { type: 'neighbours'; pairs: [ip: string, mac: string][] };
 
 export interface TrackerChange {
@@ -69,6 +87,10 @@ export class ClientTracker {
     private readonly clients = new Map<string, Client>();
     private readonly byIp = new Map<string, string>();
     private nfsPeers = new Set<string>();
+    /** What each peer's connections had carried at the last look (a smaller number is a new connection). */
+    private connBytes = new Map<string, number>();
+    /** Per running computer: the start of its current quiet time, and its NFS bytes then. */
+    private quiet = new WeakMap<Client, { since: number; bytes: number }>();
     /** Bumped on every change of any client (for publishing the list). */
     version = 0;
 
@@ -171,6 +193,8 @@ export class ClientTracker {
                     c.lastSeen = now;
             }
             this.nfsPeers = peers;
+            if (event.bytes !== undefined)
+                this.countNfsBytes(event.bytes, now, touch);
             break;
         }
         case 'neighbours':
@@ -179,6 +203,41 @@ export class ClientTracker {
             break;
         }
         return changes;
+    }
+
+    /** Adds what each peer's connections carried since the last look; a running computer that went quiet is up. */
+    private countNfsBytes(bytes: Record<string, number>, now: number, touch: (c: Client, isNew: boolean, stage: Stage | null, detail: string) => void): void {
+        for (const ip of [...this.connBytes.keys()]) {
+            if (!(ip in bytes))
+                this.connBytes.delete(ip);
+        }
+        for (const [ip, total] of Object.entries(bytes)) {
+            const id = this.byIp.get(ip);
+            const c = id ? this.clients.get(id) : undefined;
+            const before = this.connBytes.get(ip) ?? 0;
+            this.connBytes.set(ip, total);
+            if (!c)
+                continue;
+            // Fewer bytes than at the last look: its connections are new ones (a reconnect), counted from zero.
+            const added = total >= before ? total - before : total;
+            if (added > 0) {
+                c.nfsBytes += added;
+                this.version++;
+            }
+        }
+        for (const c of this.clients.values()) {
+            if (c.stage !== 'running') {
+                this.quiet.delete(c);
+                continue;
+            }
+            const q = this.quiet.get(c);
+            if (q === undefined || c.nfsBytes - q.bytes >= UP_QUIET_BYTES || c.nfsBytes < UP_MIN_BYTES)
+                this.quiet.set(c, { since: now, bytes: c.nfsBytes });
+            else if (now - q.since >= UP_QUIET_S) {
+                this.quiet.delete(c);
+                touch(c, false, 'up', `its system has started (${formatMiB(c.nfsBytes)} read over NFS)`);
+            }
+        }
     }
 
     /** Marks silent clients gone. */
@@ -215,7 +274,7 @@ export class ClientTracker {
             while (this.clients.size >= Math.max(1, this.maxClients))
                 this.evict();
             const id = macKey ?? `ip:${ip}`;
-            client = { id, mac: macKey, ip, arch: 'unknown', stage: 'discovered', firstSeen: now, lastSeen: now, fetched: [], detail: '' };
+            client = { id, mac: macKey, ip, arch: 'unknown', stage: 'discovered', firstSeen: now, lastSeen: now, fetched: [], detail: '', nfsBytes: 0 };
             this.clients.set(id, client);
             isNew = true;
         }
@@ -266,6 +325,7 @@ export class ClientTracker {
                 for (const f of ipClient.fetched)
                     if (!macClient.fetched.includes(f))
                         macClient.fetched.push(f);
+                macClient.nfsBytes += ipClient.nfsBytes;
                 macClient.ip = ip;
                 this.byIp.set(ip, mac);
             } else {
@@ -283,7 +343,11 @@ export class ClientTracker {
 
 function rank(stage: Stage): number {
     // A computer we cannot serve has gone further than one that only asked (and no further: it gets nothing).
-    return { gone: 0, discovered: 1, 'cannot-boot': 1.5, loading: 2, running: 3 }[stage];
+    return { gone: 0, discovered: 1, 'cannot-boot': 1.5, loading: 2, running: 3, up: 4 }[stage];
+}
+
+function formatMiB(bytes: number): string {
+    return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 /** Reads dnsmasq's log lines into tracker events, remembering the PXE arch announced per transaction. */

@@ -100,8 +100,11 @@ export interface ShareSpec {
     mode: Mode;
     range: DhcpRange | null;
     http: { port: number } | null;
-    /** `shown`: the folder the user named (root is where it is mounted), else the root. */
-    medium: { root: string; label: string; flavour: string; shown: string };
+    /**
+     * `shown`: the folder the user named (root is where it is mounted), else the root. `entries`: the labels of
+     * its bootable entries in menu order (what --default-entry takes); `defaultEntry`: the one the menus start.
+     */
+    medium: { root: string; label: string; flavour: string; shown: string; entries: string[]; defaultEntry: string | null };
     bindAlias: string | null;
     nfsPack: NfsPack | null;
     /** The kernel export (kernel nfsd) and how to undo it; ganesha exports through its own config. */
@@ -169,7 +172,8 @@ export function planShare(i: ShareInputs): ShareSpec {
     return {
         runtimeDir: i.runtimeDir, tftpRoot, httpAccessLog: i.http ? `${i.runtimeDir}/http-access.log` : null, interfaceName: i.interfaceName, server: i.server, subnet,
         addressAssigned: i.addressAssigned, mode: i.mode, range: i.range, http: i.http,
-        medium: { root: i.boot.medium.root, label: i.boot.medium.label, flavour: i.boot.medium.flavour, shown: i.mediumShown ?? i.boot.medium.root },
+        medium: { root: i.boot.medium.root, label: i.boot.medium.label, flavour: i.boot.medium.flavour, shown: i.mediumShown ?? i.boot.medium.root,
+            entries: [...new Set(i.boot.entries.map(e => e.label))], defaultEntry: i.boot.entries.find(e => e.default)?.label ?? null },
         bindAlias: i.bindAlias,
         nfsPack: i.nfsPack ?? null,
         nfs: { backend: i.nfsBackend, spec: nfsSpec, exportArgv: i.nfsBackend === 'kernel' ? kernelExportArgv(nfsSpec) : null,

@@ -348,6 +348,7 @@ export class Share {
         return {
             state: this.stopped ? 'stopped' : 'sharing', pid: ownPid(), interface: spec.interfaceName,
             address: spec.server.address, mode: spec.mode, medium: spec.medium.shown, label: spec.medium.label,
+            entries: spec.medium.entries, defaultEntry: spec.medium.defaultEntry,
             http: spec.http?.port ?? null, clientCount: this.watch?.activeCount ?? 0, clients: this.clients(), notices: [...this.notices],
         };
     }

@@ -12,7 +12,7 @@ import { neighbours } from './network/host.ts';
 import type { ShareSpec } from './plan.ts';
 import { platform } from './platforms.ts';
 import { parseHttpAccess } from './services/http.ts';
-import { parseNfsPeers } from './services/nfs.ts';
+import { parseNfsBytes } from './services/nfs.ts';
 import { type DaemonSpec, run } from './services/supervisor.ts';
 import { after } from '../shared/timers.ts';
 
@@ -166,9 +166,12 @@ export class ClientWatch {
     /** NFS connections, the neighbour table, silence. */
     poll(): void {
         const events: TrackerEvent[] = [{ type: 'neighbours', pairs: neighbours(this.spec.interfaceName) }];
-        const ss = run(['ss', '-Htn', 'state', 'established', '( sport = :2049 )']);
-        if (ss.status === 0)
-            events.push({ type: 'nfs', peers: parseNfsPeers(ss.stdout) });
+        // With each connection's TCP counters (-i), one line a socket (-O): what the medium's reads came to.
+        const ss = run(['ss', '-HtinO', 'state', 'established', '( sport = :2049 )']);
+        if (ss.status === 0) {
+            const bytes = parseNfsBytes(ss.stdout);
+            events.push({ type: 'nfs', peers: Object.keys(bytes).sort(), bytes });
+        }
         this.apply(events, true);
     }
 

@@ -7,7 +7,7 @@ import GLib from 'gi://GLib';
 
 import { type BootPlan, planFromReader } from '../backend/bootPlan.ts';
 import type { Client, TrackerChange } from '../backend/clients.ts';
-import { isActive } from '../shared/stages.ts';
+import { isActive, isRunning } from '../shared/stages.ts';
 import { openMedium, runningMediumPath } from '../backend/medium/running.ts';
 import { engineEnvFromProcess } from '../backend/runtime/env.ts';
 import { type StatusJson, lockOwner, readStatus, stopShare } from '../backend/runtime/owner.ts';
@@ -268,7 +268,7 @@ async function commandStart(parsed: Parsed): Promise<number> {
     const onSignal = (): boolean => {
         print(_("Stopping…"));
         const active = share.clients().filter(isActive);
-        const starting = active.filter(c => c.stage !== 'running').length;
+        const starting = active.filter(c => !isRunning(c)).length;
         const running = active.length - starting;
         if (starting > 0)
             print(format(ngettext("Note: {n} computer was still starting from this share: it will not finish booting.",

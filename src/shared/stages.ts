@@ -1,6 +1,11 @@
 // A client's stages, as the engine reports them and its clients (command line, applet) count them (pure).
 
-export type Stage = 'discovered' | 'cannot-boot' | 'loading' | 'running' | 'gone';
+export type Stage = 'discovered' | 'cannot-boot' | 'loading' | 'running' | 'up' | 'gone';
+
+/** Its live system runs from us: the root is mounted (running), or the system has started too (up). */
+export function isRunning(c: { stage: string }): boolean {
+    return c.stage === 'running' || c.stage === 'up';
+}
 
 /** A client that boots or runs from us (not gone, not one we cannot serve): what the counts count. */
 export function isActive(c: { stage: string }): boolean {

@@ -53,7 +53,7 @@ describe('the applet', () => {
         await lab.start();
         lab.writePrefs({ interface: 'br0' });
         await lab.startApplet();
-    });
+    }, TIMEOUT);
     afterAll(async () => {
         await lab.stop();
         teardownNet();
@@ -185,6 +185,40 @@ describe('the applet', () => {
         desktop.focus('^Help: Share This CD$');
         desktop.key('Escape');
         await desktop.until(() => desktop.windows('^Help: Share This CD$').length === 0, 'Help to close', 5000);
+        lab.writePrefs({ interface: 'br0' });
+    });
+
+    it('offers the shared medium\'s boot entries in Settings, and shares with the default entry chosen there', async () => {
+        const property = (name: string): unknown => (lab.bus.connection().call_sync(BUS_NAME, '/io/github/ShareThisCD1', 'org.freedesktop.DBus.Properties', 'Get',
+            new GLib.Variant('(ss)', ['io.github.ShareThisCD1', name]), null, 0, 5000, null).recursiveUnpack() as unknown[])[0];
+        // Shared once: the applet keeps the medium's entries, as the helper's Entries property gives them.
+        let from = views().length;
+        await lab.menu('s');
+        await waitView(/state=sharing /, from);
+        const entries = property('Entries') as string[];
+        expect(entries.length).toBeGreaterThan(1);
+        expect(entries).toContain(property('DefaultEntry') as string);
+        await desktop.until(() => JSON.stringify((lab.prefs().knownEntries as { entries?: string[] } | undefined)?.entries) === JSON.stringify(entries),
+            'the medium\'s entries in the settings', 5000);
+        await switchOff();
+        // Settings, from the keyboard: the default-entry list (Alt+D), two entries down, Save.
+        await lab.menu('e');
+        await desktop.until(() => desktop.windows('^Share This CD Settings$').length > 0, 'the Settings dialog', 10000);
+        await sleep(500);
+        desktop.focus('^Share This CD Settings$');
+        desktop.key('alt+d');
+        desktop.key('Down');
+        desktop.key('Down');
+        desktop.key('alt+s');
+        const chosen = entries[1];
+        await desktop.until(() => (lab.prefs().defaultEntry as { label?: string } | null)?.label === chosen, 'the chosen entry in the settings', 5000);
+        // Sharing again starts that entry by default.
+        from = views().length;
+        await lab.menu('s');
+        await waitView(/state=sharing /, from);
+        expect(property('DefaultEntry')).toBe(chosen);
+        await switchOff();
+        expect(leftovers()).toEqual(NOTHING_LEFT);
         lab.writePrefs({ interface: 'br0' });
     });
 

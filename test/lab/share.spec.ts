@@ -9,6 +9,7 @@ import {
 } from '../support/lab.ts';
 import { FirewalldLab, UfwLab } from '../support/firewalls.ts';
 import { LabShare, READY } from '../../src/lab/share.ts';
+import { isRunning } from '../../src/shared/stages.ts';
 
 const TIMEOUT = 90000;
 
@@ -140,7 +141,7 @@ describe('sharing in the lab', () => {
             // Hold an NFS connection open (the reader is slow), as a booted client does.
             const slow = sh(['sh', '-c', `(ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${RUNTIME}/nfs/casper/minimal.standard.live.squashfs | (sleep 6; cat > /dev/null)) > /dev/null 2>&1 & echo $!`]);
             expect(slow.status).toBe(0);
-            const running = await waitStatus(s => s.clients.some(x => x.mac === CLIENT_MAC && x.stage === 'running'), 'the client running');
+            const running = await waitStatus(s => s.clients.some(x => x.mac === CLIENT_MAC && isRunning(x)), 'the client running');
             expect(running.clientCount).toBe(1);
             // The engine writes status.json and prints the event; its output reaches us a moment later.
             await share.waitFor(/52:54:00:aa:00:02 10\.77\.0\.\d+ (BIOS|UEFI): running — mounted the live system over NFS \(computers booting: 1\)/, 5000);

@@ -4,13 +4,13 @@ import GLib from 'gi://GLib';
 
 import { readTextFile } from '../../src/shared/fsutil.ts';
 import { type ClientView, type HelperView, UNKNOWN_VIEW, bootingNotification, clientRows, isLiveCmdline, mergeProperties, newNotices, newlyBooting, present, sinceText } from '../../src/applet/model.ts';
-import { DEFAULT_PREFS, PrefsStore, parsePrefs } from '../../src/applet/prefs.ts';
+import { DEFAULT_PREFS, PrefsStore, parsePrefs, wantedDefaultEntry } from '../../src/applet/prefs.ts';
 import { sh } from '../../src/lab/net.ts';
 import { CLI, TOP, makeTree, removeTree } from '../support/helpers.ts';
 
 const SHARING: HelperView = {
     available: true, state: 'sharing', lastError: '', iface: 'enp3s0', address: '192.168.1.20', mode: 'proxy', medium: '/cdrom',
-    mediumLabel: 'Ubuntu 24.04 LTS', clientCount: 0, clients: [], notices: [],
+    mediumLabel: 'Ubuntu 24.04 LTS', entries: [], defaultEntry: '', clientCount: 0, clients: [], notices: [],
 };
 const client = (mac: string, stage: string, firstSeen = 1000): ClientView => ({ mac, ip: `10.0.0.${mac.slice(-1)}`, arch: 'uefi', stage, detail: '', firstSeen, lastSeen: firstSeen });
 
@@ -62,13 +62,13 @@ describe('the helper\'s properties in the applet', () => {
 });
 
 describe('the Computers window\'s rows', () => {
-    it('list booting computers first, then running, then gone, oldest first', () => {
+    it('list booting computers first (up to their system starting), then running, then gone, oldest first', () => {
         const now = new Date(2026, 10, 26, 15, 0).getTime() / 1000;
-        const rows = clientRows([client('aa:01', 'gone', now - 50), client('aa:02', 'running', now - 40), client('aa:03', 'loading', now - 30),
-            client('aa:04', 'discovered', now - 60)], now);
-        expect(rows.map(r => r.name)).toEqual(['aa:04', 'aa:03', 'aa:02', 'aa:01']);
+        const rows = clientRows([client('aa:01', 'gone', now - 50), client('aa:02', 'up', now - 40), client('aa:03', 'loading', now - 30),
+            client('aa:04', 'discovered', now - 60), client('aa:05', 'running', now - 20)], now);
+        expect(rows.map(r => r.name)).toEqual(['aa:04', 'aa:03', 'aa:05', 'aa:02', 'aa:01']);
         expect(rows[1]).toEqual({ name: 'aa:03', ip: '10.0.0.3', firmware: 'UEFI', stage: 'loading the system', since: '14:59' });
-        expect(rows.map(r => r.stage)).toEqual(['asked for an address', 'loading the system', 'running the live system', 'gone']);
+        expect(rows.map(r => r.stage)).toEqual(['asked for an address', 'loading the system', 'starting the live system', 'live system running', 'gone']);
     });
 
     it('name a computer by its address when its MAC is unknown, and give the date of an older one', () => {
@@ -110,11 +110,34 @@ describe('the applet\'s settings', () => {
             expect(parsePrefs(text)).toEqual(DEFAULT_PREFS);
         expect(parsePrefs('{"interface": "eth0; reboot", "mode": "rogue", "http": "no"}')).toEqual(DEFAULT_PREFS);
         expect(parsePrefs('{"interface": "enp3s0", "mode": "proxy", "http": false, "resumeAtLogin": true, "wasSharing": true, "sharedIso": "/home/u/ubuntu.iso"}'))
-            .toEqual({ interface: 'enp3s0', mode: 'proxy', http: false, resumeAtLogin: true, wasSharing: true, sharedIso: '/home/u/ubuntu.iso', menuTimeout: null });
+            .toEqual({ interface: 'enp3s0', mode: 'proxy', http: false, resumeAtLogin: true, wasSharing: true, sharedIso: '/home/u/ubuntu.iso', menuTimeout: null,
+                defaultEntry: null, knownEntries: null });
         for (const [value, read] of [[45, 45], [0, 0], [3601, null], [-1, null], [2.5, null], ['30', null]] as const)
             expect(parsePrefs(JSON.stringify({ menuTimeout: value })).menuTimeout).withContext(String(value)).toBe(read);
         for (const iso of ['ubuntu.iso', '/a.iso\nb', 7, null])
             expect(parsePrefs(JSON.stringify({ sharedIso: iso })).sharedIso).withContext(String(iso)).toBeNull();
+        for (const bad of [{ medium: 'Debian', label: '' }, { medium: 'Debian', label: 'a\nb' }, { medium: 7, label: 'Live' }, 'Live', [], null])
+            expect(parsePrefs(JSON.stringify({ defaultEntry: bad })).defaultEntry).withContext(JSON.stringify(bad)).toBeNull();
+        for (const bad of [{ medium: 'Debian', entries: [] }, { medium: 'Debian', entries: ['ok', 3] }, { medium: 'Debian', entries: 'Live' }, { entries: ['Live'] }])
+            expect(parsePrefs(JSON.stringify({ knownEntries: bad })).knownEntries).withContext(JSON.stringify(bad)).toBeNull();
+    });
+
+    it('ask for the default entry chosen in Settings only for the medium it was chosen for, while that medium has it', () => {
+        const known = { medium: 'Debian GNU/Linux 12 live', entries: ['Live system (amd64)', 'Live system (amd64 fail-safe mode)'] };
+        const chosen = { medium: known.medium, label: 'Live system (amd64 fail-safe mode)' };
+        const prefs = parsePrefs(JSON.stringify({ defaultEntry: chosen, knownEntries: known }));
+        expect(prefs.defaultEntry).toEqual(chosen);
+        expect(wantedDefaultEntry(prefs)).toBe('Live system (amd64 fail-safe mode)');
+        // Another medium shared since: its entries are offered, the old choice is not asked for.
+        expect(wantedDefaultEntry({ ...prefs, knownEntries: { medium: 'Ubuntu 24.04 LTS', entries: ['Try or Install Ubuntu'] } })).toBeNull();
+        expect(wantedDefaultEntry({ ...prefs, knownEntries: { ...known, entries: ['Live system (amd64)'] } })).toBeNull();
+        expect(wantedDefaultEntry({ ...prefs, defaultEntry: null })).toBeNull();
+    });
+
+    it('take the shared medium\'s entries from the helper\'s properties', () => {
+        const v = mergeProperties(SHARING, { Entries: ['Try or Install Ubuntu', 'Ubuntu (safe graphics)'], DefaultEntry: 'Try or Install Ubuntu' });
+        expect([v.entries, v.defaultEntry]).toEqual([['Try or Install Ubuntu', 'Ubuntu (safe graphics)'], 'Try or Install Ubuntu']);
+        expect(mergeProperties(v, { Entries: 'not a list' }).entries).toEqual(v.entries);
     });
 
     it('are saved privately and read back', () => {

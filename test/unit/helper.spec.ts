@@ -141,9 +141,9 @@ describe('helper replies', () => {
 
     it('carry a client as a{sv} with whole seconds', () => {
         const v = new GLib.Variant('a{sv}', clientDict({ id: 'ip:10.0.0.5', mac: null, ip: '10.0.0.5', arch: 'uefi', stage: 'loading',
-            firstSeen: 1700000000.75, lastSeen: 1700000003.2, fetched: ['kernel'], detail: 'sent casper/vmlinuz over HTTP' }));
+            firstSeen: 1700000000.75, lastSeen: 1700000003.2, fetched: ['kernel'], detail: 'sent casper/vmlinuz over HTTP', nfsBytes: 123456789.5 }));
         expect(v.recursiveUnpack()).toEqual({ mac: '', ip: '10.0.0.5', arch: 'uefi', stage: 'loading', detail: 'sent casper/vmlinuz over HTTP',
-            first_seen: 1700000000, last_seen: 1700000003 });
+            first_seen: 1700000000, last_seen: 1700000003, nfs_bytes: 123456789 });
     });
 });
 
@@ -165,7 +165,7 @@ describe('shipped data files', () => {
         expect(info.methods.map(m => `${m.name}(${m.in_args.map(a => a.signature).join('')})${m.out_args.map(a => a.signature).join('')}`))
             .toEqual(['Start(a{sv})', 'Stop()', 'Probe(s)a{sv}']);
         expect(info.properties.map(p => `${p.name}:${p.signature}:${p.flags}`)).toEqual([
-            'State:s:1', 'LastError:s:1', 'Interface:s:1', 'Address:s:1', 'Mode:s:1', 'Medium:s:1', 'MediumLabel:s:1', 'ClientCount:u:1', 'Clients:aa{sv}:1', 'Notices:as:1',
+            'State:s:1', 'LastError:s:1', 'Interface:s:1', 'Address:s:1', 'Mode:s:1', 'Medium:s:1', 'MediumLabel:s:1', 'Entries:as:1', 'DefaultEntry:s:1', 'ClientCount:u:1', 'Clients:aa{sv}:1', 'Notices:as:1',
         ]);
         // Every property has a getter on the exported object.
         for (const p of info.properties)
@@ -330,7 +330,7 @@ describe('the Clients property built from its text form', () => {
 
     it('carries every string as it is (quotes, backslashes, newlines, any Unicode), as the packed value would', () => {
         const clients: Client[] = hostile.map((detail, i) => ({ id: `c${i}`, mac: i % 2 === 0 ? `52:54:00:00:00:0${i}` : null, ip: i % 3 === 0 ? null : '10.77.0.9',
-            arch: 'uefi', stage: 'loading', firstSeen: 1796073964.7, lastSeen: 1796073999, fetched: ['kernel'], detail }));
+            arch: 'uefi', stage: 'loading', firstSeen: 1796073964.7, lastSeen: 1796073999, fetched: ['kernel'], detail, nfsBytes: i * 1e9 }));
         const parsed = clientsVariant(clients).recursiveUnpack() as Record<string, unknown>[];
         const packed = new GLib.Variant('aa{sv}', clients.map(clientDict)).recursiveUnpack() as Record<string, unknown>[];
         // (packing cuts a string at NUL, as C does; the text form keeps the rest, the NUL replaced)

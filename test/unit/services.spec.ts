@@ -1,5 +1,5 @@
 import { planBoot } from '../../src/backend/bootPlan.ts';
-import { ClientTracker, DnsmasqLogReader, fileClassifier } from '../../src/backend/clients.ts';
+import { ClientTracker, DnsmasqLogReader, type TrackerChange, UP_QUIET_S, fileClassifier } from '../../src/backend/clients.ts';
 import { inspectMedium } from '../../src/backend/medium/inspect.ts';
 import { DirReader, MemoryReader } from '../../src/backend/medium/reader.ts';
 import { type ShareInputs, changedItems, planShare, proxyPlan } from '../../src/backend/plan.ts';
@@ -7,7 +7,7 @@ import { platform } from '../../src/backend/platforms.ts';
 import { explainDnsmasqFailure, renderDnsmasqDhcp, renderDnsmasqTftp } from '../../src/backend/services/dnsmasq.ts';
 import { parseHttpAccess, renderNginx } from '../../src/backend/services/http.ts';
 import { anchorArgv, confineArgv, inJailArgv, isConfined, jailScript } from '../../src/backend/services/jail.ts';
-import { kernelExportArgv, kernelUnexportArgv, mountdPorts, parseNfsPeers, renderGanesha } from '../../src/backend/services/nfs.ts';
+import { kernelExportArgv, kernelUnexportArgv, mountdPorts, parseNfsBytes, renderGanesha } from '../../src/backend/services/nfs.ts';
 import { FIXTURES } from '../support/helpers.ts';
 
 const base = {
@@ -164,10 +164,16 @@ describe('NFS export', () => {
         expect(deadAfter).toBeLessThanOrEqual(60);
     });
 
-    it('counts NFS peers from ss, IPv4 and IPv4-mapped IPv6', () => {
-        const ss = '0      0      [::ffff:10.77.0.1]:2049 [::ffff:10.77.0.57]:815\n0 0 10.77.0.1:2049 10.77.0.58:700\n0 0 10.77.0.1:2049 10.77.0.58:701\n';
-        expect(parseNfsPeers(ss)).toEqual(['10.77.0.57', '10.77.0.58']);
-        expect(parseNfsPeers('')).toEqual([]);
+    it('counts NFS peers and the bytes each was sent from ss -HtinO, IPv4 and IPv4-mapped IPv6', () => {
+        // As iproute2 6.1 prints them (one line a socket), lines cut after the counters that matter.
+        const info = (sent: number): string => ` cubic wscale:7,7 rto:204 rtt:0.5/0.25 mss:1448 pmtu:1500 cwnd:10 bytes_sent:${sent + 512} bytes_acked:${sent} segs_out:9 lastsnd:16`;
+        const ss = `0      0      [::ffff:10.77.0.1]:2049 [::ffff:10.77.0.57]:815${info(1000)}\n`
+            + `0 0 10.77.0.1:2049 10.77.0.58:700${info(300000000)}\n0 0 10.77.0.1:2049 10.77.0.58:701${info(5)}\n`
+            // A connection that sent nothing yet has no byte counters; one of a kernel server without bytes_acked.
+            + '0 0 10.77.0.1:2049 10.77.0.59:702 cubic wscale:7,7 rto:204 mss:536 cwnd:10\n'
+            + '0 0 10.77.0.1:2049 10.77.0.60:703 cubic rto:204 bytes_sent:4096 segs_out:3\n';
+        expect(parseNfsBytes(ss)).toEqual({ '10.77.0.57': 1000, '10.77.0.58': 300000005, '10.77.0.59': 0, '10.77.0.60': 4096 });
+        expect(parseNfsBytes('')).toEqual({});
     });
 });
 
@@ -196,6 +202,59 @@ describe('client tracker', () => {
         expect(t.active()).toEqual([]);
         // A gone client that comes back is discovered again.
         expect(t.apply({ type: 'dhcp', mac: MAC, ip: null, arch: null, what: 'DHCP DISCOVER' }, 600).map(x => [x.from, x.client.stage])).toEqual([['gone', 'discovered']]);
+    });
+
+    it('calls a running computer up once its NFS reads settle, counting its bytes over reconnects', () => {
+        const t = new ClientTracker(classify, 60);
+        t.apply({ type: 'dhcp', mac: MAC, ip: '10.0.0.5', arch: 'bios', what: 'DHCP ACK 10.0.0.5' }, 100);
+        const MiB = 1024 * 1024;
+        expect(t.apply({ type: 'nfs', peers: ['10.0.0.5'], bytes: { '10.0.0.5': 1 * MiB } }, 110).map(c => c.client.stage)).toEqual(['running']);
+        // Booting: it reads steadily (a second apart), for longer than the quiet time.
+        let now = 110;
+        for (let mib = 2; mib <= 60; mib++)
+            expect(t.apply({ type: 'nfs', peers: ['10.0.0.5'], bytes: { '10.0.0.5': mib * MiB } }, ++now)).toEqual([]);
+        // A new connection (its counter starts again): its bytes add to what the old one carried.
+        t.apply({ type: 'nfs', peers: ['10.0.0.5'], bytes: { '10.0.0.5': 4 * MiB } }, ++now);
+        expect(t.list()[0].nfsBytes).toBe(64 * MiB);
+        // Started: a trickle below UP_QUIET_BYTES for UP_QUIET_S seconds.
+        const quietFrom = now;
+        let up: TrackerChange[] = [];
+        for (let kib = 10; up.length === 0 && now < quietFrom + 2 * UP_QUIET_S; kib += 10)
+            up = t.apply({ type: 'nfs', peers: ['10.0.0.5'], bytes: { '10.0.0.5': 4 * MiB + kib * 1024 } }, ++now);
+        expect(up.map(c => [c.from, c.client.stage])).toEqual([['running', 'up']]);
+        expect(now - quietFrom).toBe(UP_QUIET_S);
+        expect(up[0].client.detail).toContain('64.');
+        expect(t.activeCount()).toBe(1);
+        // Reading again (an application starts) does not make it a booting computer again.
+        expect(t.apply({ type: 'nfs', peers: ['10.0.0.5'], bytes: { '10.0.0.5': 200 * MiB } }, ++now)).toEqual([]);
+        expect(t.list()[0].stage).toBe('up');
+    });
+
+    it('does not call a running computer up while the bytes of its boot still come, even slowly', () => {
+        const t = new ClientTracker(classify, 60);
+        t.apply({ type: 'nfs', peers: ['10.0.0.7'], bytes: { '10.0.0.7': 0 } }, 0);
+        // 1 MiB every 10 s (an emulated client, a slow LAN): never a whole quiet time below the bound.
+        for (let s = 1; s <= 300; s++)
+            t.apply({ type: 'nfs', peers: ['10.0.0.7'], bytes: { '10.0.0.7': Math.floor(s / 10) * 1024 * 1024 } }, s);
+        expect(t.list()[0].stage).toBe('running');
+        // A pause early in the boot (3.4 MiB read, then a minute without a read: a client starved of CPU) is not a
+        // started system; the reads that follow, then the quiet, are.
+        const early = new ClientTracker(classify, 60);
+        const MiB = 1024 * 1024;
+        for (let s = 0; s <= 60; s++)
+            early.apply({ type: 'nfs', peers: ['10.0.0.8'], bytes: { '10.0.0.8': 3.4 * MiB } }, s);
+        expect(early.list()[0].stage).toBe('running');
+        for (let s = 61; s <= 120; s++)
+            early.apply({ type: 'nfs', peers: ['10.0.0.8'], bytes: { '10.0.0.8': (3.4 + (s - 60) * 2) * MiB } }, s);
+        expect(early.list()[0].stage).toBe('running');
+        for (let s = 121; s <= 121 + UP_QUIET_S; s++)
+            early.apply({ type: 'nfs', peers: ['10.0.0.8'], bytes: { '10.0.0.8': 123.4 * MiB } }, s);
+        expect(early.list()[0].stage).toBe('up');
+        // Without byte counters (no ss -i), nothing is said of it.
+        const u = new ClientTracker(classify, 60);
+        for (let s = 0; s <= 100; s++)
+            u.apply({ type: 'nfs', peers: ['10.0.0.7'] }, s);
+        expect(u.list()[0].stage).toBe('running');
     });
 
     it('joins a client seen only by IP (TFTP in proxy mode) with its MAC from the neighbour table', () => {

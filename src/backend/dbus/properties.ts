@@ -23,15 +23,17 @@ export interface Props {
     Mode: string;
     Medium: string;
     MediumLabel: string;
+    Entries: string[];
+    DefaultEntry: string;
     ClientCount: number;
     Clients: Client[];
     Notices: string[];
 }
 
-export const STOPPED_PROPS: Omit<Props, 'State' | 'LastError'> = { Interface: '', Address: '', Mode: '', Medium: '', MediumLabel: '', ClientCount: 0, Clients: [], Notices: [] };
+export const STOPPED_PROPS: Omit<Props, 'State' | 'LastError'> = { Interface: '', Address: '', Mode: '', Medium: '', MediumLabel: '', Entries: [], DefaultEntry: '', ClientCount: 0, Clients: [], Notices: [] };
 
 export const SIGNATURES: Record<keyof Props, string> = {
-    State: 's', LastError: 's', Interface: 's', Address: 's', Mode: 's', Medium: 's', MediumLabel: 's', ClientCount: 'u', Clients: 'aa{sv}', Notices: 'as',
+    State: 's', LastError: 's', Interface: 's', Address: 's', Mode: 's', Medium: 's', MediumLabel: 's', Entries: 'as', DefaultEntry: 's', ClientCount: 'u', Clients: 'aa{sv}', Notices: 'as',
 };
 
 /** A client as the Clients property carries it. */
@@ -44,6 +46,7 @@ export function clientDict(c: Client): Record<string, GLib.Variant> {
         detail: new GLib.Variant('s', c.detail),
         first_seen: new GLib.Variant('t', Math.floor(c.firstSeen)),
         last_seen: new GLib.Variant('t', Math.floor(c.lastSeen)),
+        nfs_bytes: new GLib.Variant('t', Math.floor(c.nfsBytes)),
     };
 }
 
@@ -74,7 +77,8 @@ export function variantTextString(text: string): string {
 export function clientsVariant(clients: Client[]): GLib.Variant {
     const text = clients.map(c => `{'mac': <${variantTextString(c.mac ?? '')}>, 'ip': <${variantTextString(c.ip ?? '')}>, `
         + `'arch': <${variantTextString(c.arch)}>, 'stage': <${variantTextString(c.stage)}>, 'detail': <${variantTextString(c.detail)}>, `
-        + `'first_seen': <uint64 ${Math.max(0, Math.floor(c.firstSeen))}>, 'last_seen': <uint64 ${Math.max(0, Math.floor(c.lastSeen))}>}`).join(', ');
+        + `'first_seen': <uint64 ${Math.max(0, Math.floor(c.firstSeen))}>, 'last_seen': <uint64 ${Math.max(0, Math.floor(c.lastSeen))}>, `
+        + `'nfs_bytes': <uint64 ${Math.max(0, Math.floor(c.nfsBytes))}>}`).join(', ');
     return GLib.Variant.parse(new GLib.VariantType('aa{sv}'), `[${text}]`, null, null);
 }
 

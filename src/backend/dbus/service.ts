@@ -67,6 +67,8 @@ export class ShareService {
     get Mode(): string { return this.props.Mode; }
     get Medium(): string { return this.props.Medium; }
     get MediumLabel(): string { return this.props.MediumLabel; }
+    get Entries(): string[] { return this.props.Entries; }
+    get DefaultEntry(): string { return this.props.DefaultEntry; }
     get ClientCount(): number { return this.props.ClientCount; }
     get Clients(): Record<string, GLib.Variant>[] { return this.props.Clients.map(clientDict); }
     get Notices(): string[] { return this.props.Notices; }
@@ -334,7 +336,8 @@ export class ShareService {
         this.saveSettings({ sharing: true, remember: request.remember, last: request.options, owner: request.owner ?? null });
         this.set({
             State: 'sharing', Interface: spec.interfaceName, Address: spec.server.address, Mode: spec.mode,
-            Medium: spec.medium.shown, MediumLabel: spec.medium.label, ClientCount: 0, Clients: [], Notices: [...this.share.notices],
+            Medium: spec.medium.shown, MediumLabel: spec.medium.label, Entries: spec.medium.entries, DefaultEntry: spec.medium.defaultEntry ?? '',
+            ClientCount: 0, Clients: [], Notices: [...this.share.notices],
         });
         this.publishClients();
     }
@@ -414,7 +417,7 @@ export class ShareService {
                 this.set({ State: 'starting', LastError: '' });
             } else {
                 this.set({ State: 'sharing', LastError: '', Interface: s.interface ?? '', Address: s.address ?? '', Mode: s.mode ?? '',
-                    Medium: s.medium ?? '', MediumLabel: s.label ?? '', ClientCount: s.clientCount, Clients: s.clients, Notices: s.notices ?? [] });
+                    Medium: s.medium ?? '', MediumLabel: s.label ?? '', Entries: s.entries ?? [], DefaultEntry: s.defaultEntry ?? '', ClientCount: s.clientCount, Clients: s.clients, Notices: s.notices ?? [] });
             }
         });
         this.external = follower;

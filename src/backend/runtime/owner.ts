@@ -24,6 +24,9 @@ export interface StatusJson {
     mode: Mode | null;
     medium: string | null;
     label: string | null;
+    /** The labels of the medium's bootable entries, and the one the netboot menus start by default. */
+    entries: string[];
+    defaultEntry: string | null;
     http: number | null;
     clientCount: number;
     clients: Client[];

@@ -153,19 +153,25 @@ export function rpcbindDaemon(address: string): DaemonSpec {
 }
 
 /**
- * Distinct client addresses in `ss -Htn state established '( sport = :2049 )'` output. Servers listening on
- * IPv6 sockets show IPv4 peers as [::ffff:a.b.c.d]:port.
+ * What each client's NFS connections carried so far (bytes it acknowledged, summed over its connections), from
+ * `ss -HtinO state established '( sport = :2049 )'` (one line a socket, with its TCP counters). Servers listening
+ * on IPv6 sockets show IPv4 peers as [::ffff:a.b.c.d]:port. A connection that has sent nothing yet counts 0.
  */
-export function parseNfsPeers(ssOutput: string): string[] {
-    const peers = new Set<string>();
+export function parseNfsBytes(ssOutput: string): Record<string, number> {
+    const bytes: Record<string, number> = {};
     for (const line of ssOutput.split('\n')) {
-        const endpoints = line.trim().split(/\s+/).filter(f => /:\d+$/.test(f));
+        const fields = line.trim().split(/\s+/);
+        const endpoints = fields.filter(f => /^(\[[0-9a-fA-F:.%\w]*\]|(\d{1,3}\.){3}\d{1,3}|\*):\d+$/.test(f));
         if (endpoints.length < 2)
             continue;
-        const peer = endpoints[endpoints.length - 1];
-        const m = /^(?:\[(?:::ffff:)?)?((?:\d{1,3}\.){3}\d{1,3})\]?:\d+$/.exec(peer);
-        if (m)
-            peers.add(m[1]);
+        const m = /^(?:\[(?:::ffff:)?)?((?:\d{1,3}\.){3}\d{1,3})\]?:\d+$/.exec(endpoints[1]);
+        if (!m)
+            continue;
+        const counter = (name: string): number | null => {
+            const f = fields.find(x => x.startsWith(`${name}:`));
+            return f === undefined ? null : Number(f.slice(name.length + 1)) || 0;
+        };
+        bytes[m[1]] = (bytes[m[1]] ?? 0) + (counter('bytes_acked') ?? counter('bytes_sent') ?? 0);
     }
-    return [...peers].sort();
+    return bytes;
 }
