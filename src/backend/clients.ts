@@ -10,9 +10,12 @@
 // "Up" is read from what every live system does, whatever its distribution: from the mount of its root to its
 // login prompt or desktop it reads the medium steadily (kernel modules, systemd, services, the session: tens
 // to hundreds of MB); once started it reads next to nothing. So a running computer is up once its NFS
-// connections carried at least UP_MIN_BYTES in all, then less than UP_QUIET_BYTES in UP_QUIET_S seconds. (The
-// first bound keeps a pause early in the boot — a client starved of CPU, live-boot waiting for a device — from
-// passing for a started system: seen in the lab, 20 s without a read after 3.4 MiB, before systemd ran.)
+// connections carried at least UP_MIN_BYTES in all, then stayed quiet (less than UP_QUIET_BYTES) for UP_QUIET_S
+// seconds, and for at least as long as it had been reading since its root was mounted: a pause as long as the
+// whole boot so far is no pause within the boot. A slow computer (old hardware, an emulated one sharing its CPU)
+// boots slowly and pauses long in its CPU-bound steps (live-config's scripts, 1–2 minutes under emulation): its
+// wait grows with its boot; a quick one is called up UP_QUIET_S after its last read. (Seen in the lab: 20 s
+// without a read after 3.4 MiB, before systemd ran; 84 s without a read during live-config, 4 clients on 2 cores.)
 import { type Stage, isActive } from '../shared/stages.ts';
 import { type ClientArch, archLabel, platformOfArch } from './platforms.ts';
 
@@ -89,8 +92,8 @@ export class ClientTracker {
     private nfsPeers = new Set<string>();
     /** What each peer's connections had carried at the last look (a smaller number is a new connection). */
     private connBytes = new Map<string, number>();
-    /** Per running computer: the start of its current quiet time, and its NFS bytes then. */
-    private quiet = new WeakMap<Client, { since: number; bytes: number }>();
+    /** Per running computer: when its root was mounted, the start of its current quiet time, and its NFS bytes then. */
+    private quiet = new WeakMap<Client, { mounted: number; since: number; bytes: number }>();
     /** Bumped on every change of any client (for publishing the list). */
     version = 0;
 
@@ -232,8 +235,8 @@ export class ClientTracker {
             }
             const q = this.quiet.get(c);
             if (q === undefined || c.nfsBytes - q.bytes >= UP_QUIET_BYTES || c.nfsBytes < UP_MIN_BYTES)
-                this.quiet.set(c, { since: now, bytes: c.nfsBytes });
-            else if (now - q.since >= UP_QUIET_S) {
+                this.quiet.set(c, { mounted: q?.mounted ?? now, since: now, bytes: c.nfsBytes });
+            else if (now - q.since >= Math.max(UP_QUIET_S, q.since - q.mounted)) {
                 this.quiet.delete(c);
                 touch(c, false, 'up', `its system has started (${formatMiB(c.nfsBytes)} read over NFS)`);
             }
