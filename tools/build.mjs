@@ -1,6 +1,7 @@
 // Bundles the TypeScript sources into ES modules for gjs (Debian 12's gjs 1.74):
 //   share-this-cd.js  the command line      tests.js  every spec (unit + lab) + runner      unit-tests.js  unit specs
-//   bench-plan.js, bench-boot.js  benchmarks      lab-image.js  builds the lab live image
+//   real-tests.js  the graphical real-image spec (npm run test:real)
+//   bench-plan.js, bench-boot.js, bench-storm.js…  benchmarks      lab-image.js  builds a lab live image
 //   pxe-probe.js, hold-port.js, journal-owner.js, fuzz.js  test tools
 // Usage: node tools/build.mjs [--outdir DIR] [--localedir DIR]   (meson passes both for installs)
 import * as esbuild from 'esbuild';
@@ -47,6 +48,9 @@ await Promise.all([
     esbuild.build({ ...common, entryPoints: [join(root, 'src/applet/main.ts')], outfile: join(outdir, 'share-this-cd-applet.js') }),
     esbuild.build({ ...common, stdin: { contents: testEntry(specs), resolveDir: root, sourcefile: 'all-specs.ts', loader: 'ts' },
         outfile: join(outdir, 'tests.js') }),
+    // The heavier real-image specs (the graphical live-build image): npm run test:real.
+    esbuild.build({ ...common, stdin: { contents: testEntry(specsOf(['real'])), resolveDir: root, sourcefile: 'real-specs.ts', loader: 'ts' },
+        outfile: join(outdir, 'real-tests.js') }),
     // The unit specs alone (no namespaces, daemons or virtual machines): meson test runs these.
     esbuild.build({ ...common, stdin: { contents: testEntry(specsOf(['unit'])), resolveDir: root, sourcefile: 'unit-specs.ts', loader: 'ts' },
         outfile: join(outdir, 'unit-tests.js') }),
@@ -62,6 +66,7 @@ await Promise.all([
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/screenshots.ts')], outfile: join(outdir, 'screenshots.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-applet.ts')], outfile: join(outdir, 'bench-applet.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-engine.ts')], outfile: join(outdir, 'bench-engine.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'tools/bench-storm.ts')], outfile: join(outdir, 'bench-storm.js') }),
 ]);
 // Translations for a checkout (meson compiles and installs them for installs): po/LINGUAS → LOCALEDIR/LANG.
 if (arg('--localedir') === undefined) {

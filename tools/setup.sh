@@ -20,7 +20,8 @@ cd "$top"
 # The helper: the system bus (dbus-daemon) and polkitd; its tests run a private bus with the real polkitd and
 # check the shipped data with xmllint (libxml2-utils), pkaction (polkitd) and systemd-analyze (systemd).
 # The package and its system test: dpkg-buildpackage (build-essential, debhelper), lintian; a Debian 12 root
-# (debootstrap) booted with systemd as PID 1 (systemd-nspawn from systemd-container).
+# (debootstrap) booted with systemd as PID 1 (systemd-nspawn from systemd-container). Real live images: Debian's
+# live-build (src/lab/liveBuild.ts).
 # The applet: GTK 3 and the Ayatana indicator library (and a font); its tests run a desktop session (Xvfb,
 # xdpyinfo, the trayer tray, xdotool, the dunst notification server), take screenshots (ImageMagick), read them
 # (tesseract) and validate the desktop files (desktop-file-utils) and the metainfo (appstream).
@@ -31,7 +32,7 @@ PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
     qemu-system-x86 qemu-system-arm qemu-efi-aarch64 ipxe-qemu seabios ovmf linux-image-amd64 initramfs-tools live-boot live-boot-initramfs-tools
     busybox-static squashfs-tools zstd isolinux mtools dosfstools sbsigntool
     dbus-daemon polkitd libxml2-utils systemd
-    build-essential debhelper lintian debootstrap systemd-container
+    build-essential debhelper lintian debootstrap systemd-container live-build
     gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 fonts-dejavu-core
     xvfb x11-utils trayer xdotool dunst imagemagick tesseract-ocr tesseract-ocr-eng desktop-file-utils appstream)
 

@@ -272,19 +272,24 @@ export class LabVm {
         return marker ? { ...marker, seconds: this.uptime } : null;
     }
 
-    /** Types `poweroff` on the serial console; resolves when qemu has ended (or kills it after `timeoutMs`). */
-    async powerOff(timeoutMs = 20000): Promise<void> {
-        if (!this.running)
-            return;
+    /** Types `text` on the serial console, as a person at its keyboard would (a line ends with \n). */
+    async type(text: string): Promise<void> {
         try {
             const client = new Gio.SocketClient();
             const conn = client.connect(Gio.UnixSocketAddress.new(this.socket), null);
-            conn.get_output_stream().write_all(new TextEncoder().encode(`${POWEROFF_WORD}\n`), null);
+            conn.get_output_stream().write_all(new TextEncoder().encode(text), null);
             await sleep(300);
             conn.close(null);
         } catch (e) {
             console.warn(`share-this-cd-lab: ${this.options.name}: cannot type on the console: ${e}`);
         }
+    }
+
+    /** Types `poweroff` on the serial console; resolves when qemu has ended (or kills it after `timeoutMs`). */
+    async powerOff(timeoutMs = 20000): Promise<void> {
+        if (!this.running)
+            return;
+        await this.type(`${POWEROFF_WORD}\n`);
         const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
         while (this.running && GLib.get_monotonic_time() < deadline)
             await sleep(100);

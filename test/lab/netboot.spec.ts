@@ -4,17 +4,20 @@
 // marker line) and what the engine reports (its output, `status --json`), never from our own config files.
 import GLib from 'gi://GLib';
 
-import { explainScreen } from '../../src/cli/demo.ts';
+import { isRunning } from '../../src/shared/stages.ts';
 import { LabCapture } from '../../src/lab/capture.ts';
 import { type LabImage, ensureLabImage } from '../../src/lab/image.ts';
 import type { LabNetOptions } from '../../src/lab/net.ts';
-import { type Firmware, LabVm, type Marker, firmwareLabel } from '../../src/lab/vm.ts';
+import { type Firmware, LabVm, type Marker } from '../../src/lab/vm.ts';
 import {
-    LAB, NOTHING_LEFT, RUNTIME, RunningShare, SRV_IP, type Status, type StatusClient, cliInServer, leftovers, setupNet, sh, startRouterDhcp, startShare, status,
-    teardownNet, waitStatus,
+    LAB, NOTHING_LEFT, RUNTIME, RunningShare, SRV_IP, type Status, type StatusClient, cliInServer, leftovers, setupNet, sh, startRouterDhcp, startShare,
+    waitStatus,
 } from '../support/lab.ts';
+import { endBootSpec, whyNotBooted } from '../support/labClients.ts';
 
 const BOOT_TIMEOUT = 240000;
+/** Its root is mounted over NFS: the tracker's running stage, or up once its system has started. */
+const RUNNING = jasmine.stringMatching(/^(running|up)$/);
 const SPEC_TIMEOUT = 420000;
 
 /** The medium as the client mounted it: our NFS export of the tree (directly, or through the engine's alias). */
@@ -51,26 +54,8 @@ function vm(name: string, firmware: Firmware, index = 0): LabVm {
  */
 async function marker(v: LabVm, timeoutMs = BOOT_TIMEOUT): Promise<Marker> {
     const m = await v.waitForMarker(timeoutMs);
-    if (m === null) {
-        const mac = v.options.mac;
-        const view = status().clients.find(c => c.mac === mac) ?? 'the engine never saw this client';
-        const lines = v.lastLines();
-        const consoleText = lines.length > 0 ? `Last console lines:\n  ${lines.join('\n  ')}` : 'Nothing on its serial console.';
-        // BIOS firmware, iPXE and pxelinux write to the screen only: the screen says how far they came.
-        const screen = await v.screenText();
-        const why = explainScreen(screen);
-        const screenText = screen.length > 0 ? `Its screen (OCR):\n  ${screen.slice(-12).join('\n  ')}${why ? `\n  → ${why}` : ''}` : 'No picture of its screen.';
-        const events = share?.lines.filter(l => mac !== undefined && l.includes(mac)).slice(-12) ?? [];
-        // The server side of its transfers (HTTP, NFS): each socket's send queue, retransmission and
-        // zero-window probe timers tell whether the server waits for the client or has given up on it.
-        const ip = typeof view === 'string' ? null : view.ip;
-        const sockets = ip === null ? 'no address known' : sh(['ip', 'netns', 'exec', LAB.srv, 'ss', '-tino', 'dst', ip]).stdout.trim();
-        throw new Error(`${v.options.name} (${firmwareLabel(v.options.firmware)}) did not reach the live system in ${Math.round(v.uptime)} s.\n` +
-            `${consoleText}\n${screenText}\nThe engine's view of ${mac}: ${JSON.stringify(view)}\n` +
-            `The engine's lines about it:\n  ${events.join('\n  ')}\n` +
-            `What the lab LAN carried of it: ${capture && mac ? capture.summary(mac) : 'no capture'}\n` +
-            `The server's TCP sockets to it (ss -tino):\n  ${sockets.split('\n').join('\n  ')}`);
-    }
+    if (m === null)
+        throw new Error(await whyNotBooted(v, 'the live system', share, capture));
     timings.push(`${v.options.name}: ${m.seconds.toFixed(1)} s`);
     return m;
 }
@@ -133,16 +118,9 @@ describe('a real client boots the shared live system (qemu)', () => {
         sh(['chmod', '755', work]);
     }, SPEC_TIMEOUT);
     afterEach(async () => {
-        for (const v of vms.splice(0))
-            await v.kill();
-        if (share?.running) {
-            share.signal(2);
-            await share.ended().catch(() => 0);
-        }
+        await endBootSpec(vms, share, capture);
         share = null;
-        await capture?.stop();
         capture = null;
-        teardownNet();
     }, SPEC_TIMEOUT);
     afterAll(() => {
         if (work !== '')
@@ -158,8 +136,8 @@ describe('a real client boots the shared live system (qemu)', () => {
         const m = await marker(client);
         expect(m).toEqual(jasmine.objectContaining({ medium: sharedRoot(image.tree), type: 'nfs', firmware: 'bios' }));
         // The engine saw it through its stages and sent kernel and initrd over HTTP.
-        const s = await waitStatus(x => clientOf(x, client)?.stage === 'running', 'the client running', 10000);
-        expect(clientOf(s, client)).toEqual(jasmine.objectContaining({ arch: 'bios', stage: 'running' }));
+        const s = await waitStatus(x => isRunning(clientOf(x, client) ?? { stage: '' }), 'the client running', 10000);
+        expect(clientOf(s, client)).toEqual(jasmine.objectContaining({ arch: 'bios', stage: RUNNING }));
         expect(clientOf(s, client)?.fetched).toEqual(jasmine.arrayContaining(['bootloader', 'kernel', 'initrd']));
         expect(clientOf(s, client)?.ip).toMatch(/^10\.77\.0\.\d+$/);
         expect(share.output).toMatch(/sent \/?medium\/live\/vmlinuz over HTTP/);
@@ -177,7 +155,7 @@ describe('a real client boots the shared live system (qemu)', () => {
         const m = await marker(client);
         expect(m).toEqual(jasmine.objectContaining({ medium: sharedRoot(image.tree), type: 'nfs', firmware: 'bios' }));
         // Its address came from the router's DHCP server, not from us.
-        const s = await waitStatus(x => clientOf(x, client)?.stage === 'running', 'the client running', 10000);
+        const s = await waitStatus(x => isRunning(clientOf(x, client) ?? { stage: '' }), 'the client running', 10000);
         expect(clientOf(s, client)?.ip).toMatch(/^10\.77\.0\.(5\d|[6-9]\d)$/);
         expect(GLib.file_get_contents(LAB.routerLeases)[1].length).toBeGreaterThan(0);
         expect(new TextDecoder().decode(GLib.file_get_contents(LAB.routerLeases)[1])).toContain(client.options.mac as string);
@@ -193,8 +171,8 @@ describe('a real client boots the shared live system (qemu)', () => {
         const client = vm('uefi-full', 'uefi');
         const m = await marker(client);
         expect(m).toEqual(jasmine.objectContaining({ medium: sharedRoot(image.tree), type: 'nfs', firmware: 'uefi', secureBoot: 'disabled' }));
-        const s = await waitStatus(x => clientOf(x, client)?.stage === 'running', 'the client running', 10000);
-        expect(clientOf(s, client)).toEqual(jasmine.objectContaining({ arch: 'uefi', stage: 'running' }));
+        const s = await waitStatus(x => isRunning(clientOf(x, client) ?? { stage: '' }), 'the client running', 10000);
+        expect(clientOf(s, client)).toEqual(jasmine.objectContaining({ arch: 'uefi', stage: RUNNING }));
         await client.powerOff();
         await stopAndCheck(share);
     }, SPEC_TIMEOUT);
@@ -215,7 +193,7 @@ describe('a real client boots the shared live system (qemu)', () => {
         const said = await refused.waitForLine(/bad shim signature|Security Violation|verification failed/i, BOOT_TIMEOUT);
         expect(said).withContext(refused.lastLines().join('\n')).not.toBeNull();
         const s = await waitStatus(x => clientOf(x, refused)?.fetched.includes('kernel') ?? false, 'the unsigned kernel fetched', 10000);
-        expect(clientOf(s, refused)?.stage).not.toBe('running');
+        expect(isRunning(clientOf(s, refused) ?? { stage: '' })).toBe(false);
         expect(await refused.waitForMarker(5000)).toBeNull();
         await refused.kill();
         await stopAndCheck(share);
@@ -230,7 +208,7 @@ describe('a real client boots the shared live system (qemu)', () => {
         const client = vm('uefi-proxy', 'uefi');
         const m = await marker(client);
         expect(m).toEqual(jasmine.objectContaining({ medium: sharedRoot(image.tree), type: 'nfs', firmware: 'uefi' }));
-        const s = await waitStatus(x => clientOf(x, client)?.stage === 'running', 'the client running', 10000);
+        const s = await waitStatus(x => isRunning(clientOf(x, client) ?? { stage: '' }), 'the client running', 10000);
         expect(clientOf(s, client)?.ip).toMatch(/^10\.77\.0\.(5\d|[6-9]\d)$/);
         await client.powerOff();
         await stopAndCheck(share);
@@ -242,7 +220,7 @@ describe('a real client boots the shared live system (qemu)', () => {
         const clients = [vm('mixed-bios', 'bios', 0), vm('mixed-uefi', 'uefi', 1), vm('mixed-uefi-sb', 'uefi-secure', 2)];
         const markers = await Promise.all(clients.map(c => marker(c, BOOT_TIMEOUT * 1.5)));
         expect(markers.map(m => [m.type, m.firmware])).toEqual([['nfs', 'bios'], ['nfs', 'uefi'], ['nfs', 'uefi']]);
-        const s = await waitStatus(x => x.clientCount === 3 && x.clients.every(c => c.stage === 'running'), '3 running clients', 15000);
+        const s = await waitStatus(x => x.clientCount === 3 && x.clients.every(isRunning), '3 running clients', 15000);
         expect(clients.map(c => clientOf(s, c)?.arch)).toEqual(['bios', 'uefi', 'uefi']);
         await share.waitFor(/computers booting: 3\)/, 5000);
         await Promise.all(clients.map(c => c.powerOff()));

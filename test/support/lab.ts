@@ -68,7 +68,7 @@ export async function startShare(args: string[], env: Record<string, string> = {
     return share;
 }
 
-export interface StatusClient { mac: string | null; ip: string | null; arch: string; stage: string; fetched: string[]; detail: string }
+export interface StatusClient { mac: string | null; ip: string | null; arch: string; stage: string; fetched: string[]; detail: string; nfsBytes: number }
 export interface Status { state: string; mode: string; clientCount: number; clients: StatusClient[] }
 
 /** `share-this-cd status --json`, run in the server namespace. */
