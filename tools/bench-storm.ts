@@ -1,8 +1,9 @@
-// Boot-storm benchmark (`npm run bench:storm [-- --json] [-- --clients N]`, root, after tools/setup.sh): N qemu
+// Boot-storm benchmark (`npm run bench:storm [-- --json --clients N --up-wait S]`, root, after tools/setup.sh): N qemu
 // clients (TCG; default 4, BIOS and UEFI in turn) switched on at once boot the real live-build console image
 // (src/lab/liveBuild.ts, built once and cached) from one share, each to its `login:` prompt. Prints each client's
 // time to `login:` and to the engine's "up", the CPU the share's processes used (engine and daemons, not the
-// emulated clients), each daemon's memory (PSS, the most seen) and the bytes NFS sent (src/lab/storm.ts).
+// emulated clients), each daemon's memory (PSS, the most seen) and the bytes NFS sent (src/lab/storm.ts). After the
+// last `login:` it waits up to S seconds (default 600) for the engine to call every client up.
 import GLib from 'gi://GLib';
 import system from 'system';
 
@@ -15,13 +16,14 @@ import { runMain } from '../src/shared/mainLoop.ts';
 const CLI = `${GLib.path_get_dirname(GLib.filename_from_uri(import.meta.url)[0])}/share-this-cd.js`;
 const json = ARGV.includes('--json');
 const n = ARGV.includes('--clients') ? Number(ARGV[ARGV.indexOf('--clients') + 1]) : 4;
+const upWaitS = ARGV.includes('--up-wait') ? Number(ARGV[ARGV.indexOf('--up-wait') + 1]) : 600;
 const work = GLib.dir_make_tmp('share-this-cd-bench-storm-XXXXXX');
 GLib.spawn_command_line_sync(`chmod 755 ${work}`);
 const lab = new LabNet('bstorm');
 
 async function main(): Promise<number> {
-    if (!Number.isInteger(n) || n < 1 || n > 16) {
-        printerr('bench-storm: --clients takes a number from 1 to 16');
+    if (!Number.isInteger(n) || n < 1 || n > 16 || !Number.isInteger(upWaitS) || upWaitS < 0 || upWaitS > 3600) {
+        printerr('bench-storm: --clients takes a number from 1 to 16, --up-wait a number of seconds up to 3600');
         return 2;
     }
     const say = (line: string): void => {
@@ -33,7 +35,7 @@ async function main(): Promise<number> {
     const firmwares: Firmware[] = Array.from({ length: n }, (_, i) => i % 2 === 0 ? 'bios' : 'uefi');
     lab.setup({ client: false, taps: n });
     const r = await bootStorm({ cli: CLI, lab, args: ['--medium', image.tree, '--menu-timeout', '2'], firmwares, workDir: work,
-        timeoutMs: 900000, progress: line => say(`  ${line}`) });
+        timeoutMs: 900000, upWaitS, progress: line => say(`  ${line}`) });
     if (json)
         print(JSON.stringify(r, null, 2));
     else

@@ -52,6 +52,8 @@ export interface StormOptions {
     firmwares: Firmware[];
     workDir: string;
     timeoutMs: number;
+    /** How long after the last `login:` to go on waiting for the engine to call every client up (s). */
+    upWaitS: number;
     memoryMiB?: number;
     progress?: (line: string) => void;
 }
@@ -168,7 +170,8 @@ export async function bootStorm(o: StormOptions): Promise<StormResult> {
                 }
             }
             const allUp = vms.every(v => upAt.has(v.options.mac as string));
-            if (loginAt.size === vms.length && allUp || vms.every(v => !v.running))
+            const sinceLastLogin = (GLib.get_monotonic_time() - t0) / 1e6 - Math.max(0, ...loginAt.values());
+            if (loginAt.size === vms.length && (allUp || sinceLastLogin > o.upWaitS) || vms.every(v => !v.running))
                 break;
             await sleep(250);
         }

@@ -55,9 +55,10 @@ interface Boot {
 
 /**
  * Waits for `login:` on the client's console, asking the engine for its view every 2 s meanwhile (when it called
- * the client up). On a time-out the failure says what the client showed and what the engine knew of it.
+ * the client up); with `waitUp`, then for the engine to call it up. On a time-out the failure says what the
+ * client showed and what the engine knew of it.
  */
-async function bootToLogin(v: LabVm, timeoutMs = BOOT_TIMEOUT): Promise<Boot> {
+async function bootToLogin(v: LabVm, waitUp: boolean, timeoutMs = BOOT_TIMEOUT): Promise<Boot> {
     const deadline = GLib.get_monotonic_time() + timeoutMs * 1000;
     let upS: number | null = null;
     let asked = 0;
@@ -70,8 +71,9 @@ async function bootToLogin(v: LabVm, timeoutMs = BOOT_TIMEOUT): Promise<Boot> {
             if (readStatus()?.clients.find(c => c.mac === v.options.mac)?.stage === 'up')
                 upS = v.uptime;
         }
-        // After `login:` the engine has up to 90 s to call it up (its NFS reads settle: clients.ts, UP_QUIET_S).
-        if (loginS !== null && (upS !== null || v.uptime > loginS + 90 || !v.running))
+        // After `login:` the engine calls it up once its reads have paused for as long as its boot read (clients.ts):
+        // at most as long again as power-on to `login:`, and 30 s.
+        if (loginS !== null && (!waitUp || upS !== null || v.uptime > upBound(loginS) || !v.running))
             break;
         if (loginS === null && (!v.running || GLib.get_monotonic_time() > deadline))
             throw new Error(await whyNotBooted(v, '`login:`', share, capture));
@@ -120,12 +122,17 @@ function clientOf(v: LabVm): StatusClient | undefined {
     return status().clients.find(c => c.mac === v.options.mac);
 }
 
-/** The engine's "up" came once the system had started (systemd ran), and at most 90 s after `login:`. */
+/** The latest the engine may call a client up whose `login:` came `loginS` after power-on (clients.ts's rule). */
+function upBound(loginS: number): number {
+    return 2 * loginS + 30;
+}
+
+/** The engine's "up" came once the system had started (systemd ran), and no later than its rule allows. */
 function expectUpAfterStart(b: Boot): void {
     expect(b.systemdS).not.toBeNull();
     expect(b.upS).withContext('the engine never said the client was up').not.toBeNull();
     expect(b.upS as number).toBeGreaterThan(b.systemdS as number);
-    expect(b.upS as number).toBeLessThan(b.loginS + 90);
+    expect(b.upS as number).toBeLessThan(upBound(b.loginS));
 }
 
 async function stopAndCheck(s: RunningShare): Promise<void> {
@@ -136,11 +143,14 @@ async function stopAndCheck(s: RunningShare): Promise<void> {
 }
 
 /**
- * The client to `login:` (the engine calling it up once its system started), `checks` of what the engine saw, then
- * logged in: its medium is our NFS export and systemd has finished starting. Then the share is stopped.
+ * The client to `login:` (with `up`, also until the engine called it up, once its system started), `checks` of
+ * what the engine saw, then logged in: its medium is our NFS export and systemd has finished starting. Then the
+ * share is stopped.
  */
-async function bootLogInAndStop(client: LabVm, checks: () => void = () => {}): Promise<void> {
-    expectUpAfterStart(await bootToLogin(client));
+async function bootLogInAndStop(client: LabVm, up: boolean, checks: () => void = () => {}): Promise<void> {
+    const boot = await bootToLogin(client, up);
+    if (up)
+        expectUpAfterStart(boot);
     checks();
     const inside = await logIn(client);
     expect(inside).toEqual(jasmine.objectContaining({ medium: jasmine.stringMatching(ourExport), fstype: 'nfs', user: LIVE_USERNAME }));
@@ -184,7 +194,7 @@ describe('a live system made by live-build boots to login: over the network (rea
         expect(share.output).toContain('full DHCP mode, HTTP on port 80');
         expect(sh(['cat', `${RUNTIME}/tftp/pxelinux.cfg/default`]).stdout).toContain('\nTIMEOUT 300\n');
         const client = vm('real-bios-full-http', 'bios');
-        await bootLogInAndStop(client, () => {
+        await bootLogInAndStop(client, true, () => {
             // The menu waited its 30 s: the kernel came no sooner.
             expect(client.firstSeen(/\] Linux version /) as number).toBeGreaterThan(30);
             const c = clientOf(client);
@@ -199,7 +209,7 @@ describe('a live system made by live-build boots to login: over the network (rea
         await labNet({ taps: 1 });
         share = await startShare(['--medium', image.tree, '--menu-timeout', '2']);
         const client = vm('real-uefi-secure', 'uefi-secure');
-        await bootLogInAndStop(client, () => {
+        await bootLogInAndStop(client, false, () => {
             expect(client.firstSeen(/Secure boot enabled/)).withContext('the kernel did not say Secure Boot was enforced').not.toBeNull();
         });
     }, SPEC_TIMEOUT);
@@ -210,7 +220,7 @@ describe('a live system made by live-build boots to login: over the network (rea
         share = await startShare(['--medium', image.tree, '--menu-timeout', '2']);
         expect(share.output).toContain('proxy-DHCP mode');
         const client = vm('real-uefi-proxy', 'uefi');
-        await bootLogInAndStop(client, () => {
+        await bootLogInAndStop(client, false, () => {
             expect(clientOf(client)?.ip).toMatch(/^10\.77\.0\.(5\d|[6-9]\d)$/);
         });
     }, SPEC_TIMEOUT);
@@ -218,14 +228,15 @@ describe('a live system made by live-build boots to login: over the network (rea
     it('--iso of live-build\'s hybrid ISO: a BIOS client reaches login: from the image file', async () => {
         await labNet({ taps: 1 });
         share = await startShare(['--iso', image.iso, '--menu-timeout', '2']);
-        await bootLogInAndStop(vm('real-bios-iso', 'bios'));
+        await bootLogInAndStop(vm('real-bios-iso', 'bios'), false);
     }, SPEC_TIMEOUT);
 
-    it('a boot storm (npm run bench:storm): four clients (BIOS and UEFI) switched on at once all reach login:, and the engine calls each up', async () => {
+    it('a boot storm (npm run bench:storm): four clients (BIOS and UEFI) switched on at once all reach login:', async () => {
         // The benchmark itself, as its own process: it runs on a GLib main loop that sleeps while it waits. This
         // runner's loop spins (test/support/run.ts): meanwhile it yields the CPU to the four emulated clients.
         // (The benchmark starts first: a child takes its parent's niceness.)
-        const bench = new LabProcess(['gjs', '-m', `${GLib.path_get_dirname(CLI)}/bench-storm.js`, '--json', '--clients', '4']);
+        // It ends at the last `login:` (whether the engine calls each up is shown by the first spec; here it may say so).
+        const bench = new LabProcess(['gjs', '-m', `${GLib.path_get_dirname(CLI)}/bench-storm.js`, '--json', '--clients', '4', '--up-wait', '0']);
         const self = String(new Gio.Credentials().get_unix_pid());
         sh(['renice', '-n', '19', '-p', self]);
         let status: number;
@@ -242,7 +253,6 @@ describe('a live system made by live-build boots to login: over the network (rea
         expect(r.clients.map(c => c.firmware)).toEqual(['bios', 'uefi', 'bios', 'uefi']);
         for (const c of r.clients) {
             expect(c.loginS).withContext(`${c.name} never showed login:\n  ${c.lastLines.join('\n  ')}`).not.toBeNull();
-            expect(c.upS).withContext(`${c.name}: the engine never called it up`).not.toBeNull();
             expect(c.nfsBytes).toBeGreaterThan(20 * 1024 * 1024);
         }
         expect(Object.keys(r.pssKiB)).toEqual(jasmine.arrayContaining(['share-this-cd', 'dnsmasq']));
