@@ -209,7 +209,7 @@ export function stormReport(r: StormResult): string[] {
     return [
         `${r.clients.length} clients at once: all at login: after ${r.wallS.toFixed(0)} s; ${r.shareLine}`,
         ...r.clients.map(c => `  ${c.name.padEnd(22)} login: ${c.loginS === null ? 'never' : `${c.loginS.toFixed(1)} s`}` +
-            `, up ${c.upS === null ? 'never' : `${c.upS.toFixed(0)} s`}, NFS ${mib(c.nfsBytes)}`),
+            `, up ${c.upS === null ? 'not (yet)' : `${c.upS.toFixed(0)} s`}, NFS ${mib(c.nfsBytes)}`),
         `  the share's CPU: ${r.serverCpuS.toFixed(1)} s (${r.serverCpuPercent.toFixed(1)} % of one core over the storm)`,
         `  the share's memory (PSS, most seen): ${Object.entries(r.pssKiB).sort().map(([n, k]) => `${n} ${(k / 1024).toFixed(1)} MiB`).join(', ')}`,
         `  NFS sent: ${mib(r.nfsBytes)} in all`,
