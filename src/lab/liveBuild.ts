@@ -7,8 +7,9 @@
 //    window with a known title (read from the screen with OCR).
 // Each is kept as the hybrid ISO live-build makes and as its extracted tree, cached under
 // /var/cache/share-this-cd/live-build/<flavour>-<key>, keyed by everything that goes into it (the lb config
-// arguments, package lists, included files, live-build's version, this builder's revision); rebuilt only when
-// one of them changes. The Debian archive is reached for the packages (~6 minutes for the console image).
+// arguments, package lists, included files, live-build's and debootstrap's versions, this builder's revision);
+// rebuilt only when one of them changes. The Debian archive is reached for the packages (the console image:
+// ~10 minutes on a cold machine).
 //
 // liveBuildConfig() is pure; ensureLiveBuildImage() has the effects.
 import Gio from 'gi://Gio';
@@ -146,7 +147,7 @@ function takeLock(lock: string): boolean {
     const pid = String(new Gio.Credentials().get_unix_pid());
     if (run(['sh', '-c', 'set -C; echo "$1" > "$2"', 'sh', pid, lock]).status === 0)
         return true;
-    const holder = (run(['cat', lock]).stdout.trim());
+    const holder = run(['cat', lock]).stdout.trim();
     if (/^\d+$/.test(holder) && GLib.file_test(`/proc/${holder}`, GLib.FileTest.EXISTS))
         return false;
     GLib.unlink(lock);
