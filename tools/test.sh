@@ -31,9 +31,10 @@ if [ "$(id -u)" = 0 ] && [ "${SHARE_THIS_CD_PREBUILD:-1}" = 1 ]; then
     # Specs that measure how fast we keep up with a flood stop it meanwhile (test/support/helpers.ts).
     export SHARE_THIS_CD_PREBUILD_PGID=$live_build
 fi
-trap '[ -n "$live_build" ] && kill -TERM -- "-$live_build" 2>/dev/null; rm -rf "$work"' EXIT
+# (Ended with the run; CONT too, in case a spec that stopped it ended before resuming it.)
+trap '[ -n "$live_build" ] && kill -TERM -- "-$live_build" 2>/dev/null && kill -CONT -- "-$live_build" 2>/dev/null; rm -rf "$work"' EXIT
 # A bound on the whole run: a hang (a lost callback, src/shared/timers.ts) fails the run and names the spec it
-# was in, instead of using up CI's time. A full run takes some 40 to 45 minutes (the real-image specs included).
+# was in, instead of using up CI's time. A full run's specs take about 50 minutes (the real-image specs included).
 progress="$work/running-spec"
 status=0
 SPEC_PROGRESS_FILE="$progress" timeout --kill-after=30 "${SPEC_TIME_LIMIT:-55m}" gjs -m build/tests.js || status=$?
