@@ -23,6 +23,7 @@ import { sleep } from '../src/shared/timers.ts';
 import { BusLab } from '../src/lab/bus.ts';
 import { LabNet, namespaces, sh } from '../src/lab/net.ts';
 import { makeSampleMedium } from '../src/lab/sampleMedium.ts';
+import { descendants, procTimes } from '../src/lab/process.ts';
 import { LabShare, READY } from '../src/lab/share.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../src/shared/dbus.ts';
 import { runMain } from '../src/shared/mainLoop.ts';
@@ -57,50 +58,9 @@ function say(line: string): void {
     printerr(`  ${line}`);
 }
 
-interface ProcTimes {
-    ppid: number;
-    /** utime + stime, ticks. */
-    own: number;
-    /** cutime + cstime (reaped children), ticks. */
-    children: number;
-    starttime: number;
-}
-
-function procTimes(pid: number): ProcTimes | null {
-    const stat = readTextFile(`/proc/${pid}/stat`);
-    if (stat === null)
-        return null;
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]), starttime: Number(f[19]) };
-}
-
 /** PIDs of the processes whose name (comm) is `comm`. */
 function processesNamed(comm: string): number[] {
     return listDir('/proc').filter(n => /^\d+$/.test(n) && (readTextFile(`/proc/${n}/comm`) ?? '').trim() === comm).map(Number);
-}
-
-/** The descendants of `root` (not itself), keyed "pid/starttime" so a reused PID is not taken for another. */
-function descendants(root: number): Map<string, number> {
-    const all = new Map<number, ProcTimes>();
-    for (const name of listDir('/proc')) {
-        if (!/^\d+$/.test(name))
-            continue;
-        const t = procTimes(Number(name));
-        if (t !== null)
-            all.set(Number(name), t);
-    }
-    const kids = new Map<number, number[]>();
-    for (const [pid, t] of all)
-        kids.set(t.ppid, [...kids.get(t.ppid) ?? [], pid]);
-    const out = new Map<string, number>();
-    const todo = [...kids.get(root) ?? []];
-    while (todo.length > 0) {
-        const pid = todo.pop() as number;
-        const t = all.get(pid) as ProcTimes;
-        out.set(`${pid}/${t.starttime}`, t.own);
-        todo.push(...kids.get(pid) ?? []);
-    }
-    return out;
 }
 
 interface Window {
@@ -134,9 +94,9 @@ async function measure(pid: number, label: string, fetchers: Fetchers | null = n
         throw new Error(`process ${pid} (${label}) ended during the measurement`);
     let daemonTicks = 0;
     const names: string[] = [];
-    for (const [key, ticks] of d1) {
-        daemonTicks += ticks - (d0.get(key) ?? 0);
-        names.push((readTextFile(`/proc/${key.split('/')[0]}/comm`) ?? '?').trim());
+    for (const [key, t] of d1) {
+        daemonTicks += t.own - (d0.get(key)?.own ?? 0);
+        names.push(t.comm);
     }
     const pct = (ticks: number): number => Math.round(ticks / TICKS / seconds * 100 * 100) / 100;
     return {

@@ -2,6 +2,7 @@
 // program name and start time, or the kernel's holder of its lock): the lab kills what it started itself.
 import GLib from 'gi://GLib';
 
+import { listDir, readTextFile } from '../shared/fsutil.ts';
 import { run } from '../backend/services/supervisor.ts';
 import { sleep } from '../shared/timers.ts';
 
@@ -41,3 +42,46 @@ export async function killPid(pid: number, comm: string | null, graceMs = 2000):
     }
 }
 
+/** A process's name and CPU times from /proc/PID/stat (ticks: getconf CLK_TCK a second). */
+export interface ProcTimes {
+    comm: string;
+    ppid: number;
+    /** utime + stime, ticks. */
+    own: number;
+    /** cutime + cstime (reaped children), ticks. */
+    children: number;
+    starttime: number;
+}
+
+export function procTimes(pid: number): ProcTimes | null {
+    const stat = readTextFile(`/proc/${pid}/stat`);
+    if (stat === null)
+        return null;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]),
+        children: Number(f[13]) + Number(f[14]), starttime: Number(f[19]) };
+}
+
+/** The descendants of `root` (not itself), keyed "pid/starttime" so a reused PID is not taken for another. */
+export function descendants(root: number): Map<string, ProcTimes> {
+    const all = new Map<number, ProcTimes>();
+    for (const name of listDir('/proc')) {
+        if (!/^\d+$/.test(name))
+            continue;
+        const t = procTimes(Number(name));
+        if (t !== null)
+            all.set(Number(name), t);
+    }
+    const kids = new Map<number, number[]>();
+    for (const [pid, t] of all)
+        kids.set(t.ppid, [...kids.get(t.ppid) ?? [], pid]);
+    const out = new Map<string, ProcTimes>();
+    const todo = [...kids.get(root) ?? []];
+    while (todo.length > 0) {
+        const pid = todo.pop() as number;
+        const t = all.get(pid) as ProcTimes;
+        out.set(`${pid}/${t.starttime}`, t);
+        todo.push(...kids.get(pid) ?? []);
+    }
+    return out;
+}

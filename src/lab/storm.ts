@@ -8,6 +8,7 @@ import GLib from 'gi://GLib';
 import { readStatus } from '../backend/runtime/owner.ts';
 import { sleep } from '../shared/timers.ts';
 import { type LabNet, sh } from './net.ts';
+import { descendants, procTimes } from './process.ts';
 import { LabShare, READY } from './share.ts';
 import { type Firmware, LabVm } from './vm.ts';
 
@@ -58,48 +59,6 @@ export interface StormOptions {
     progress?: (line: string) => void;
 }
 
-interface ProcStat { comm: string; ppid: number; cpuTicks: number }
-
-function procStat(pid: number): ProcStat | null {
-    try {
-        const text = new TextDecoder().decode(GLib.file_get_contents(`/proc/${pid}/stat`)[1]);
-        const close = text.lastIndexOf(')');
-        const comm = text.slice(text.indexOf('(') + 1, close);
-        const f = text.slice(close + 2).split(' ');
-        // Fields after the name: state ppid … utime (14th of the line, 12th here) stime.
-        return { comm, ppid: Number(f[1]), cpuTicks: Number(f[11]) + Number(f[12]) };
-    } catch {
-        return null;
-    }
-}
-
-/** The process and all its descendants (pid → stat). */
-function processTree(root: number): Map<number, ProcStat> {
-    const all = new Map<number, ProcStat>();
-    for (const name of sh(['ls', '/proc']).stdout.split('\n')) {
-        if (/^\d+$/.test(name)) {
-            const st = procStat(Number(name));
-            if (st)
-                all.set(Number(name), st);
-        }
-    }
-    const tree = new Map<number, ProcStat>();
-    const rootStat = all.get(root);
-    if (rootStat === undefined)
-        return tree;
-    tree.set(root, rootStat);
-    for (let grew = true; grew;) {
-        grew = false;
-        for (const [pid, st] of all) {
-            if (!tree.has(pid) && tree.has(st.ppid)) {
-                tree.set(pid, st);
-                grew = true;
-            }
-        }
-    }
-    return tree;
-}
-
 function pssKiB(pid: number): number {
     try {
         const text = new TextDecoder().decode(GLib.file_get_contents(`/proc/${pid}/smaps_rollup`)[1]);
@@ -127,9 +86,13 @@ export async function bootStorm(o: StormOptions): Promise<StormResult> {
     try {
         const shareLine = await share.waitFor(READY, 60000);
         const ticksPerS = Number(sh(['getconf', 'CLK_TCK']).stdout.trim()) || 100;
-        const cpuOf = (tree: Map<number, ProcStat>): number => [...tree.values()].reduce((sum, st) => sum + st.cpuTicks, 0);
-        // Ticks of processes that ended during the storm are lost with them; the share's daemons live throughout.
-        const cpuBefore = cpuOf(processTree(share.pid));
+        // The engine's own time and that of the commands it ran and reaped (ss, ip), and its daemons'. (Ticks of
+        // a daemon that ended during the storm are lost with it; the share's daemons live throughout.)
+        const cpuTicks = (): number => {
+            const engine = procTimes(share.pid);
+            return (engine === null ? 0 : engine.own + engine.children) + [...descendants(share.pid).values()].reduce((sum, t) => sum + t.own, 0);
+        };
+        const cpuBefore = cpuTicks();
         const peakPss: Record<string, number> = {};
         const upAt = new Map<string, number>();
         const bytes = new Map<string, number>();
@@ -154,11 +117,12 @@ export async function bootStorm(o: StormOptions): Promise<StormResult> {
             // Every 2 s: the engine's view (up, bytes) and the share's memory.
             if (GLib.get_monotonic_time() - lastStatus > 2e6) {
                 lastStatus = GLib.get_monotonic_time();
-                for (const [pid, st] of processTree(share.pid)) {
-                    const name = processName(st.comm);
-                    const kib = pssKiB(pid);
-                    // Several processes of one name (nginx's master and workers): their sum.
-                    peakPss[`${name}@${pid}`] = Math.max(peakPss[`${name}@${pid}`] ?? 0, kib);
+                const processes: [number, string][] = [[share.pid, 'gjs'],
+                    ...[...descendants(share.pid)].map(([key, t]): [number, string] => [Number(key.split('/')[0]), t.comm])];
+                for (const [pid, comm] of processes) {
+                    const name = processName(comm);
+                    // Several processes of one name (nginx's master and workers): their sum, below.
+                    peakPss[`${name}@${pid}`] = Math.max(peakPss[`${name}@${pid}`] ?? 0, pssKiB(pid));
                 }
                 const now = (GLib.get_monotonic_time() - t0) / 1e6;
                 for (const c of engineStatus()) {
@@ -176,8 +140,7 @@ export async function bootStorm(o: StormOptions): Promise<StormResult> {
             await sleep(250);
         }
         const wallS = Math.max(0, ...loginAt.values());
-        const cpuTicks = cpuOf(processTree(share.pid)) - cpuBefore;
-        const serverCpuS = cpuTicks / ticksPerS;
+        const serverCpuS = (cpuTicks() - cpuBefore) / ticksPerS;
         const pss: Record<string, number> = {};
         for (const [key, kib] of Object.entries(peakPss)) {
             const name = key.slice(0, key.lastIndexOf('@'));

@@ -13,7 +13,7 @@ import {
     LAB, NOTHING_LEFT, RUNTIME, RunningShare, SRV_IP, type Status, type StatusClient, cliInServer, leftovers, setupNet, sh, startRouterDhcp, startShare,
     waitStatus,
 } from '../support/lab.ts';
-import { endBootSpec, whyNotBooted } from '../support/labClients.ts';
+import { bootWorkDir, endBootSpec, endBootSuite, whyNotBooted } from '../support/labClients.ts';
 
 const BOOT_TIMEOUT = 240000;
 /** Its root is mounted over NFS: the tracker's running stage, or up once its system has started. */
@@ -114,19 +114,14 @@ describe('a real client boots the shared live system (qemu)', () => {
 
     beforeAll(() => {
         image = ensureLabImage();
-        work = GLib.dir_make_tmp('share-this-cd-netboot-XXXXXX');
-        sh(['chmod', '755', work]);
+        work = bootWorkDir('netboot');
     }, SPEC_TIMEOUT);
     afterEach(async () => {
         await endBootSpec(vms, share, capture);
         share = null;
         capture = null;
     }, SPEC_TIMEOUT);
-    afterAll(() => {
-        if (work !== '')
-            sh(['rm', '-rf', work]);
-        print(`netboot e2e: ${timings.join('; ')}; total ${((GLib.get_monotonic_time() - t0) / 1e6).toFixed(0)} s`);
-    });
+    afterAll(() => endBootSuite(work, 'netboot e2e', timings, t0));
 
     it('1. BIOS client, empty LAN (full DHCP), kernel and initrd over HTTP', async () => {
         await labNet({ taps: 1 });

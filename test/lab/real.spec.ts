@@ -15,7 +15,7 @@ import { LOGIN_PROMPT, type StormResult, stormReport } from '../../src/lab/storm
 import { type Firmware, LabVm } from '../../src/lab/vm.ts';
 import { sleep } from '../../src/shared/timers.ts';
 import { CLI } from '../support/helpers.ts';
-import { endBootSpec, whyNotBooted } from '../support/labClients.ts';
+import { bootWorkDir, endBootSpec, endBootSuite, whyNotBooted } from '../support/labClients.ts';
 import {
     LAB, NOTHING_LEFT, RUNTIME, RunningShare, SRV_IP, type StatusClient, leftovers, setupNet, sh, startRouterDhcp, startShare, status,
 } from '../support/lab.ts';
@@ -167,8 +167,7 @@ describe('a live system made by live-build boots to login: over the network (rea
         // cached under /var/cache/share-this-cd.
         image = ensureLiveBuildImage('console', line => print(`  live-build: ${line}`));
         print(`live-build console image: ${image.built ? `built in ${image.seconds.toFixed(0)} s` : 'cached'} (${image.iso})`);
-        work = GLib.dir_make_tmp('share-this-cd-real-XXXXXX');
-        sh(['chmod', '755', work]);
+        work = bootWorkDir('real');
         t0 = GLib.get_monotonic_time();
     }, 3600000);
     afterEach(async () => {
@@ -176,12 +175,7 @@ describe('a live system made by live-build boots to login: over the network (rea
         share = null;
         capture = null;
     }, SPEC_TIMEOUT);
-    afterAll(() => {
-        // KEEP_WORK=1 keeps the clients' consoles (serial logs) and the LAN's capture for a look after the run.
-        if (work !== '' && GLib.getenv('KEEP_WORK') === null)
-            sh(['rm', '-rf', work]);
-        print(`real-image e2e: ${timings.join('; ')}; total ${((GLib.get_monotonic_time() - t0) / 1e6).toFixed(0)} s`);
-    });
+    afterAll(() => endBootSuite(work, 'real-image e2e', timings, t0));
 
     it('BIOS, empty LAN (full DHCP), HTTP: live-build\'s menus wait for a key, nobody presses one, the default entry starts after 30 s and the client reaches login:', async () => {
         // What live-build wrote: isolinux waits for a key (timeout 0), GRUB has no timeout.

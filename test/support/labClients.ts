@@ -43,3 +43,20 @@ export async function whyNotBooted(v: LabVm, goal: string, share: RunningShare |
         `What the lab LAN carried of it: ${capture && mac ? capture.summary(mac) : 'no capture'}\n` +
         `The server's TCP sockets to it (ss -tino):\n  ${sockets.split('\n').join('\n  ')}`;
 }
+
+/** A work folder for a suite's clients (serial logs, sockets, UEFI variables, the LAN's capture), readable by all. */
+export function bootWorkDir(name: string): string {
+    const work = GLib.dir_make_tmp(`share-this-cd-${name}-XXXXXX`);
+    sh(['chmod', '755', work]);
+    return work;
+}
+
+/**
+ * After a suite: its work folder removed (KEEP_WORK=1 keeps the consoles and the capture for a look after the
+ * run) and its boots' times printed, with the time since `t0` (monotonic, µs).
+ */
+export function endBootSuite(work: string, label: string, timings: string[], t0: number): void {
+    if (work !== '' && GLib.getenv('KEEP_WORK') === null)
+        sh(['rm', '-rf', work]);
+    print(`${label}: ${timings.join('; ')}; total ${((GLib.get_monotonic_time() - t0) / 1e6).toFixed(0)} s`);
+}
