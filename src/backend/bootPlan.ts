@@ -7,6 +7,7 @@ import { isPlainPath } from '../shared/paths.ts';
 import { hasControlChars } from '../shared/text.ts';
 import { parseGrub } from './bootmenu/grubParser.ts';
 import { renderGrub } from './bootmenu/grubRenderer.ts';
+import { ipxeLeftOut, renderIpxe } from './bootmenu/ipxeRenderer.ts';
 import { type Menu, type MenuEntry, type MenuItem, flatEntries, newEntry } from './bootmenu/model.ts';
 import { netbootArgs } from './bootmenu/netboot.ts';
 import { renderPxelinux } from './bootmenu/pxelinuxRenderer.ts';
@@ -58,6 +59,11 @@ export function chooseDefault(items: MenuItem[], wanted: string): boolean {
         return false;
     all.forEach(e => { e.default = e === chosen; });
     return true;
+}
+
+/** Where the iPXE script for BIOS or UEFI clients is in the TFTP/HTTP tree (absent: iPXE clients get the PXE path). */
+export function ipxeScriptPath(firmware: 'bios' | 'uefi'): string {
+    return `ipxe/${firmware}.ipxe`;
 }
 
 /** Where the medium is reachable inside the TFTP/HTTP tree. */
@@ -152,6 +158,17 @@ export function planBoot(medium: Medium, reader: MediumReader, options: BootPlan
     const title = medium.label;
     const files: Record<string, string> = hasBios ? { 'pxelinux.cfg/default': renderPxelinux(bios, source, title) } : {};
     files['grub/grub.cfg'] = renderGrub(uefi, source, title);
+    // iPXE clients (services/dnsmasq.ts): the same menus as a script; an entry it cannot write is left out there.
+    for (const [firmware, menu] of [...hasBios ? [['bios', bios] as const] : [], ['uefi', uefi] as const]) {
+        for (const e of ipxeLeftOut(menu)) {
+            const text = format(_("Left out “{label}” for iPXE clients: one of its kernel arguments cannot be written in an iPXE script."), { label: e.label });
+            if (!warnings.includes(text))
+                warnings.push(text);
+        }
+        const script = renderIpxe(menu, source, title);
+        if (script !== null)
+            files[ipxeScriptPath(firmware)] = script;
+    }
 
     // The entries clients can boot: BIOS menu first, then UEFI entries it did not already have.
     const entries: PlanEntry[] = [];

@@ -2,7 +2,7 @@
 // the files of the runtime tree, the daemon configurations and command lines, in start order.
 // Same inputs, same spec; share.ts carries it out.
 import { _, format } from '../shared/i18n.ts';
-import type { BootPlan } from './bootPlan.ts';
+import { type BootPlan, ipxeScriptPath } from './bootPlan.ts';
 import { PXELINUX_MODULES } from './bootmenu/pxelinuxRenderer.ts';
 import { type Cidr, formatIpv4, networkOf, subnetText } from './network/ipv4.ts';
 import type { DhcpRange, Mode } from './network/mode.ts';
@@ -40,6 +40,8 @@ export interface ServedPlatform {
     bootFile: string;
     /** UEFI: where its GRUB comes from. */
     grub: 'signed-net-image' | 'grub-mkimage' | 'medium' | null;
+    /** The iPXE script its iPXE clients run instead (path in the tree), or null: they boot like other PXE ROMs. */
+    ipxeScript: string | null;
 }
 
 export interface ShareInputs {
@@ -64,6 +66,8 @@ export interface ShareInputs {
     mediumShown?: string;
     /** nfs-ganesha and a medium that is not a whole file system: it is packed for NFS (NfsPack), else null. */
     nfsPack?: NfsPack | null;
+    /** iPXE clients get the boot plan's iPXE scripts (default); false: they load lpxelinux/shim like other PXE ROMs. */
+    ipxeScripts?: boolean;
 }
 
 /**
@@ -136,8 +140,16 @@ export function planShare(i: ShareInputs): ShareSpec {
     const platforms: ServedPlatform[] = [];
     for (const p of platformsFor(i.boot.medium.arch)) {
         const served = p.efi === null ? planBios(i, p, tree, warnings) : planEfi(i, p, tree, warnings);
-        if (served !== null)
-            platforms.push(served);
+        if (served === null)
+            continue;
+        // iPXE clients of the platform: the menu as an iPXE script, kernels over HTTP without a second loader.
+        const script = ipxeScriptPath(p.firmware === 'bios' ? 'bios' : 'uefi');
+        if (i.ipxeScripts !== false && i.boot.files[script] !== undefined) {
+            if (!tree.some(t => t.path === script))
+                tree.push({ path: script, kind: 'text', text: i.boot.files[script] });
+            served.ipxeScript = script;
+        }
+        platforms.push(served);
     }
     if (platforms.some(p => p.grub !== null))
         tree.push({ path: 'grub/grub.cfg', kind: 'text', text: i.boot.files['grub/grub.cfg'] });
@@ -159,8 +171,8 @@ export function planShare(i: ShareInputs): ShareSpec {
     }
     const dnsmasqSpec: DnsmasqSpec = {
         interface: i.interfaceName, serverAddress: i.server.address, network: formatIpv4(networkOf(i.server)),
-        mode: i.mode, range: i.range, tftpRoot, leaseFile: `${i.runtimeDir}/dnsmasq.leases`,
-        platforms: platforms.map(p => ({ ...dhcpOf(platform(p.id)), bootFile: p.bootFile })), label: i.boot.medium.label,
+        mode: i.mode, range: i.range, tftpRoot, leaseFile: `${i.runtimeDir}/dnsmasq.leases`, httpPort: i.http?.port ?? null,
+        platforms: platforms.map(p => ({ ...dhcpOf(platform(p.id)), bootFile: p.bootFile, ipxeScript: p.ipxeScript })), label: i.boot.medium.label,
         ownMac: i.serverMac,
         ignoreArchCodes: KNOWN_ARCH_CODES.filter(code => !platforms.some(p => platform(p.id).archCodes.includes(code))),
     };
@@ -222,7 +234,7 @@ function planBios(i: ShareInputs, p: Platform, tree: TreeItem[], warnings: strin
     for (const m of PXELINUX_MODULES)
         tree.push({ path: m, kind: 'copy', from: `${L.syslinuxModules}/${m}` });
     tree.push({ path: 'pxelinux.cfg/default', kind: 'text', text: i.boot.files['pxelinux.cfg/default'] });
-    return { id: p.id, label: p.label, bootFile, grub: null };
+    return { id: p.id, label: p.label, bootFile, grub: null, ipxeScript: null };
 }
 
 /**
@@ -261,5 +273,5 @@ function planEfi(i: ShareInputs, p: Platform, tree: TreeItem[], warnings: string
         warnings.push(format(_("{platform} computers cannot network-boot: install {packages}."), { platform: p.label, packages: efi.signedPackages }));
         return null;
     }
-    return { id: p.id, label: p.label, bootFile: efi.bootFile, grub };
+    return { id: p.id, label: p.label, bootFile: efi.bootFile, grub, ipxeScript: null };
 }

@@ -150,7 +150,7 @@ async function httpPortFor(options: ShareOptions, address: string, progress: Pro
 
 /** The plan for this machine: its NFS server, its boot loaders, and whether the medium needs a read-only alias. */
 export async function makeSpec(options: ShareOptions, medium: Medium, reader: MediumReader, shown: string, net: NetworkChoice, dir: string,
-    progress: Progress): Promise<ShareSpec> {
+    ipxeScripts: boolean, progress: Progress): Promise<ShareSpec> {
     const backend = nfsBackend();
     if (backend === null)
         throw new ShareError('DaemonFailed', _("No NFS server is installed: install nfs-kernel-server (or nfs-ganesha and nfs-ganesha-vfs)."));
@@ -167,5 +167,5 @@ export async function makeSpec(options: ShareOptions, medium: Medium, reader: Me
         menuTimeout: options.menuTimeout, defaultEntry: options.defaultEntry });
     const ownRpcbind = backend === 'ganesha' && !(await tcpConnects(net.server.address, 111, 200));
     return planShare({ boot, interfaceName: net.interfaceName, serverMac: net.mac, server: net.server, addressAssigned: net.assigned, mode: net.mode, range: net.range,
-        http: options.http ? { port: httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias, mediumShown: shown, nfsPack });
+        http: options.http ? { port: httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias, mediumShown: shown, nfsPack, ipxeScripts });
 }

@@ -123,7 +123,7 @@ export class Share {
         this.probeMs = net.probeMs;
         for (const server of net.pxeServers)
             this.knownPxe.add(server);
-        const spec = await makeSpec(options, medium, reader, shown, net, dir, progress);
+        const spec = await makeSpec(options, medium, reader, shown, net, dir, this.env.ipxeScripts, progress);
         this.spec_ = spec;
         this.watch = new ClientWatch(spec, this.env.goneAfter, this.env.pollMs, (changes, count) => this.publish(changes, count));
         // NFS's usual ports are opened whichever server answers (the kernel's nfsd has no daemon spec here).

@@ -12,7 +12,7 @@ type Row = [label: string, kernel: string, initrd: string[], cmdline: string, is
 
 const NET = 'netboot=nfs nfsroot=192.168.1.20:@ROOT@ ip=dhcp';
 
-const BOTH = ['grub/grub.cfg', 'pxelinux.cfg/default'];
+const BOTH = ['grub/grub.cfg', 'ipxe/bios.ipxe', 'ipxe/uefi.ipxe', 'pxelinux.cfg/default'];
 
 /** `files`: the menus rendered (default both; ARM64 media are UEFI-only: no pxelinux menu). */
 const MEDIA: Record<string, { flavour: string; label: string; entries: Row[]; files?: string[] }> = {
@@ -97,7 +97,7 @@ const MEDIA: Record<string, { flavour: string; label: string; entries: Row[]; fi
     'ubuntu-24.04-desktop-arm64': {
         flavour: 'casper',
         label: 'Ubuntu 24.04.4 LTS "Noble Numbat" - Release arm64 (20260210)',
-        files: ['grub/grub.cfg'],
+        files: ['grub/grub.cfg', 'ipxe/uefi.ipxe'],
         entries: [
             ['Try or Install Ubuntu', 'casper/vmlinuz', ['casper/initrd'], `${NET} --- quiet splash console=tty0`, true],
             ['Ubuntu (safe graphics)', 'casper/vmlinuz', ['casper/initrd'], `nomodeset ${NET} --- quiet splash console=tty0`, false],
@@ -180,7 +180,7 @@ describe('real-world media through `plan --json`', () => {
                 expect(rows).toEqual(want.entries);
             });
 
-            it('renders the pxelinux and GRUB menus', () => {
+            it('renders the pxelinux, GRUB and iPXE menus', () => {
                 for (const file of want.files ?? BOTH) {
                     const actual = plan.files[file].split(root).join('@ROOT@');
                     expect(actual).withContext(file).toEqual(expectedFile(name, file, actual));
@@ -197,6 +197,10 @@ describe('real-world media through `plan --json`', () => {
                     const inPxe = pxe.includes(`KERNEL http://192.168.1.20/medium/${e.kernel}\n`) && pxe.includes(`APPEND ${e.cmdline}\n`);
                     const inGrub = grub.includes(`linux $sharecd/${e.kernel} ${e.cmdline}\n`);
                     expect(inPxe || inGrub).withContext(e.label).toBeTrue();
+                    // iPXE clients get every entry too, with the same arguments after their initrd names.
+                    const initrdNames = e.initrd.map((_i, n) => `initrd=sharecd-initrd${n} `).join('');
+                    const ipxe = `kernel http://192.168.1.20/medium/${e.kernel} ${initrdNames}${e.cmdline} BOOTIF=01-\${netX/mac:hexhyp} || goto sharecd_failed\n`;
+                    expect(Object.entries(plan.files).some(([f, text]) => f.startsWith('ipxe/') && text.includes(ipxe))).withContext(e.label).toBeTrue();
                 }
                 if ((want.files ?? BOTH).includes('pxelinux.cfg/default'))
                     expect(pxe.match(/^\s*MENU DEFAULT$/mg)?.length).toBe(1);
@@ -204,7 +208,8 @@ describe('real-world media through `plan --json`', () => {
 
             it('mentions nothing that needs the ISO file or the CD drive', () => {
                 const all = Object.values(plan.files).join('\n');
-                expect(all).not.toMatch(/iso-scan|findiso|fromiso|iso_path|gfxboot|initrd=/);
+                // (iPXE's initrd= names the images it fetched itself, for UEFI kernels)
+                expect(all).not.toMatch(/iso-scan|findiso|fromiso|iso_path|gfxboot|initrd=(?!sharecd-initrd\d+ )/);
                 expect(stderr).not.toMatch(/error|internal/i);
             });
         });

@@ -1,6 +1,7 @@
 import { renderGrub, grubQuote } from '../../src/backend/bootmenu/grubRenderer.ts';
 import { type Menu, type MenuEntry, type Submenu, flatEntries, newEntry, splitKernelArgs } from '../../src/backend/bootmenu/model.ts';
 import { netbootArgs } from '../../src/backend/bootmenu/netboot.ts';
+import { ipxeText, ipxeWritable, renderIpxe } from '../../src/backend/bootmenu/ipxeRenderer.ts';
 import { renderPxelinux } from '../../src/backend/bootmenu/pxelinuxRenderer.ts';
 import type { FileSource } from '../../src/backend/bootmenu/render.ts';
 import { chooseDefault, entryLabels, menuTimeout } from '../../src/backend/bootPlan.ts';
@@ -149,6 +150,62 @@ describe('GRUB renderer', () => {
         expect(text.split('\n').filter(l => l.startsWith('menuentry'))).toEqual(["menuentry 'x'\\'' } menuentry '\\''evil' {"]);
         expect(text).toContain("\tlinux $sharecd/casper/vmlinuz '$(reboot)' 'a;reboot'\n");
         expect(text.split('\n').filter(l => l.startsWith('set evil'))).toEqual([]);
+    });
+});
+
+describe('iPXE renderer', () => {
+    it('writes a menu with default, timeout in ms, hotkeys, submenus with a way back, and kernels over HTTP', () => {
+        const text = renderIpxe(menu(), http, 'Ubuntu 24.04') ?? '';
+        expect(text.startsWith('#!ipxe\n')).toBeTrue();
+        expect(text).toContain('\nset sharecd_timeout 5000\n');
+        expect(text).toContain([':m0', 'menu Ubuntu 24.04', 'item --key t e1 Try Ubuntu', 'item --key a m1 Advanced >', 'item e3 Boot from first hard disk',
+            'choose --default e1 --timeout ${sharecd_timeout} sharecd_choice || exit', 'goto ${sharecd_choice}'].join('\n'));
+        expect(text).toContain([':m1', 'menu Advanced', 'item e2 Memory test', 'item --gap', 'item m0 < Back',
+            'choose --default e2 --timeout ${sharecd_timeout} sharecd_choice || goto m0'].join('\n'));
+        expect(text).toContain([':e1', 'imgfree', 'kernel http://10.0.0.1/medium/casper/vmlinuz initrd=sharecd-initrd0 quiet --- BOOTIF=01-${netX/mac:hexhyp} || goto sharecd_failed',
+            'initrd --name sharecd-initrd0 http://10.0.0.1/medium/casper/initrd || goto sharecd_failed', 'boot || goto sharecd_failed'].join('\n'));
+        expect(text).toContain(':e2\nimgfree\nchain http://10.0.0.1/medium/install/mt86plus || goto sharecd_failed\n');
+        expect(text).toContain(':e3\nexit\n');
+        // No firmware settings in iPXE; a failed start shows the menu again, without its timeout.
+        expect(text).not.toContain('Firmware');
+        expect(text).toContain(':sharecd_failed\necho Could not start this entry.\nset sharecd_timeout 0\n');
+        expect(renderIpxe(menu(), tftp, 'x')).toContain('kernel tftp://10.0.0.1/medium/casper/vmlinuz ');
+        expect(renderIpxe(menu(), { ...http, http: { port: 8080 } }, 'x')).toContain('initrd --name sharecd-initrd0 http://10.0.0.1:8080/medium/casper/initrd ');
+    });
+
+    it('starts the default inside a submenu through that submenu, and waits for a key without a timeout', () => {
+        const m = menu();
+        (m.items[0] as MenuEntry).default = false;
+        const sub: Submenu = { type: 'submenu', label: 'More', hotkey: null, items: [
+            newEntry({ label: 'Safe mode', kernel: 'casper/vmlinuz', initrds: ['casper/initrd', 'casper/extra'], args: ['nomodeset'], default: true })] };
+        m.items.push(sub);
+        m.timeout = null;
+        const text = renderIpxe(m, http, 'x') ?? '';
+        expect(text).toContain('\nset sharecd_timeout 0\n');
+        expect(text).toContain('choose --default m2 --timeout ${sharecd_timeout} sharecd_choice || exit');
+        expect(text).toContain('choose --default e4 --timeout ${sharecd_timeout} sharecd_choice || goto m0');
+        expect(text).toContain('kernel http://10.0.0.1/medium/casper/vmlinuz initrd=sharecd-initrd0 initrd=sharecd-initrd1 nomodeset BOOTIF=');
+        expect(renderIpxe({ ...menu(), timeout: 0 }, http, 'x')).toContain('\nset sharecd_timeout 100\n');
+    });
+
+    it('leaves out entries whose arguments iPXE would split, expand, comment out or run, and cleans texts of them', () => {
+        const ok = newEntry({ label: 'Live', kernel: 'live/vmlinuz', args: ['boot=live', 'a$b', 'x#y'] });
+        expect(ipxeWritable(ok)).toBeTrue();
+        for (const bad of ['foo="a b"', '${net0/ip}', 'a${x}', '#', '#comment', '||', '&&', ';'])
+            expect(ipxeWritable(newEntry({ label: 'x', kernel: 'k', args: ['quiet', bad] }))).withContext(bad).toBeFalse();
+        expect(ipxeText('Démarrer ${evil} # || ; && ok\nchain http://x')).toBe('Demarrer $ {evil} ok chain http://x');
+        expect(ipxeText('日本')).toBe('??');
+        const m: Menu = { title: 'T\nkernel http://evil', timeout: 1, warnings: [], items: [
+            newEntry({ label: 'Evil', kernel: 'live/vmlinuz', args: ['a', '${x}'], default: true }),
+            newEntry({ label: 'Good #1 ${x}', kernel: 'live/vmlinuz', args: ['quiet'] }),
+        ] };
+        const text = renderIpxe(m, http, 'x') ?? '';
+        expect(text).not.toContain('Evil');
+        expect(text).toContain('item e1 Good 1 $ {x}\n');
+        expect(text).toContain('menu T kernel http://evil\n');
+        expect(text.split('\n').filter(l => l.startsWith('kernel'))).toHaveSize(1);
+        // Nothing left to start: no script at all (iPXE clients then boot like other PXE ROMs).
+        expect(renderIpxe({ ...m, items: [m.items[0]] }, http, 'x')).toBeNull();
     });
 });
 

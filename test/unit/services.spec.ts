@@ -12,11 +12,13 @@ import { FIXTURES } from '../support/helpers.ts';
 
 const base = {
     interface: 'enp3s0', serverAddress: '192.168.1.20', network: '192.168.1.0', tftpRoot: '/run/share-this-cd/tftp',
-    leaseFile: '/run/share-this-cd/dnsmasq.leases', label: 'Ubuntu 24.04 "Noble"\nevil=1',
-    platforms: [{ ...platform('bios'), bootFile: 'lpxelinux.0' }, { ...platform('uefi-x64'), bootFile: 'bootx64.efi' }],
+    leaseFile: '/run/share-this-cd/dnsmasq.leases', label: 'Ubuntu 24.04 "Noble"\nevil=1', httpPort: 80,
+    platforms: [{ ...platform('bios'), bootFile: 'lpxelinux.0', ipxeScript: null }, { ...platform('uefi-x64'), bootFile: 'bootx64.efi', ipxeScript: null }],
     ignoreArchCodes: [6, 10, 11], ownMac: '52:54:00:AB:CD:EF',
 };
-const arm64 = { ...base, platforms: [{ ...platform('uefi-arm64'), bootFile: 'bootaa64.efi' }], ignoreArchCodes: [0, 6, 7, 9] };
+const arm64 = { ...base, platforms: [{ ...platform('uefi-arm64'), bootFile: 'bootaa64.efi', ipxeScript: null }], ignoreArchCodes: [0, 6, 7, 9] };
+const withIpxe = { ...base, platforms: base.platforms.map(p => ({ ...p, ipxeScript: p.id === 'bios' ? 'ipxe/bios.ipxe' : 'ipxe/uefi.ipxe' })) };
+const fullRange = { start: '192.168.1.100', end: '192.168.1.199', netmask: '255.255.255.0' };
 
 describe('dnsmasq configuration', () => {
     it('proxy mode: no addresses, PXE services per firmware, no DNS, one interface', () => {
@@ -64,6 +66,33 @@ describe('dnsmasq configuration', () => {
         expect(full.filter(l => l.startsWith('dhcp-boot='))).toEqual(['dhcp-boot=tag:arm64,bootaa64.efi,,192.168.1.20']);
         const proxy = renderDnsmasqDhcp({ ...arm64, mode: 'proxy', range: null }).split('\n');
         expect(proxy.filter(l => l.startsWith('pxe-service='))).toEqual(['pxe-service=ARM64_EFI,"Ubuntu 24.04 Noble evil1 (UEFI ARM64)",bootaa64.efi']);
+    });
+
+    it('gives iPXE clients (user class iPXE or option 175) their script, over HTTP in full DHCP, and other PXE ROMs their loader', () => {
+        const full = renderDnsmasqDhcp({ ...withIpxe, mode: 'dhcp', range: fullRange }).split('\n');
+        expect(full).toContain('dhcp-userclass=set:ipxe,iPXE');
+        expect(full).toContain('dhcp-match=set:ipxe,175');
+        expect(full.filter(l => l.startsWith('dhcp-boot='))).toEqual([
+            'dhcp-boot=tag:bios,tag:!ipxe,lpxelinux.0,,192.168.1.20',
+            'dhcp-boot=tag:bios,tag:ipxe,http://192.168.1.20/ipxe/bios.ipxe,,192.168.1.20',
+            'dhcp-boot=tag:efi64,tag:!ipxe,bootx64.efi,,192.168.1.20',
+            'dhcp-boot=tag:efi64,tag:ipxe,http://192.168.1.20/ipxe/uefi.ipxe,,192.168.1.20',
+        ]);
+        // Another HTTP port is in the address; TFTP only: the script's path in the TFTP root.
+        expect(renderDnsmasqDhcp({ ...withIpxe, httpPort: 8080, mode: 'dhcp', range: fullRange })).toContain('dhcp-boot=tag:bios,tag:ipxe,http://192.168.1.20:8080/ipxe/bios.ipxe,,192.168.1.20');
+        expect(renderDnsmasqDhcp({ ...withIpxe, httpPort: null, mode: 'dhcp', range: fullRange })).toContain('dhcp-boot=tag:bios,tag:ipxe,ipxe/bios.ipxe,,192.168.1.20');
+        // Proxy-DHCP: the boot server's answer names the script (TFTP), the loader for the others.
+        const proxy = renderDnsmasqDhcp({ ...withIpxe, mode: 'proxy', range: null }).split('\n');
+        expect(proxy.filter(l => l.startsWith('pxe-service='))).toEqual([
+            'pxe-service=tag:!ipxe,x86PC,"Ubuntu 24.04 Noble evil1 (BIOS)",lpxelinux',
+            'pxe-service=tag:ipxe,x86PC,"Ubuntu 24.04 Noble evil1 (BIOS)",ipxe/bios.ipxe',
+            'pxe-service=tag:!ipxe,BC_EFI,"Ubuntu 24.04 Noble evil1 (UEFI)",bootx64.efi',
+            'pxe-service=tag:ipxe,BC_EFI,"Ubuntu 24.04 Noble evil1 (UEFI)",ipxe/uefi.ipxe',
+            'pxe-service=tag:!ipxe,x86-64_EFI,"Ubuntu 24.04 Noble evil1 (UEFI)",bootx64.efi',
+            'pxe-service=tag:ipxe,x86-64_EFI,"Ubuntu 24.04 Noble evil1 (UEFI)",ipxe/uefi.ipxe',
+        ]);
+        // No script (the lab's switch, or none rendered): iPXE is not told apart at all.
+        expect(renderDnsmasqDhcp({ ...base, mode: 'dhcp', range: fullRange })).not.toMatch(/ipxe/i);
     });
 
     it('the TFTP instance serves the tree and answers no DHCP; the DHCP instance serves no file', () => {
@@ -391,9 +420,15 @@ describe('share plan', () => {
     it('builds the TFTP tree: lpxelinux + modules + menu, shim + signed GRUB + menu, the medium\'s place', () => {
         const spec = planShare(inputs);
         expect(spec.tree.map(t => `${t.kind}:${t.path}`)).toEqual([
-            'copy:lpxelinux.0', 'copy:ldlinux.c32', 'copy:menu.c32', 'copy:libutil.c32', 'text:pxelinux.cfg/default',
-            'copy:bootx64.efi', 'copy:mmx64.efi', 'copy:grubx64.efi', 'text:grub/grub.cfg', 'dir:medium',
+            'copy:lpxelinux.0', 'copy:ldlinux.c32', 'copy:menu.c32', 'copy:libutil.c32', 'text:pxelinux.cfg/default', 'text:ipxe/bios.ipxe',
+            'copy:bootx64.efi', 'copy:mmx64.efi', 'copy:grubx64.efi', 'text:ipxe/uefi.ipxe', 'text:grub/grub.cfg', 'dir:medium',
         ]);
+        expect(spec.platforms.map(p => p.ipxeScript)).toEqual(['ipxe/bios.ipxe', 'ipxe/uefi.ipxe']);
+        // The lab's switch: iPXE clients are plain PXE ROMs, no script in the tree or the DHCP answers.
+        const plain = planShare({ ...inputs, ipxeScripts: false });
+        expect(plain.tree.map(t => t.path).filter(p => p.startsWith('ipxe/'))).toEqual([]);
+        expect(plain.platforms.map(p => p.ipxeScript)).toEqual([null, null]);
+        expect(plain.daemons.find(d => d.name === 'dhcp')?.configs[0].text).not.toMatch(/ipxe/i);
         expect(spec.tree.find(t => t.path === 'grubx64.efi')).toEqual({ path: 'grubx64.efi', kind: 'copy', from: loaders.efi['uefi-x64'].grubNet });
         expect(spec.tree.filter(t => t.kind !== 'copy' && t.kind !== 'text')).toEqual([{ path: 'medium', kind: 'dir' }]);
         expect(spec.kernels).toEqual(['medium/casper/vmlinuz']);
@@ -447,7 +482,7 @@ describe('share plan', () => {
     it('builds a GRUB with our address in it for UEFI clients behind proxy-DHCP, and says Secure Boot must be off', () => {
         const spec = planShare({ ...inputs, mode: 'proxy', range: null });
         expect(spec.tree.find(t => t.path === 'grubx64.efi')).toEqual({ path: 'grubx64.efi', kind: 'grub-mkimage', mkimage: '/usr/bin/grub-mkimage', target: 'x86_64-efi', prefix: '(tftp,10.77.0.1)/grub' });
-        expect(spec.platforms.find(p => p.id === 'uefi-x64')).toEqual({ id: 'uefi-x64', label: 'UEFI', bootFile: 'bootx64.efi', grub: 'grub-mkimage' });
+        expect(spec.platforms.find(p => p.id === 'uefi-x64')).toEqual({ id: 'uefi-x64', label: 'UEFI', bootFile: 'bootx64.efi', grub: 'grub-mkimage', ipxeScript: 'ipxe/uefi.ipxe' });
         expect(spec.warnings).toContain('UEFI computers boot through proxy-DHCP only with Secure Boot switched off (see the README).');
     });
 
@@ -455,7 +490,7 @@ describe('share plan', () => {
         const spec = planShare(inputs);
         expect(spec.platforms.map(p => p.id)).toEqual(['bios', 'uefi-x64']);
         const conf = spec.daemons.find(d => d.name === 'dhcp')?.configs[0].text ?? '';
-        expect(conf).toContain('dhcp-boot=tag:bios,lpxelinux.0,,10.77.0.1');
+        expect(conf).toContain('dhcp-boot=tag:bios,tag:!ipxe,lpxelinux.0,,10.77.0.1');
         expect(conf).not.toContain('bootaa64.efi');
         const proxy = planShare({ ...inputs, mode: 'proxy', range: null }).daemons.find(d => d.name === 'dhcp')?.configs[0].text ?? '';
         expect(proxy).toContain('dhcp-match=set:unserved,option:client-arch,11');
@@ -469,15 +504,15 @@ describe('share plan', () => {
             'EFI/BOOT/BOOTAA64.EFI': 'shim', 'EFI/BOOT/grubaa64.efi': grub, 'EFI/BOOT/mmaa64.efi': 'mok' });
         const armBoot = planBoot(inspectMedium(arm), arm, { server: '10.77.0.1', http: true, httpPort: 80 });
         expect(armBoot.medium.arch).toBe('arm64');
-        expect(Object.keys(armBoot.files)).toEqual(['grub/grub.cfg']);
+        expect(Object.keys(armBoot.files)).toEqual(['grub/grub.cfg', 'ipxe/uefi.ipxe']);
         // This (x86-64) machine has no ARM64 loaders: the medium's own.
         const fromMedium = planShare({ ...inputs, boot: armBoot });
-        expect(fromMedium.platforms).toEqual([{ id: 'uefi-arm64', label: 'UEFI ARM64', bootFile: 'bootaa64.efi', grub: 'medium' }]);
-        expect(fromMedium.tree.map(t => `${t.kind}:${t.path}`)).toEqual(['copy:bootaa64.efi', 'copy:mmaa64.efi', 'copy:grubaa64.efi', 'text:grub/grub.cfg', 'dir:medium']);
+        expect(fromMedium.platforms).toEqual([{ id: 'uefi-arm64', label: 'UEFI ARM64', bootFile: 'bootaa64.efi', grub: 'medium', ipxeScript: 'ipxe/uefi.ipxe' }]);
+        expect(fromMedium.tree.map(t => `${t.kind}:${t.path}`)).toEqual(['copy:bootaa64.efi', 'copy:mmaa64.efi', 'copy:grubaa64.efi', 'text:ipxe/uefi.ipxe', 'text:grub/grub.cfg', 'dir:medium']);
         expect(fromMedium.tree[0]).toEqual({ path: 'bootaa64.efi', kind: 'copy', from: '/media/arm/EFI/BOOT/BOOTAA64.EFI' });
         const conf = fromMedium.daemons.find(d => d.name === 'dhcp')?.configs[0].text ?? '';
         expect(conf).toContain('dhcp-match=set:arm64,option:client-arch,11');
-        expect(conf).toContain('dhcp-boot=tag:arm64,bootaa64.efi,,10.77.0.1');
+        expect(conf).toContain('dhcp-boot=tag:arm64,tag:!ipxe,bootaa64.efi,,10.77.0.1');
         expect(conf).not.toMatch(/lpxelinux|bootx64/);
         // An ARM64 machine's own signed loaders come first; behind proxy-DHCP, a GRUB built for arm64-efi.
         const own = { shim: '/usr/lib/shim/shimaa64.efi.signed', mokManager: null, grubNet: '/usr/lib/grub/arm64-efi-signed/grubnetaa64.efi.signed', grubMkimage: '/usr/bin/grub-mkimage' };

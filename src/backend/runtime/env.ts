@@ -14,9 +14,14 @@ export interface EngineEnv {
     pollMs: number;
     /** Open this computer's firewall for the share (network/firewall.ts); the lab turns it off to show why it is needed. */
     openFirewall: boolean;
+    /**
+     * Give iPXE clients the iPXE script (true), or treat them as plain PXE ROMs that load lpxelinux (false: a lab
+     * switch, SHARE_THIS_CD_LAB_IPXE_AS_PXE=1, so that the lab's iPXE clients still test lpxelinux).
+     */
+    ipxeScripts: boolean;
 }
 
-export const DEFAULT_ENV: EngineEnv = { runtimeDir: DEFAULT_RUNTIME_DIR, probeWindowMs: 3000, goneAfter: 120, pollMs: 2000, openFirewall: true };
+export const DEFAULT_ENV: EngineEnv = { runtimeDir: DEFAULT_RUNTIME_DIR, probeWindowMs: 3000, goneAfter: 120, pollMs: 2000, openFirewall: true, ipxeScripts: true };
 
 /** A positive number from the environment, or the fallback. */
 export function envNumber(name: string, fallback: number): number {
@@ -24,10 +29,11 @@ export function envNumber(name: string, fallback: number): number {
     return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
-/** SHARE_THIS_CD_RUNTIME_DIR, SHARE_THIS_CD_GONE_AFTER and SHARE_THIS_CD_OPEN_FIREWALL=0 over the defaults. */
+/** SHARE_THIS_CD_RUNTIME_DIR, SHARE_THIS_CD_GONE_AFTER, SHARE_THIS_CD_OPEN_FIREWALL=0 and SHARE_THIS_CD_LAB_IPXE_AS_PXE=1 over the defaults. */
 export function engineEnvFromProcess(): EngineEnv {
     const dir = GLib.getenv('SHARE_THIS_CD_RUNTIME_DIR');
     return { ...DEFAULT_ENV, runtimeDir: dir !== null && dir.startsWith('/') ? dir : DEFAULT_ENV.runtimeDir,
         goneAfter: Math.round(envNumber('SHARE_THIS_CD_GONE_AFTER', DEFAULT_ENV.goneAfter)),
-        openFirewall: GLib.getenv('SHARE_THIS_CD_OPEN_FIREWALL') !== '0' };
+        openFirewall: GLib.getenv('SHARE_THIS_CD_OPEN_FIREWALL') !== '0',
+        ipxeScripts: GLib.getenv('SHARE_THIS_CD_LAB_IPXE_AS_PXE') !== '1' };
 }

@@ -15,11 +15,14 @@ export interface DnsmasqSpec {
     range: DhcpRange | null;
     tftpRoot: string;
     leaseFile: string;
+    /** The HTTP fast path's port (null: TFTP only), for the iPXE scripts' address. */
+    httpPort: number | null;
     /**
      * The client platforms served: dnsmasq's tag, their DHCP option 93 codes, their proxy-DHCP client system
-     * names, and the boot file in the TFTP root. A client of any other platform gets no boot answer.
+     * names, and the boot file in the TFTP root. A client of any other platform gets no boot answer. `ipxeScript`:
+     * the script iPXE clients of the platform are given instead (path in the TFTP root), or null.
      */
-    platforms: { tag: string; archCodes: number[]; pxeServices: string[]; label: string; bootFile: string }[];
+    platforms: { tag: string; archCodes: number[]; pxeServices: string[]; label: string; bootFile: string; ipxeScript: string | null }[];
     /** Proxy mode: the PXE architectures we do not serve, ignored (else dnsmasq answers them an empty menu). */
     ignoreArchCodes: number[];
     /** Shown by PXE ROMs in proxy mode (letters, digits and a few signs only). */
@@ -71,6 +74,11 @@ export function renderDnsmasqDhcp(s: DnsmasqSpec): string {
         // Each platform by its DHCP option 93 codes (src/backend/platforms.ts).
         ...s.platforms.flatMap(p => p.archCodes.map(code => `dhcp-match=set:${p.tag},option:client-arch,${code}`)),
     ];
+    // iPXE says who it is twice: user class "iPXE" (RFC 3004) and its own option 175; either marks it.
+    const ipxe = s.platforms.some(p => p.ipxeScript !== null);
+    if (ipxe)
+        lines.push('dhcp-userclass=set:ipxe,iPXE', 'dhcp-match=set:ipxe,175');
+    const plain = (p: { ipxeScript: string | null }): string => p.ipxeScript === null ? '' : 'tag:!ipxe,';
     if (s.mode === 'proxy') {
         const label = safeText(s.label);
         lines.push(`dhcp-range=${s.network},proxy`, `pxe-prompt="${label}",0`);
@@ -82,7 +90,10 @@ export function renderDnsmasqDhcp(s: DnsmasqSpec): string {
             for (const csa of p.pxeServices) {
                 // dnsmasq appends .0 to the x86PC (BIOS) boot file name.
                 const file = csa === 'x86PC' ? p.bootFile.replace(/\.0$/, '') : p.bootFile;
-                lines.push(`pxe-service=${csa},"${label} (${safeText(p.label)})",${file}`);
+                lines.push(`pxe-service=${plain(p)}${csa},"${label} (${safeText(p.label)})",${file}`);
+                // (a name with its own suffix gets no ".0": dnsmasq's "complete with suffix")
+                if (p.ipxeScript !== null)
+                    lines.push(`pxe-service=tag:ipxe,${csa},"${label} (${safeText(p.label)})",${p.ipxeScript}`);
             }
         }
     } else {
@@ -92,10 +103,19 @@ export function renderDnsmasqDhcp(s: DnsmasqSpec): string {
             // A bare cable: no router and no DNS server to announce.
             'dhcp-option=option:router',
             'dhcp-option=option:dns-server',
-            ...s.platforms.map(p => `dhcp-boot=tag:${p.tag},${p.bootFile},,${s.serverAddress}`),
+            ...s.platforms.flatMap(p => [
+                `dhcp-boot=tag:${p.tag},${plain(p)}${p.bootFile},,${s.serverAddress}`,
+                // iPXE fetches its script over HTTP when there is an HTTP fast path (an address as boot file name).
+                ...p.ipxeScript === null ? [] : [`dhcp-boot=tag:${p.tag},tag:ipxe,${ipxeScriptFile(s, p.ipxeScript)},,${s.serverAddress}`],
+            ]),
         );
     }
     return `${lines.join('\n')}\n`;
+}
+
+/** The boot file name an iPXE client is given for `script`: its HTTP address, else its TFTP path. */
+export function ipxeScriptFile(s: DnsmasqSpec, script: string): string {
+    return s.httpPort === null ? script : `http://${s.serverAddress}${s.httpPort === 80 ? '' : `:${s.httpPort}`}/${script}`;
 }
 
 export function dnsmasqArgv(configPath: string): string[] {
