@@ -26,7 +26,7 @@ cd "$top"
 # xdpyinfo, the trayer tray, xdotool, the dunst notification server), take screenshots (ImageMagick), read them
 # (tesseract) and validate the desktop files (desktop-file-utils) and the metainfo (appstream).
 PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
-    dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin nginx-light
+    dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin nginx-light radvd ndisc6
     nfs-ganesha nfs-ganesha-vfs rpcbind fuseiso fuse3 iproute2 kmod util-linux
     udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils python3 iperf3 xorriso tcpdump nftables firewalld ufw
     qemu-system-x86 qemu-system-arm qemu-efi-aarch64 ipxe-qemu seabios ovmf linux-image-amd64 initramfs-tools live-boot live-boot-initramfs-tools

@@ -9,6 +9,7 @@ import type { DhcpRange, Mode } from './network/mode.ts';
 import { KNOWN_ARCH_CODES, type Platform, type PlatformId, platform, platformsFor } from './platforms.ts';
 import { type DnsmasqSpec, dhcpDaemon, tftpDaemon } from './services/dnsmasq.ts';
 import { nginxDaemon } from './services/http.ts';
+import { radvdDaemon } from './services/radvd.ts';
 import { type NfsBackend, type NfsSpec, ganeshaDaemon, kernelExportArgv, kernelUnexportArgv, rpcbindDaemon } from './services/nfs.ts';
 import type { Jail } from './services/jail.ts';
 import type { DaemonSpec } from './services/supervisor.ts';
@@ -68,6 +69,8 @@ export interface ShareInputs {
     nfsPack?: NfsPack | null;
     /** iPXE clients get the boot plan's iPXE scripts (default); false: they load lpxelinux/shim like other PXE ROMs. */
     ipxeScripts?: boolean;
+    /** radvd is installed: in full DHCP it ends clients' wait for an IPv6 router (services/radvd.ts). */
+    radvd?: boolean;
 }
 
 /**
@@ -177,6 +180,9 @@ export function planShare(i: ShareInputs): ShareSpec {
         ignoreArchCodes: KNOWN_ARCH_CODES.filter(code => !platforms.some(p => platform(p.id).archCodes.includes(code))),
     };
     daemons.push(jailed(tftpDaemon(dnsmasqSpec, `${i.runtimeDir}/tftp.conf`), jail));
+    // Full DHCP only: we are the segment's only network service, so we end the clients' wait for an IPv6 router.
+    if (i.mode === 'dhcp' && i.radvd === true)
+        daemons.push(radvdDaemon({ interface: i.interfaceName, pidFile: `${i.runtimeDir}/radvd.pid`, user: 'nobody' }, `${i.runtimeDir}/radvd.conf`));
     // Last: computers are told to boot from us only once everything they will ask for answers.
     daemons.push(dhcpDaemon(dnsmasqSpec, `${i.runtimeDir}/dhcp.conf`));
 

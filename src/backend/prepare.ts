@@ -22,6 +22,7 @@ import { chooseDirectSubnet, chooseRange, decideMode } from './network/mode.ts';
 import { probeDhcp } from './network/probe.ts';
 import { type NfsPack, type ShareSpec, planShare } from './plan.ts';
 import type { Journal } from './runtime/journal.ts';
+import { RADVD } from './services/radvd.ts';
 import { tcpConnects } from './services/supervisor.ts';
 import { findLoaders, nfsBackend } from './system.ts';
 
@@ -167,5 +168,6 @@ export async function makeSpec(options: ShareOptions, medium: Medium, reader: Me
         menuTimeout: options.menuTimeout, defaultEntry: options.defaultEntry });
     const ownRpcbind = backend === 'ganesha' && !(await tcpConnects(net.server.address, 111, 200));
     return planShare({ boot, interfaceName: net.interfaceName, serverMac: net.mac, server: net.server, addressAssigned: net.assigned, mode: net.mode, range: net.range,
-        http: options.http ? { port: httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias, mediumShown: shown, nfsPack, ipxeScripts });
+        http: options.http ? { port: httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias, mediumShown: shown, nfsPack, ipxeScripts,
+        radvd: GLib.file_test(RADVD, GLib.FileTest.IS_EXECUTABLE) });
 }

@@ -232,7 +232,10 @@ export class Share {
         if (dhcp === undefined)
             throw new Error('the plan has no DHCP server');
         console.warn(`another DHCP server answers (${servers.join(', ')}): going from full DHCP to proxy-DHCP`);
-        for (const d of this.daemons.filter(x => x.name === 'dhcp' && x.running)) {
+        // The DHCP server restarts in proxy mode; what only full DHCP runs (radvd: not a word about routers on a
+        // LAN with a router of its own) stops.
+        const gone = new Set([...current.daemons.map(d => d.name)].filter(n => !next.daemons.some(d => d.name === n)));
+        for (const d of this.daemons.filter(x => (x.name === 'dhcp' || gone.has(x.name)) && x.running)) {
             this.retired.add(d);
             await d.stop();
         }
@@ -311,6 +314,12 @@ export class Share {
             });
         } catch (e) {
             const output = daemon.lastLines(20).join('\n');
+            if (spec.optional === true) {
+                console.warn(`${spec.name} did not start, sharing goes on without it: ${(e as Error).message}; ${daemon.lastLines(3).join(' | ')}`);
+                this.retired.add(daemon);
+                await daemon.stop();
+                return;
+            }
             const why = spec.explain(output) ?? explainPortConflict(output, spec) ?? (e as Error).message;
             throw new ShareError('DaemonFailed', format(_("{name} could not start: {why}."), { name: spec.name, why }));
         }
@@ -333,6 +342,10 @@ export class Share {
     private onDaemonExit(spec: DaemonSpec, daemon: Daemon, status: number, lines: string[]): void {
         if (this.stopped || !this.serving || this.retired.has(daemon))
             return;
+        if (spec.optional === true) {
+            console.warn(`${spec.name} exited with status ${status}, sharing goes on without it: ${lines.slice(-3).join(' | ') || '-'}`);
+            return;
+        }
         // The sentence is for people; the daemon's last words go to the log.
         console.warn(`${spec.name} exited with status ${status}; its last output: ${lines.slice(-5).join(' | ') || '-'}`);
         const error = new ShareError('DaemonFailed', format(_("{server} stopped unexpectedly, so sharing was stopped: other computers cannot start from this one now. Turn sharing on again."), { server: spec.role }));

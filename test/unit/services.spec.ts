@@ -6,6 +6,7 @@ import { type ShareInputs, changedItems, planShare, proxyPlan } from '../../src/
 import { platform } from '../../src/backend/platforms.ts';
 import { explainDnsmasqFailure, renderDnsmasqDhcp, renderDnsmasqTftp } from '../../src/backend/services/dnsmasq.ts';
 import { parseHttpAccess, renderNginx } from '../../src/backend/services/http.ts';
+import { radvdDaemon, renderRadvd } from '../../src/backend/services/radvd.ts';
 import { anchorArgv, confineArgv, inJailArgv, isConfined, jailScript } from '../../src/backend/services/jail.ts';
 import { kernelExportArgv, kernelUnexportArgv, mountdPorts, parseNfsBytes, renderGanesha } from '../../src/backend/services/nfs.ts';
 import { FIXTURES } from '../support/helpers.ts';
@@ -469,6 +470,27 @@ describe('share plan', () => {
         expect(changedItems(full.tree, proxy.tree)).toEqual([{ path: 'grubx64.efi', kind: 'grub-mkimage', mkimage: '/usr/bin/grub-mkimage', target: 'x86_64-efi', prefix: '(tftp,10.77.0.1)/grub' }]);
         expect(changedItems(full.tree, full.tree)).toEqual([]);
         expect(proxy.warnings).toContain('UEFI computers boot through proxy-DHCP only with Secure Boot switched off (see the README).');
+    });
+
+    it('answers router solicitations with radvd in full DHCP only, announcing nothing, as an optional daemon', () => {
+        const full = planShare({ ...inputs, radvd: true });
+        expect(full.daemons.map(d => d.name)).toEqual(['rpcbind', 'ganesha', 'nginx', 'tftp', 'radvd', 'dhcp']);
+        const radvd = full.daemons.find(d => d.name === 'radvd');
+        expect(radvd?.optional).toBeTrue();
+        expect(radvd?.argv).toEqual(['/usr/sbin/radvd', '--nodaemon', '--config=/run/share-this-cd/radvd.conf', '--pidfile=/run/share-this-cd/radvd.pid',
+            '--logmethod=stderr', '--username=nobody']);
+        expect(new RegExp(radvd?.readyLine ?? '^$').test('[Dec 01 13:56:15] radvd (19041): version 2.19 started')).toBeTrue();
+        // Proxy-DHCP (from the start, or after a router's DHCP server appeared): none. Not installed: none.
+        expect(planShare({ ...inputs, radvd: true, mode: 'proxy', range: null }).daemons.map(d => d.name)).not.toContain('radvd');
+        expect(proxyPlan(full).daemons.map(d => d.name)).not.toContain('radvd');
+        expect(planShare(inputs).daemons.map(d => d.name)).not.toContain('radvd');
+        const conf = renderRadvd({ interface: 'br0', pidFile: '/x', user: 'nobody' }).split('\n').map(l => l.trim());
+        expect(conf).toContain('interface br0 {');
+        for (const line of ['AdvSendAdvert on;', 'AdvDefaultLifetime 0;', 'AdvCurHopLimit 0;', 'AdvManagedFlag off;', 'AdvOtherConfigFlag off;', 'AdvRASolicitedUnicast on;'])
+            expect(conf).toContain(line);
+        expect(conf.filter(l => /^(prefix|route|RDNSS|DNSSL|AdvLinkMTU|clients)\b/i.test(l))).toEqual([]);
+        const spec = { interface: 'br0', pidFile: '/x', user: 'nobody' };
+        expect(radvdDaemon(spec, '/c').configs).toEqual([{ path: '/c', text: renderRadvd(spec) }]);
     });
 
     it('uses pxelinux.0 and no HTTP server with TFTP only', () => {

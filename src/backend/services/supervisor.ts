@@ -273,6 +273,8 @@ export interface DaemonSpec {
     explain: (output: string) => string | null;
     /** Started in the file servers' mount namespace and confined to this jail once they are ready, or null. */
     jail: Jail | null;
+    /** A nicety the share goes on without: its failure to start, or its exit, is logged and nothing more. */
+    optional?: boolean;
 }
 
 export interface DaemonOptions {
