@@ -75,7 +75,7 @@ export function fileClassifier(kernels: string[], initrds: string[]): (path: str
             return 'kernel';
         if (i.has(p))
             return 'initrd';
-        if (/^(pxelinux\.cfg\/|grub\/)/.test(p))
+        if (/^(pxelinux\.cfg\/|grub\/|ipxe\/)/.test(p))
             return 'menu';
         if (/^[^/]+\.(0|efi|c32)$/i.test(p))
             return 'bootloader';

@@ -24,7 +24,15 @@ export interface VmOptions {
     mac?: string;
     /** Boot this ISO image instead of the network (no NIC). */
     cdrom?: string;
+    /** The CD drive's read speed in bytes a second (qemu's throttling), e.g. a USB 2 stick's; default: unlimited. */
+    cdromBytesPerSecond?: number;
     memoryMiB?: number;
+    /**
+     * The NIC's iPXE option ROM boots (qemu's own, BIOS and UEFI), or the firmware's own PXE (UEFI only: the ROM
+     * left out). Default: iPXE for BIOS, the firmware's PXE for UEFI (shim fails when loaded through iPXE's ROM;
+     * with Secure Boot enforced the unsigned ROM does not load at all).
+     */
+    ipxe?: boolean;
 }
 
 export interface Marker {
@@ -64,10 +72,11 @@ export function qemuArgv(o: VmOptions, paths: { log: string; socket: string; pid
             '-drive', `if=pflash,format=raw,unit=1,file=${paths.vars}`);
     }
     if (o.cdrom) {
-        argv.push('-drive', `file=${o.cdrom},media=cdrom,readonly=on,if=none,id=cd0`, '-device', 'ide-cd,drive=cd0,bootindex=0', '-nic', 'none');
+        const throttle = o.cdromBytesPerSecond ? `,throttling.bps-read=${Math.round(o.cdromBytesPerSecond)}` : '';
+        argv.push('-drive', `file=${o.cdrom},media=cdrom,readonly=on,if=none,id=cd0${throttle}`, '-device', 'ide-cd,drive=cd0,bootindex=0', '-nic', 'none');
     } else {
-        // UEFI: the firmware's own PXE (shim fails when loaded through iPXE's ROM), so no option ROM on the NIC.
-        const rom = o.firmware === 'bios' ? '' : ',romfile=';
+        // UEFI: by default the firmware's own PXE (shim fails when loaded through iPXE's ROM), so no option ROM.
+        const rom = (o.ipxe ?? o.firmware === 'bios') ? '' : ',romfile=';
         argv.push('-netdev', `tap,id=n0,ifname=${o.tap ?? 'tap0'},script=no,downscript=no`,
             '-device', `virtio-net-pci,netdev=n0,mac=${o.mac ?? '52:54:00:12:34:56'}${rom},bootindex=0`);
     }

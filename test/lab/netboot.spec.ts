@@ -41,8 +41,9 @@ async function labNet(opts: LabNetOptions): Promise<void> {
 }
 const timings: string[] = [];
 
-function vm(name: string, firmware: Firmware, index = 0): LabVm {
-    const v = new LabVm({ name, firmware, workDir: work, netns: LAB.srv, tap: `tap${index}`, mac: `52:54:00:12:34:${(0x50 + index).toString(16)}` });
+/** A client on tap`index`; `ipxe`: its NIC's iPXE ROM boots (default: BIOS yes, UEFI the firmware's own PXE). */
+function vm(name: string, firmware: Firmware, index = 0, ipxe?: boolean): LabVm {
+    const v = new LabVm({ name, firmware, workDir: work, netns: LAB.srv, tap: `tap${index}`, mac: `52:54:00:12:34:${(0x50 + index).toString(16)}`, ipxe });
     vms.push(v);
     v.start();
     return v;
@@ -123,9 +124,9 @@ describe('a real client boots the shared live system (qemu)', () => {
     }, SPEC_TIMEOUT);
     afterAll(() => endBootSuite(work, 'netboot e2e', timings, t0));
 
-    it('1. BIOS client, empty LAN (full DHCP), kernel and initrd over HTTP', async () => {
+    it('1. BIOS client with a plain PXE ROM (the lab\'s switch: iPXE taken for one), empty LAN (full DHCP): lpxelinux, kernel and initrd over HTTP', async () => {
         await labNet({ taps: 1 });
-        share = await startShare(['--medium', image.tree]);
+        share = await startShare(['--medium', image.tree], { SHARE_THIS_CD_LAB_IPXE_AS_PXE: '1' });
         expect(share.output).toContain('full DHCP mode, HTTP on port 80');
         const client = vm('bios-full-http', 'bios');
         const m = await marker(client);
@@ -137,9 +138,31 @@ describe('a real client boots the shared live system (qemu)', () => {
         expect(clientOf(s, client)?.ip).toMatch(/^10\.77\.0\.\d+$/);
         expect(share.output).toMatch(/sent \/?medium\/live\/vmlinuz over HTTP/);
         expect(share.output).toMatch(/sent \/?medium\/live\/initrd\.img over HTTP/);
+        expect(share.output).toMatch(/sent \/?lpxelinux\.0 over TFTP/);
+        expect(share.output).not.toContain('ipxe/');
         await client.powerOff();
         await stopAndCheck(share);
     }, SPEC_TIMEOUT);
+
+    it('1b. iPXE clients, BIOS and UEFI without Secure Boot, empty LAN (full DHCP): the iPXE script, kernel and initrd over HTTP, no boot loader', async () => {
+        await labNet({ taps: 2 });
+        share = await startShare(['--medium', image.tree]);
+        const clients = [vm('ipxe-bios', 'bios', 0), vm('ipxe-uefi', 'uefi', 1, true)];
+        const markers = await Promise.all(clients.map(c => marker(c, BOOT_TIMEOUT * 1.5)));
+        for (const [i, firmware] of (['bios', 'uefi'] as const).entries())
+            expect(markers[i]).withContext(firmware).toEqual(jasmine.objectContaining({ medium: sharedRoot(image.tree), type: 'nfs', firmware, ...firmware === 'uefi' ? { secureBoot: 'disabled' } : {} }));
+        const s = await waitStatus(x => clients.every(c => isRunning(clientOf(x, c) ?? { stage: '' })), 'both clients running', 10000);
+        for (const [i, c] of clients.entries()) {
+            expect(clientOf(s, c)?.arch).toBe(['bios', 'uefi'][i]);
+            expect(clientOf(s, c)?.fetched).withContext(c.options.name).toEqual(jasmine.arrayContaining(['menu', 'kernel', 'initrd']));
+            expect(clientOf(s, c)?.fetched).withContext(c.options.name).not.toContain('bootloader');
+        }
+        expect(share.output).toMatch(/sent \/?ipxe\/bios\.ipxe over HTTP/);
+        expect(share.output).toMatch(/sent \/?ipxe\/uefi\.ipxe over HTTP/);
+        expect(share.output).not.toMatch(/sent \/?(lpxelinux\.0|bootx64\.efi)/);
+        await Promise.all(clients.map(c => c.powerOff()));
+        await stopAndCheck(share);
+    }, SPEC_TIMEOUT * 2);
 
     it('2. BIOS client, LAN with a router\'s DHCP (proxy-DHCP), kernel and initrd over TFTP only', async () => {
         await labNet({ taps: 1, router: true });
@@ -232,6 +255,8 @@ describe('a real client boots the shared live system (qemu)', () => {
         share = await startShare(['--medium', medium]);
         expect(sh(['cat', `${RUNTIME}/tftp/pxelinux.cfg/default`]).stdout).toContain('\nTIMEOUT 300\n');
         expect(sh(['cat', `${RUNTIME}/tftp/grub/grub.cfg`]).stdout).toContain('\nset timeout=30\n');
+        // (the BIOS client's iPXE ROM takes the iPXE script: the same 30 s)
+        expect(sh(['cat', `${RUNTIME}/tftp/ipxe/bios.ipxe`]).stdout).toContain('\nset sharecd_timeout 30000\n');
         const clients = [vm('waiting-bios', 'bios', 0), vm('waiting-uefi', 'uefi', 1)];
         const markers = await Promise.all(clients.map(c => marker(c, BOOT_TIMEOUT * 1.5)));
         expect(markers.map(m => [m.type, m.firmware])).toEqual([['nfs', 'bios'], ['nfs', 'uefi']]);

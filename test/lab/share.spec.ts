@@ -4,7 +4,7 @@ import GLib from 'gi://GLib';
 import { CLI, removeTree } from '../support/helpers.ts';
 import {
     CLIENT, CLIENT_MAC, NOTHING_LEFT, ROUTER_LEASES, ROUTER_LOG, RTR_IP, RunningShare, SRV, SRV_IP, cliInServer, clientDhcp,
-    leftovers, makeMedium, ns, nsTry, pxeProbe, RUNTIME, setupNet, sh, sha256, sleep, startRouterDhcp, startShare, status, teardownNet, waitStatus,
+    leftovers, makeMedium, ns, nsTry, pxeProbe, RUNTIME, setupNet, sh, sha256, sleep, solicitRouter, startRouterDhcp, startShare, status, teardownNet, waitStatus,
     type Status, type StatusClient,
 } from '../support/lab.ts';
 import { FirewalldLab, UfwLab } from '../support/firewalls.ts';
@@ -79,6 +79,12 @@ describe('sharing in the lab', () => {
             }
         });
 
+        it('answers an IPv6 router solicitation with an advertisement that announces nothing (lifetime 0, no prefix, no DHCPv6)', () => {
+            const ra = solicitRouter();
+            expect(ra).toEqual(jasmine.objectContaining({ lifetime: 0, prefixes: [], managed: false, other: false, hopLimit: 'undefined' }));
+            expect(ra?.from).toMatch(/^fe80:/);
+        });
+
         it('gives udhcpc and dhclient an address in its range', () => {
             const dhclientLease = `${tmp}/dhclient.leases`;
             const r = nsTry(CLIENT, ['dhclient', '-1', '-v', '-sf', '/bin/true', '-lf', dhclientLease, '-pf', `${tmp}/dhclient.pid`, 'eth0']);
@@ -118,6 +124,26 @@ describe('sharing in the lab', () => {
             expect(code(`http://${SRV_IP}/medium/../../../etc/passwd`, '--path-as-is')).not.toBe('200');
             expect(code(`http://${SRV_IP}/medium/casper/`)).not.toBe('200'); // no listings
             expect(code(`http://${SRV_IP}/medium/x`, '-X', 'PUT', '--data', 'x')).toBe('403');
+        });
+
+        it('offers iPXE clients (user class iPXE, option 175) their iPXE script over HTTP instead, which names kernel and initrd over HTTP', () => {
+            const bios = pxeProbe(0, { ipxe: true }).filter(o => o.server === SRV_IP);
+            expect(bios[0]).toEqual(jasmine.objectContaining({ givesAddress: true, siaddr: SRV_IP }));
+            expect(bootFile(bios[0])).toBe(`http://${SRV_IP}/ipxe/bios.ipxe`);
+            expect(bootFile(pxeProbe(7, { ipxe: true }).filter(o => o.server === SRV_IP)[0])).toBe(`http://${SRV_IP}/ipxe/uefi.ipxe`);
+            // As iPXE does next: an address (it then fetches the script, the kernel and the initrd).
+            expect(clientDhcp('PXEClient:Arch:00000:UNDI:002001').server).toBe(SRV_IP);
+            for (const firmware of ['bios', 'uefi']) {
+                const script = ns(CLIENT, ['curl', '-sf', `http://${SRV_IP}/ipxe/${firmware}.ipxe`]).stdout;
+                expect(script.startsWith('#!ipxe\n')).withContext(firmware).toBeTrue();
+                const kernel = /^kernel (\S+) /m.exec(script)?.[1] ?? '';
+                const initrd = /^initrd --name \S+ (\S+) /m.exec(script)?.[1] ?? '';
+                expect(kernel).withContext(firmware).toMatch(new RegExp(`^http://${SRV_IP.replace(/\./g, '\\.')}/medium/`));
+                ns(CLIENT, ['curl', '-sf', '-o', `${tmp}/ipxe-kernel`, kernel]);
+                ns(CLIENT, ['curl', '-sf', '-o', `${tmp}/ipxe-initrd`, initrd]);
+                expect(sha256(`${tmp}/ipxe-kernel`)).toBe(sha256(`${medium}/${kernel.replace(/^.*?\/medium\//, '')}`));
+                expect(sha256(`${tmp}/ipxe-initrd`)).toBe(sha256(`${medium}/${initrd.replace(/^.*?\/medium\//, '')}`));
+            }
         });
 
         it('exports the medium read-only over NFS (v3 and v4), byte-identical, with .disk', () => {
@@ -207,6 +233,8 @@ describe('sharing in the lab', () => {
             ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'grubx64.efi', `${tmp}/grub-proxy.efi`]);
             expect(sha256(`${tmp}/grub-proxy.efi`)).toBe(sha256(`${RUNTIME}/tftp/grubx64.efi`));
             expect(sha256(`${tmp}/grub-proxy.efi`)).not.toBe(fullDhcpGrub);
+            // The LAN has a router now: no more router advertisements from us.
+            expect(solicitRouter()).toBeNull();
             const st = status() as Status & { notices: string[] };
             expect(st.mode).toBe('proxy');
             expect(st.notices).toContain(told.slice('Note: '.length));
@@ -409,6 +437,13 @@ describe('sharing in the lab', () => {
             expect(bios).toEqual(jasmine.objectContaining({ server: SRV_IP, file: 'lpxelinux.0' }));
             const uefi = pxeProbe(7, { ask4011: true, clientIp: lease.address }).find(o => o.kind === 'boot-server');
             expect(uefi).toEqual(jasmine.objectContaining({ server: SRV_IP, file: 'bootx64.efi' }));
+            // iPXE clients are named their script (TFTP from the boot server, as proxy-DHCP gives files).
+            expect(pxeProbe(0, { ask4011: true, clientIp: lease.address, ipxe: true }).find(o => o.kind === 'boot-server'))
+                .toEqual(jasmine.objectContaining({ server: SRV_IP, file: 'ipxe/bios.ipxe' }));
+            expect(pxeProbe(7, { ask4011: true, clientIp: lease.address, ipxe: true }).find(o => o.kind === 'boot-server'))
+                .toEqual(jasmine.objectContaining({ server: SRV_IP, file: 'ipxe/uefi.ipxe' }));
+            // A LAN with a router of its own: we say nothing about routers (the router in the lab sends no RA either).
+            expect(solicitRouter()).toBeNull();
             // Files come from us although the address came from the router.
             ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'lpxelinux.0', `${tmp}/proxy.0`]);
             expect(sha256(`${tmp}/proxy.0`)).toBe(sha256('/usr/lib/PXELINUX/lpxelinux.0'));

@@ -134,11 +134,29 @@ export function clientDhcp(vendorClass: string | null = null): { address: string
     return { address: m[1], server: m[2].replace(/,$/, '') };
 }
 
-export function pxeProbe(arch: number, opts: { ask4011?: boolean; clientIp?: string; waitMs?: number } = {}): Record<string, unknown>[] {
+export function pxeProbe(arch: number, opts: { ask4011?: boolean; clientIp?: string; waitMs?: number; ipxe?: boolean } = {}): Record<string, unknown>[] {
     const args = ['env', `PROBE_IP=${opts.clientIp ?? '0.0.0.0'}`, 'gjs', '-m', `${GLib.path_get_dirname(CLI)}/pxe-probe.js`, 'eth0', String(arch), '--wait', String(opts.waitMs ?? 4000)];
     if (opts.ask4011)
         args.push('--4011');
+    if (opts.ipxe)
+        args.push('--ipxe');
     return ns(CLIENT, args).stdout.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * An IPv6 router solicitation from the client (rdisc6), as a netboot client sends one: the advertisement that
+ * answered it (its router lifetime, prefixes, DHCPv6 flags, hop limit, source), or null when none came in 1.5 s.
+ */
+export function solicitRouter(): { lifetime: number; prefixes: string[]; managed: boolean; other: boolean; hopLimit: string; from: string } | null {
+    const r = nsTry(CLIENT, ['rdisc6', '-1', '-r', '3', '-w', '500', 'eth0']);
+    if (r.status !== 0 || !/Router lifetime/.test(r.stdout))
+        return null;
+    const field = (name: string): string => new RegExp(`${name}\\s*:\\s*(.*)`).exec(r.stdout)?.[1].trim() ?? '';
+    return {
+        lifetime: Number.parseInt(field('Router lifetime'), 10), prefixes: [...r.stdout.matchAll(/^\s*Prefix\s*:\s*(\S+)/gm)].map(m => m[1]),
+        managed: field('Stateful address conf\\.') === 'Yes', other: field('Stateful other conf\\.') === 'Yes',
+        hopLimit: field('Hop limit').split(/\s+/)[0], from: /from (\S+)/.exec(r.stdout)?.[1] ?? '',
+    };
 }
 
 export function sha256(path: string): string {

@@ -3,7 +3,8 @@
 // boot server (port 4011) for the boot file, as PXE firmware does after a proxy offer.
 // With --flood N it is a hostile client instead: N DISCOVERs, each from a made-up MAC (locally administered),
 // as fast as the socket takes them or at most --rate a second; it prints how many it sent and waits for nothing.
-// Usage (inside the client namespace): gjs -m build/pxe-probe.js IFACE ARCH [--4011] [--wait MS] [--flood N [--rate R]]
+// With --ipxe it says what iPXE says of itself: user class "iPXE" (option 77) and iPXE's option 175.
+// Usage (inside the client namespace): gjs -m build/pxe-probe.js IFACE ARCH [--4011] [--ipxe] [--wait MS] [--flood N [--rate R]]
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import system from 'system';
@@ -19,6 +20,8 @@ const waitMs = Number(rest[rest.indexOf('--wait') + 1]) || 2000;
 const mac = new TextDecoder().decode(GLib.file_get_contents(`/sys/class/net/${iface}/address`)[1]).trim();
 const vendorClass = `PXEClient:Arch:${String(arch).padStart(5, '0')}:UNDI:003016`;
 const xid = Math.floor(Math.random() * 0xffffffff) >>> 0;
+/** iPXE's own options: user class (sent as plain text, as iPXE does) and option 175 (feature 0x13: HTTP). */
+const ipxe: [number, Uint8Array][] = rest.includes('--ipxe') ? [[77, new TextEncoder().encode('iPXE')], [175, Uint8Array.from([0x13, 1, 1])]] : [];
 
 const socket = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
 socket.set_broadcast(true);
@@ -54,6 +57,17 @@ function show(kind: string, p: NonNullable<ReturnType<typeof parsePacket>>): voi
         vendor: optionText(p, 60), bootfile67: optionText(p, 67), givesAddress: givesAddress(p), hasPxeOptions: p.options.has(43) }));
 }
 
+/** The type (2 bytes) of the first item of the PXE boot menu in option 43 (sub-option 9), else 0x8000. */
+function firstMenuItem(vendor: Uint8Array): [number, number] {
+    for (let i = 0; i + 1 < vendor.length && vendor[i] !== 255;) {
+        const [code, len] = [vendor[i], vendor[i + 1]];
+        if (code === 9 && len >= 3)
+            return [vendor[i + 2], vendor[i + 3]];
+        i += 2 + len;
+    }
+    return [0x80, 0x00];
+}
+
 const broadcast = Gio.InetSocketAddress.new_from_string('255.255.255.255', 67);
 if (rest.includes('--flood')) {
     const count = Number(rest[rest.indexOf('--flood') + 1]);
@@ -80,7 +94,7 @@ if (rest.includes('--flood')) {
     print(JSON.stringify({ flood: sent }));
     system.exit(0);
 }
-socket.send_to(broadcast, buildDiscover({ mac, xid, arch, vendorClass, broadcast: true }), null);
+socket.send_to(broadcast, buildDiscover({ mac, xid, arch, vendorClass, broadcast: true, extra: ipxe }), null);
 const offers = collect(waitMs, socket, stream);
 for (const p of offers)
     if (p)
@@ -95,8 +109,8 @@ if (ask4011) {
         s2.bind(Gio.InetSocketAddress.new_from_string(myIp, 0) as Gio.InetSocketAddress, true);
         const s2in = reader(s2);
         const request = buildDiscover({ mac, xid, arch, vendorClass, broadcast: false, messageType: MessageType.REQUEST, ciaddr: myIp,
-            // A menu in the offer (option 43) → ask for its first boot item; no menu → a plain request.
-            extra: proxy.options.has(43) ? [[43, Uint8Array.from([71, 4, 0x80, 0x00, 0x00, 0x00, 255])]] : [] });
+            // A menu in the offer (option 43) → ask for its first boot item, as PXE firmware does; no menu → a plain request.
+            extra: [...proxy.options.has(43) ? [[43, Uint8Array.from([71, 4, ...firstMenuItem(proxy.options.get(43) as Uint8Array), 0x00, 0x00, 255])] as [number, Uint8Array]] : [], ...ipxe] });
         s2.send_to(Gio.InetSocketAddress.new_from_string(serverId(proxy) as string, 4011), request, null);
         for (const p of collect(waitMs, s2, s2in))
             if (p)

@@ -8,6 +8,8 @@ import { describeConsoleLine, explainScreen } from '../../src/cli/demo.ts';
 import { KERNEL_ARGS, MARKER, labImageFiles } from '../../src/lab/image.ts';
 import { summarizeCapture } from '../../src/lab/capture.ts';
 import { ocr } from '../../src/lab/ocr.ts';
+import { renderPeerDnsmasq, renderPeerGrub, renderPeerPxelinux } from '../../src/lab/peer.ts';
+import { PHASES, bootMarks, phaseLengths } from '../../src/lab/phases.ts';
 import { LabVm, parseMarker, qemuArgv } from '../../src/lab/vm.ts';
 import { TOP, makeTree, removeTree, runCli } from '../support/helpers.ts';
 
@@ -105,6 +107,13 @@ describe('lab clients', () => {
         expect(uefi).toContain('if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd');
     });
 
+    it('lets the boot benchmark read a CD at a chosen speed, and an UEFI client boot its NIC\'s iPXE ROM', () => {
+        expect(qemuArgv({ name: 'c', firmware: 'bios', workDir: '/w', cdrom: '/i.iso', cdromBytesPerSecond: 30e6 }, paths))
+            .toContain('file=/i.iso,media=cdrom,readonly=on,if=none,id=cd0,throttling.bps-read=30000000');
+        expect(qemuArgv({ name: 'c', firmware: 'uefi', workDir: '/w', netns: 'labsrv', ipxe: true }, paths).join(' ')).not.toContain('romfile');
+        expect(qemuArgv({ name: 'c', firmware: 'bios', workDir: '/w', netns: 'labsrv', ipxe: false }, paths).join(' ')).toContain(',romfile=,');
+    });
+
     it('summarizes what a packet capture holds of one client', () => {
         const dump = [
             '100.000000 52:54:00:12:34:50 > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 590: 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request',
@@ -157,5 +166,48 @@ describe('lab clients', () => {
             .toBe('initrd: mounting the shared medium 10.77.0.1:/srv/cd over NFS');
         expect(describeConsoleLine('error: bad shim signature.')).toBe('GRUB error: bad shim signature.');
         expect(describeConsoleLine('[    1.5] random driver noise')).toBeNull();
+    });
+});
+
+describe('the boot benchmark\'s peer setup and phases', () => {
+    const peer = { medium: '/srv/live', kernel: 'live/vmlinuz', initrd: 'live/initrd.img', args: ['boot=live', 'components'], iface: 'br0',
+        server: '10.77.0.1', range: { start: '10.77.0.100', end: '10.77.0.200' }, dir: '/w/peer' };
+
+    it('is what the tutorials write: one dnsmasq with TFTP, pxelinux or shim, one entry, no menu', () => {
+        const full = renderPeerDnsmasq(peer).split('\n');
+        expect(full).toContain('dhcp-range=10.77.0.100,10.77.0.200,12h');
+        expect(full).toContain('dhcp-boot=tag:!efi-x86_64,pxelinux.0');
+        expect(full).toContain('dhcp-boot=tag:efi-x86_64,bootx64.efi');
+        expect(full).toContain('enable-tftp');
+        expect(full.filter(l => /ipxe|userclass|175|no-ping/i.test(l))).toEqual([]);
+        const proxy = renderPeerDnsmasq({ ...peer, range: null }).split('\n');
+        expect(proxy).toContain('dhcp-range=10.77.0.0,proxy');
+        expect(proxy).toContain('pxe-service=x86PC,"Network boot",pxelinux');
+        expect(renderPeerPxelinux(peer)).toBe('DEFAULT live\nLABEL live\n  KERNEL live/vmlinuz\n  APPEND initrd=live/initrd.img boot=live components netboot=nfs nfsroot=10.77.0.1:/srv/live ip=dhcp\n');
+        expect(renderPeerGrub(peer)).toContain('set timeout=0\nmenuentry "Live" {\n\tlinux /live/vmlinuz boot=live components netboot=nfs nfsroot=10.77.0.1:/srv/live ip=dhcp\n\tinitrd /live/initrd.img\n}');
+    });
+
+    it('cuts a boot into phases from the LAN\'s capture and the console', () => {
+        const mac = '52:54:00:be:4c:01';
+        const t = (s: number): string => (1000 + s).toFixed(6);
+        const dump = [
+            `${t(-1)} ${mac} > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 442: 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request from ${mac}, length 400`,
+            `${t(2.5)} ${mac} > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 442: 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request from ${mac}, length 400`,
+            `${t(2.6)} 0a:00:00:00:00:01 > ${mac}, ethertype IPv4 (0x0800), length 342: 10.77.0.1.67 > 10.77.0.157.68: BOOTP/DHCP, Reply, length 300`,
+            `${t(3.1)} ${mac} > 0a:00:00:00:00:01, ethertype IPv4 (0x0800), length 88: 10.77.0.157.2070 > 10.77.0.1.69: TFTP, length 46, RRQ "pxelinux.0" octet tsize 0 blksize 1432`,
+            `${t(5.0)} ${mac} > 0a:00:00:00:00:01, ethertype IPv4 (0x0800), length 128: 10.77.0.157.49152 > 10.77.0.1.80: Flags [P.], seq 1:120, ack 1, win 502, length 119: HTTP: GET /medium/live/vmlinuz HTTP/1.1`,
+            `${t(9.0)} ${mac} > 0a:00:00:00:00:01, ethertype IPv4 (0x0800), length 98: 10.77.0.157.700 > 10.77.0.1.111: Flags [S], seq 1, win 64240, length 0`,
+            `${t(19.0)} ${mac} > 0a:00:00:00:00:01, ethertype IPv4 (0x0800), length 98: 10.77.0.157.700 > 10.77.0.1.111: Flags [S], seq 1, win 64240, length 0`,
+        ].join('\n');
+        const marks = bootMarks(dump, mac.toUpperCase(), 1000, 'vmlinuz', { kernelStart: 8, initrdNetwork: 18, up: 25 });
+        expect(marks).toEqual({ dhcp: 2.5, loader: 3.1, kernelRequest: 5, kernelStart: 8, initrdNetwork: 18, nfs: 19, up: 25 });
+        expect(phaseLengths(marks)).toEqual({ 'firmware → DHCP': 2.5, 'DHCP → loader': 0.6, 'loader → kernel request': 1.9, 'kernel + initrd': 3,
+            'kernel → initrd network': 10, 'initrd network → NFS mount': 1, 'NFS mount → system up': 6 });
+        // A mark the capture lacks leaves its two phases unknown, never a wrong figure.
+        const noKernel = phaseLengths({ ...marks, kernelRequest: null });
+        expect(PHASES.filter(p => noKernel[p] === null)).toEqual(['loader → kernel request', 'kernel + initrd']);
+        // TFTP requests count as well (the peer's pxelinux fetches the kernel over TFTP).
+        const tftp = dump.replace('HTTP: GET /medium/live/vmlinuz HTTP/1.1', 'x').replace('pxelinux.0', 'live/vmlinuz');
+        expect(bootMarks(tftp, mac, 1000, 'vmlinuz', { kernelStart: 8, initrdNetwork: 18, up: 25 }).kernelRequest).toBe(3.1);
     });
 });

@@ -211,6 +211,11 @@ describe('client tracker', () => {
     const classify = fileClassifier(['medium/casper/vmlinuz'], ['medium/casper/initrd']);
     const MAC = '52:54:00:12:34:56';
 
+    it('tells the files apart: boot loaders, menus (iPXE scripts too), kernels, initrds', () => {
+        expect(['lpxelinux.0', 'bootx64.efi', 'menu.c32', 'pxelinux.cfg/default', 'grub/grub.cfg', '/ipxe/bios.ipxe', 'medium/casper/vmlinuz', 'medium/casper/initrd', 'medium/casper/filesystem.squashfs']
+            .map(classify)).toEqual(['bootloader', 'bootloader', 'bootloader', 'menu', 'menu', 'menu', 'kernel', 'initrd', 'other']);
+    });
+
     it('follows one client: discovered → loading → running → gone', () => {
         const t = new ClientTracker(classify, 60);
         expect(t.apply({ type: 'dhcp', mac: MAC.toUpperCase(), ip: null, arch: 'uefi', what: 'DHCP DISCOVER' }, 100).map(c => c.reason)).toEqual(['new']);

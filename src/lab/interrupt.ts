@@ -1,0 +1,49 @@
+// Ctrl-C and SIGTERM for the lab's long-running tools (benchmarks): whatever they started is undone, as the demo
+// does, then the process ends (status 130 / 143). Each tool registers its undo steps as it makes things.
+import GLib from 'gi://GLib';
+import system from 'system';
+
+type Undo = () => void | Promise<void>;
+
+const steps: Undo[] = [];
+let installed = false;
+let running = false;
+
+/** Undoes every registered step, newest first; each one once, a failing one does not stop the others. */
+export async function undoAll(): Promise<void> {
+    while (steps.length > 0) {
+        const step = steps.pop() as Undo;
+        try {
+            await step();
+        } catch (e) {
+            console.warn(`clean-up: ${e instanceof Error ? e.message : e}`);
+        }
+    }
+}
+
+/**
+ * Registers `undo` (run on SIGINT/SIGTERM, or by undoAll()) and returns a function that drops it once the
+ * tool has undone it itself.
+ */
+export function onInterrupt(undo: Undo): () => void {
+    if (!installed) {
+        installed = true;
+        const unixSignalAdd = (GLib as unknown as { unix_signal_add: (priority: number, signal: number, handler: () => boolean) => number }).unix_signal_add;
+        for (const sig of [2, 15]) {
+            unixSignalAdd(GLib.PRIORITY_HIGH, sig, () => {
+                if (!running) {
+                    running = true;
+                    console.warn(`${sig === 2 ? 'interrupted' : 'terminated'}: cleaning up…`);
+                    undoAll().finally(() => system.exit(128 + sig));
+                }
+                return GLib.SOURCE_CONTINUE;
+            });
+        }
+    }
+    steps.push(undo);
+    return () => {
+        const i = steps.lastIndexOf(undo);
+        if (i >= 0)
+            steps.splice(i, 1);
+    };
+}
