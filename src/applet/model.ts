@@ -20,6 +20,8 @@ export interface HelperView {
     available: boolean;
     state: HelperState;
     lastError: string;
+    /** While starting: the helper's step under way ('' when it says none). */
+    progress: string;
     iface: string;
     address: string;
     mode: string;
@@ -35,7 +37,7 @@ export interface HelperView {
 }
 
 export const UNKNOWN_VIEW: HelperView = {
-    available: false, state: 'stopped', lastError: '', iface: '', address: '', mode: '', medium: '', mediumLabel: '', entries: [], defaultEntry: '', clientCount: 0, clients: [], notices: [],
+    available: false, state: 'stopped', lastError: '', progress: '', iface: '', address: '', mode: '', medium: '', mediumLabel: '', entries: [], defaultEntry: '', clientCount: 0, clients: [], notices: [],
 };
 
 /** Icons (data/icons/hicolor/scalable/status). */
@@ -69,7 +71,7 @@ export function present(v: HelperView, interfaceLabel: (name: string) => string 
         switch (v.state) {
         case 'starting':
             p = { icon: 'share-this-cd-off-symbolic', title: _("Share This CD"), tooltip: '', label: '',
-                statusLine: _("Starting to share…"), switchActive: true, switchSensitive: false };
+                statusLine: v.progress || _("Starting to share…"), switchActive: true, switchSensitive: false };
             break;
         case 'stopping':
             p = { icon: 'share-this-cd-sharing-symbolic', title: _("Share This CD"), tooltip: '', label: '',
@@ -164,6 +166,7 @@ export function mergeProperties(v: HelperView, props: Record<string, unknown>): 
     if (state !== undefined && ['stopped', 'starting', 'sharing', 'stopping', 'failed'].includes(state))
         out.state = state as HelperState;
     out.lastError = str('LastError') ?? out.lastError;
+    out.progress = str('Progress') ?? out.progress;
     out.iface = str('Interface') ?? out.iface;
     out.address = str('Address') ?? out.address;
     out.mode = str('Mode') ?? out.mode;

@@ -117,7 +117,7 @@ export async function chooseNetwork(options: ShareOptions, probeWindowMs: number
         progress(format(_("{name} has no address: using {address}/{prefix} for a direct cable."), { name: iface.name, address: server.address, prefix: server.prefix }));
     }
     beforeProbe(iface.name, server);
-    progress(format(_("Looking for other DHCP servers on {name}…"), { name: iface.name }));
+    progress(format(_("Looking for other DHCP servers on {name} (up to {s} s)…"), { name: iface.name, s: Math.ceil(probeWindowMs / 1000) }));
     const probeStart = GLib.get_monotonic_time();
     const probe = await probeDhcp({ address: server.address, mac: iface.mac }, probeWindowMs);
     const probeMs = Math.round((GLib.get_monotonic_time() - probeStart) / 1000);

@@ -27,13 +27,25 @@ export async function startViaHelper(options: ShareOptions, remember: boolean, o
     const conn = Gio.bus_get_sync(Gio.BusType.SYSTEM, null);
     const opts = { ...options, medium: absolute(options.medium), iso: absolute(options.iso) };
     out(_("Asking the Share This CD helper to share (you may be asked for a password)…"));
+    // The helper's steps while it starts (the DHCP probe, copying the medium…), each once.
+    let lastStep = '';
+    const steps = conn.signal_subscribe(BUS_NAME, 'org.freedesktop.DBus.Properties', 'PropertiesChanged', OBJECT_PATH, INTERFACE_NAME,
+        Gio.DBusSignalFlags.NONE, (_c, _sender, _path, _iface, _signal, params) => {
+            const [, changed] = params.recursiveUnpack() as [string, Record<string, unknown>, string[]];
+            if (typeof changed.Progress === 'string' && changed.Progress !== '' && changed.Progress !== lastStep) {
+                lastStep = changed.Progress;
+                out(`  ${lastStep}`);
+            }
+        });
     try {
         // Long enough for a password dialog and the DHCP probe.
         await replyWithin(helperProxy(conn, 300000).StartAsync(startOptions(opts, remember), CALL_FLAGS), 300000, 'Start');
     } catch (e) {
+        conn.signal_unsubscribe(steps);
         err(`share-this-cd: ${helperErrorText(e)}${isHelperMissing(e) ? ` ${_("Run share-this-cd as root instead.")}` : ''}`);
         return 1;
     }
+    conn.signal_unsubscribe(steps);
     const p = await helperProperties(conn);
     out(format(_("Sharing {label} on {interface} ({address}), {mode} mode, through the helper."),
         { label: String(p.MediumLabel), interface: String(p.Interface), address: String(p.Address), mode: String(p.Mode) === 'proxy' ? _("proxy-DHCP") : _("full DHCP") }));

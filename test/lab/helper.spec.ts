@@ -327,6 +327,10 @@ describe('the privileged helper (D-Bus + polkit)', () => {
                 expect(await prop('Medium')).toBe(medium);
                 expect(changes.some(c => c.State === 'starting')).toBeTrue();
                 expect(changes.some(c => c.State === 'sharing' && c.Mode === 'dhcp')).toBeTrue();
+                // Its steps while it started, for the applet's status line and the command's output.
+                expect(changes.some(c => c.Progress === 'Looking for other DHCP servers on br0 (up to 3 s)…')).toBeTrue();
+                expect(cli.output).toContain('  Looking for other DHCP servers on br0 (up to 3 s)…');
+                expect(await prop('Progress')).toBe('');
 
                 clientDhcp();
                 ns(CLIENT, ['curl', '-sSf', '-o', '/dev/null', `http://${SRV_IP}/medium/casper/vmlinuz`]);

@@ -9,7 +9,7 @@ import { sh } from '../../src/lab/net.ts';
 import { CLI, TOP, makeTree, removeTree } from '../support/helpers.ts';
 
 const SHARING: HelperView = {
-    available: true, state: 'sharing', lastError: '', iface: 'enp3s0', address: '192.168.1.20', mode: 'proxy', medium: '/cdrom',
+    available: true, state: 'sharing', lastError: '', progress: '', iface: 'enp3s0', address: '192.168.1.20', mode: 'proxy', medium: '/cdrom',
     mediumLabel: 'Ubuntu 24.04 LTS', entries: [], defaultEntry: '', clientCount: 0, clients: [], notices: [],
 };
 const client = (mac: string, stage: string, firstSeen = 1000): ClientView => ({ mac, ip: `10.0.0.${mac.slice(-1)}`, arch: 'uefi', stage, detail: '', firstSeen, lastSeen: firstSeen });
@@ -36,6 +36,10 @@ describe('the applet\'s presentation', () => {
 
     it('does not let the switch be used while the helper starts or stops', () => {
         expect(present({ ...SHARING, state: 'starting' })).toEqual(jasmine.objectContaining({ switchActive: true, switchSensitive: false, statusLine: 'Starting to share…' }));
+        // The helper's step under way, while it starts (the DHCP probe's seconds are what the user waits for).
+        const probing = mergeProperties({ ...SHARING, state: 'starting' }, { Progress: 'Looking for other DHCP servers on enp3s0 (up to 3 s)…' });
+        expect(present(probing).statusLine).toBe('Looking for other DHCP servers on enp3s0 (up to 3 s)…');
+        expect(present(mergeProperties(probing, { State: 'sharing', Progress: '' })).statusLine).toBe('Sharing on enp3s0 (192.168.1.20) — 0 computers');
         expect(present({ ...SHARING, state: 'stopping' })).toEqual(jasmine.objectContaining({ switchActive: false, switchSensitive: false, statusLine: 'Stopping…' }));
     });
 

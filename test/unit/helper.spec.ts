@@ -165,7 +165,7 @@ describe('shipped data files', () => {
         expect(info.methods.map(m => `${m.name}(${m.in_args.map(a => a.signature).join('')})${m.out_args.map(a => a.signature).join('')}`))
             .toEqual(['Start(a{sv})', 'Stop()', 'Probe(s)a{sv}']);
         expect(info.properties.map(p => `${p.name}:${p.signature}:${p.flags}`)).toEqual([
-            'State:s:1', 'LastError:s:1', 'Interface:s:1', 'Address:s:1', 'Mode:s:1', 'Medium:s:1', 'MediumLabel:s:1', 'Entries:as:1', 'DefaultEntry:s:1', 'ClientCount:u:1', 'Clients:aa{sv}:1', 'Notices:as:1',
+            'State:s:1', 'LastError:s:1', 'Progress:s:1', 'Interface:s:1', 'Address:s:1', 'Mode:s:1', 'Medium:s:1', 'MediumLabel:s:1', 'Entries:as:1', 'DefaultEntry:s:1', 'ClientCount:u:1', 'Clients:aa{sv}:1', 'Notices:as:1',
         ]);
         // Every property has a getter on the exported object.
         for (const p of info.properties)

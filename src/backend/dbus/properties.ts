@@ -18,6 +18,8 @@ export type HelperState = 'stopped' | 'starting' | 'sharing' | 'stopping' | 'fai
 export interface Props {
     State: HelperState;
     LastError: string;
+    /** While starting: the step under way; '' otherwise. */
+    Progress: string;
     Interface: string;
     Address: string;
     Mode: string;
@@ -30,10 +32,10 @@ export interface Props {
     Notices: string[];
 }
 
-export const STOPPED_PROPS: Omit<Props, 'State' | 'LastError'> = { Interface: '', Address: '', Mode: '', Medium: '', MediumLabel: '', Entries: [], DefaultEntry: '', ClientCount: 0, Clients: [], Notices: [] };
+export const STOPPED_PROPS: Omit<Props, 'State' | 'LastError'> = { Progress: '', Interface: '', Address: '', Mode: '', Medium: '', MediumLabel: '', Entries: [], DefaultEntry: '', ClientCount: 0, Clients: [], Notices: [] };
 
 export const SIGNATURES: Record<keyof Props, string> = {
-    State: 's', LastError: 's', Interface: 's', Address: 's', Mode: 's', Medium: 's', MediumLabel: 's', Entries: 'as', DefaultEntry: 's', ClientCount: 'u', Clients: 'aa{sv}', Notices: 'as',
+    State: 's', LastError: 's', Progress: 's', Interface: 's', Address: 's', Mode: 's', Medium: 's', MediumLabel: 's', Entries: 'as', DefaultEntry: 's', ClientCount: 'u', Clients: 'aa{sv}', Notices: 'as',
 };
 
 /** A client as the Clients property carries it. */

@@ -62,6 +62,7 @@ export class ShareService {
     // Properties, read by Gio.DBusExportedObject (everyone may read them).
     get State(): string { return this.props.State; }
     get LastError(): string { return this.props.LastError; }
+    get Progress(): string { return this.props.Progress; }
     get Interface(): string { return this.props.Interface; }
     get Address(): string { return this.props.Address; }
     get Mode(): string { return this.props.Mode; }
@@ -320,7 +321,10 @@ export class ShareService {
         this.set({ State: 'starting', LastError: '' });
         try {
             this.share = await Share.start(request.options, this.deps.env, {
-                onProgress: text => console.info(text),
+                onProgress: text => {
+                    console.info(text);
+                    this.set({ Progress: text });
+                },
                 onClient: () => this.publishClients(),
                 onFailure: error => this.onShareFailure(error),
                 onNotice: () => this.publishNotices(),
@@ -335,7 +339,7 @@ export class ShareService {
         console.info(`sharing ${spec.medium.label} on ${spec.interfaceName} (${spec.server.address}), ${spec.mode}`);
         this.saveSettings({ sharing: true, remember: request.remember, last: request.options, owner: request.owner ?? null });
         this.set({
-            State: 'sharing', Interface: spec.interfaceName, Address: spec.server.address, Mode: spec.mode,
+            State: 'sharing', Progress: '', Interface: spec.interfaceName, Address: spec.server.address, Mode: spec.mode,
             Medium: spec.medium.shown, MediumLabel: spec.medium.label, Entries: spec.medium.entries, DefaultEntry: spec.medium.defaultEntry ?? '',
             ClientCount: 0, Clients: [], Notices: [...this.share.notices],
         });
