@@ -9,6 +9,7 @@ import system from 'system';
 import { readTextFile } from '../src/shared/fsutil.ts';
 import { sleep } from '../src/shared/timers.ts';
 import { AppletLab } from '../src/lab/appletLab.ts';
+import { interrupted, onInterrupt } from '../src/lab/interrupt.ts';
 import { LabNet, sh } from '../src/lab/net.ts';
 import { makeSampleMedium } from '../src/lab/sampleMedium.ts';
 import { runMain } from '../src/shared/mainLoop.ts';
@@ -55,6 +56,20 @@ async function main(): Promise<number> {
     });
     const lab = new AppletLab({ top: TOP, build: BUILD, netns: net.srv, medium, display: 98, helperEnv: { SHARE_THIS_CD_GONE_AFTER: '20' } });
     const loops: number[] = [];
+    const cleanup = async (): Promise<void> => {
+        for (const p of loops)
+            sh(['kill', '-TERM', String(p)]);
+        await lab.stop();
+        for (const ns of clients) {
+            const pids = sh(['ip', 'netns', 'pids', ns]).stdout.split('\n').filter(p => /^\d+$/.test(p));
+            if (pids.length > 0)
+                sh(['kill', '-KILL', ...pids]);
+            sh(['ip', 'netns', 'del', ns]);
+        }
+        net.teardown();
+        sh(['rm', '-rf', medium]);
+    };
+    const drop = onInterrupt(cleanup);
     try {
         await lab.start();
         lab.writePrefs({ interface: 'br0' });
@@ -82,17 +97,11 @@ async function main(): Promise<number> {
         await lab.menu('s');
         return 0;
     } finally {
-        for (const p of loops)
-            sh(['kill', '-TERM', String(p)]);
-        await lab.stop();
-        for (const ns of clients) {
-            const pids = sh(['ip', 'netns', 'pids', ns]).stdout.split('\n').filter(p => /^\d+$/.test(p));
-            if (pids.length > 0)
-                sh(['kill', '-KILL', ...pids]);
-            sh(['ip', 'netns', 'del', ns]);
+        // Interrupted: the signal's handler runs the clean-up.
+        if (!interrupted()) {
+            drop();
+            await cleanup();
         }
-        net.teardown();
-        sh(['rm', '-rf', medium]);
     }
 }
 

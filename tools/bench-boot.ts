@@ -13,7 +13,7 @@ import GLib from 'gi://GLib';
 import system from 'system';
 
 import { KERNEL_ARGS, ensureLabImage } from '../src/lab/image.ts';
-import { onInterrupt, undoAll } from '../src/lab/interrupt.ts';
+import { interruptStatus, interrupted, onInterrupt, undoAll } from '../src/lab/interrupt.ts';
 import { LabNet, sh } from '../src/lab/net.ts';
 import { PeerSetup } from '../src/lab/peer.ts';
 import { PHASES, type Phase, bootMarks, phaseLengths } from '../src/lab/phases.ts';
@@ -58,6 +58,7 @@ function median(xs: number[]): number {
 
 const work = GLib.dir_make_tmp('share-this-cd-bench-boot-XXXXXX');
 sh(['chmod', '755', work]);
+onInterrupt(() => void sh(['rm', '-rf', work]));
 const lab = new LabNet('bboot');
 
 /** One boot of `c` served by `side`, in a fresh lab network; everything it started is gone when it returns. */
@@ -103,10 +104,13 @@ async function bootOnce(c: Case, side: Side, tree: string): Promise<Boot> {
             { kernelStart: vm.firstSeen(/\] Linux version /), initrdNetwork: vm.firstSeen(/IP-Config: \S+ complete/), up: m.seconds });
         return { seconds: m.seconds, phases: phaseLengths(marks) };
     } finally {
-        await stopAll();
-        dropAll();
-        lab.teardown();
-        dropLab();
+        // Interrupted: the signal's handler undoes all of it, in order.
+        if (!interrupted()) {
+            await stopAll();
+            dropAll();
+            lab.teardown();
+            dropLab();
+        }
     }
 }
 
@@ -124,9 +128,11 @@ async function localBoot(firmware: Firmware, iso: string): Promise<number> {
             throw new Error(`local CD (${firmware}): ${m === null ? 'no live system' : `booted from ${m.medium}`}; last console lines:\n  ${vm.lastLines().join('\n  ')}`);
         return m.seconds;
     } finally {
-        await vm.kill();
-        vm.removeFiles();
-        drop();
+        if (!interrupted()) {
+            await vm.kill();
+            vm.removeFiles();
+            drop();
+        }
     }
 }
 
@@ -195,11 +201,15 @@ system.exit(runMain(async () => {
     try {
         return await main();
     } catch (e) {
+        if (interrupted())
+            return interruptStatus();
         printerr(`bench-boot: ${e instanceof Error ? e.message : e}`);
         return 1;
     } finally {
         await undoAll();
-        lab.teardown();
-        sh(['rm', '-rf', work]);
+        if (!interrupted()) {
+            lab.teardown();
+            sh(['rm', '-rf', work]);
+        }
     }
 }));

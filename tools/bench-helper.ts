@@ -8,6 +8,7 @@ import GLib from 'gi://GLib';
 import system from 'system';
 
 import { readTextFile } from '../src/shared/fsutil.ts';
+import { interrupted, onInterrupt } from '../src/lab/interrupt.ts';
 import { BusLab } from '../src/lab/bus.ts';
 import { LabNet, sh } from '../src/lab/net.ts';
 import { makeSampleMedium } from '../src/lab/sampleMedium.ts';
@@ -45,6 +46,12 @@ async function main(): Promise<number> {
     const medium = makeSampleMedium(TOP, { kernel: 14 << 20, initrd: 70 << 20, squashfs: 1 << 20 });
     lab.setup({ client: true });
     const bus = new BusLab({ top: TOP, helperJs: `${BUILD}/share-this-cd-helper.js`, netns: lab.srv, idleTimeout: 600 });
+    const cleanup = async (): Promise<void> => {
+        await bus.stop();
+        lab.teardown();
+        sh(['rm', '-rf', medium]);
+    };
+    const drop = onInterrupt(cleanup);
     try {
         bus.startBus();
         await bus.startPolkit('live');
@@ -81,9 +88,11 @@ async function main(): Promise<number> {
         print(`Stop → stopped, median of ${RUNS}: ${median(stops).toFixed(0)} ms`);
         return 0;
     } finally {
-        await bus.stop();
-        lab.teardown();
-        sh(['rm', '-rf', medium]);
+        // Interrupted: the signal's handler runs the clean-up.
+        if (!interrupted()) {
+            drop();
+            await cleanup();
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 import GLib from 'gi://GLib';
 import system from 'system';
 
+import { onInterrupt } from '../src/lab/interrupt.ts';
 import { ensureLiveBuildImage } from '../src/lab/liveBuild.ts';
 import { LabNet } from '../src/lab/net.ts';
 import { bootStorm, stormReport } from '../src/lab/storm.ts';
@@ -42,6 +43,13 @@ async function main(): Promise<number> {
         stormReport(r).forEach(l => print(l));
     return r.clients.every(c => c.loginS !== null) ? 0 : 1;
 }
+
+// Ctrl-C / SIGTERM: the clients, the share (its journal replayed by `share-this-cd stop`) and the lab go.
+onInterrupt(() => {
+    lab.teardown();
+    GLib.spawn_command_line_sync(`gjs -m ${CLI} stop`);
+    GLib.spawn_command_line_sync(`rm -rf ${work}`);
+});
 
 system.exit(runMain(async () => {
     try {

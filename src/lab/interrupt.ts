@@ -8,9 +8,32 @@ type Undo = () => void | Promise<void>;
 const steps: Undo[] = [];
 let installed = false;
 let running = false;
+/** The signal that came (0: none). */
+let signalled = 0;
+let undoing: Promise<void> | null = null;
 
-/** Undoes every registered step, newest first; each one once, a failing one does not stop the others. */
-export async function undoAll(): Promise<void> {
+/** True once SIGINT or SIGTERM came: the tool's own flow must leave the undoing to the handler. */
+export function interrupted(): boolean {
+    return running;
+}
+
+/** The exit status for the signal that came: 130 (SIGINT), 143 (SIGTERM). */
+export function interruptStatus(): number {
+    return 128 + signalled;
+}
+
+/**
+ * Undoes every registered step, newest first; each one once, a failing one does not stop the others. A call
+ * while an undo runs waits for that one (steps are never run side by side).
+ */
+export function undoAll(): Promise<void> {
+    undoing ??= undoSteps().finally(() => {
+        undoing = null;
+    });
+    return undoing;
+}
+
+async function undoSteps(): Promise<void> {
     while (steps.length > 0) {
         const step = steps.pop() as Undo;
         try {
@@ -33,8 +56,10 @@ export function onInterrupt(undo: Undo): () => void {
             unixSignalAdd(GLib.PRIORITY_HIGH, sig, () => {
                 if (!running) {
                     running = true;
+                    signalled = sig;
                     console.warn(`${sig === 2 ? 'interrupted' : 'terminated'}: cleaning up…`);
-                    undoAll().finally(() => system.exit(128 + sig));
+                    // (gjs ignores system.exit() in a promise's callback: exit from the main loop)
+                    undoAll().finally(() => GLib.idle_add(GLib.PRIORITY_HIGH, () => system.exit(128 + sig)));
                 }
                 return GLib.SOURCE_CONTINUE;
             });
