@@ -185,12 +185,15 @@ describe('a live system made by live-build boots to login: over the network (rea
         share = await startShare(['--medium', image.tree]);
         expect(share.output).toContain('full DHCP mode, HTTP on port 80');
         expect(sh(['cat', `${RUNTIME}/tftp/pxelinux.cfg/default`]).stdout).toContain('\nTIMEOUT 300\n');
+        // The lab's BIOS client is an iPXE ROM: it takes the iPXE script, which waits the same 30 s.
+        expect(sh(['cat', `${RUNTIME}/tftp/ipxe/bios.ipxe`]).stdout).toContain('\nset sharecd_timeout 30000\n');
         const client = vm('real-bios-full-http', 'bios');
         await bootLogInAndStop(client, true, () => {
             // The menu waited its 30 s: the kernel came no sooner.
             expect(client.firstSeen(/\] Linux version /) as number).toBeGreaterThan(30);
             const c = clientOf(client);
-            expect(c).toEqual(jasmine.objectContaining({ arch: 'bios', stage: 'up', fetched: jasmine.arrayContaining(['bootloader', 'kernel', 'initrd']) }));
+            expect(c).toEqual(jasmine.objectContaining({ arch: 'bios', stage: 'up', fetched: jasmine.arrayContaining(['menu', 'kernel', 'initrd']) }));
+            expect(share?.output).toMatch(/sent \/?ipxe\/bios\.ipxe over HTTP/);
             // A real boot reads tens of MB of the squashfs over NFS (the busybox lab image reads one).
             expect(c?.nfsBytes ?? 0).toBeGreaterThan(20 * 1024 * 1024);
             expect(share?.output).toMatch(/sent \/?medium\/live\/vmlinuz\S* over HTTP/);
