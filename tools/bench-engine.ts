@@ -26,7 +26,7 @@ import { makeSampleMedium } from '../src/lab/sampleMedium.ts';
 import { descendants, procTimes } from '../src/lab/process.ts';
 import { LabShare, READY } from '../src/lab/share.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../src/shared/dbus.ts';
-import { runMain } from '../src/shared/mainLoop.ts';
+import { runMain, unixSignalAdd } from '../src/shared/mainLoop.ts';
 
 const BUILD = GLib.path_get_dirname(GLib.filename_from_uri(import.meta.url)[0]);
 const TOP = GLib.path_get_dirname(BUILD);
@@ -37,9 +37,6 @@ const TARGET_IDLE = 1;
 const TICKS = Number.parseInt(sh(['getconf', 'CLK_TCK']).stdout.trim(), 10) || 100;
 const CLIENTS = [1, 2, 3].map(i => ({ ns: `bengc${i}`, port: `s-bc${i}`, mac: `52:54:00:be:00:0${i}` }));
 const RUNTIME_DIR = '/run/share-this-cd-bench-engine';
-
-// GLib.unix_signal_add exists at run time (GLib 2.74); the @girs types moved it to GLibUnix.
-const unixSignalAdd = (GLib as unknown as { unix_signal_add: (priority: number, signal: number, handler: () => boolean) => number }).unix_signal_add;
 
 /** Rejects on SIGINT/SIGTERM, so the waits below end and the finally blocks clean up. */
 let interrupt: (e: Error) => void = () => {};

@@ -8,7 +8,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { BUS_NAME, OBJECT_PATH, registerErrorDomain } from '../shared/dbus.ts';
-import { runMain } from '../shared/mainLoop.ts';
+import { runMain, unixSignalAdd } from '../shared/mainLoop.ts';
 import { runByServiceManager, setStartAtBoot } from './bootStart.ts';
 import { PolkitAuthority } from './dbus/polkit.ts';
 import { ShareService } from './dbus/service.ts';
@@ -19,9 +19,6 @@ import { engineEnvFromProcess, envNumber } from './runtime/env.ts';
 import { after } from '../shared/timers.ts';
 
 setConsoleLogDomain('share-this-cd-helper');
-
-// GLib.unix_signal_add exists at run time (GLib 2.74); the @girs types moved it to GLibUnix.
-const unixSignalAdd = (GLib as unknown as { unix_signal_add: (priority: number, signal: number, handler: () => boolean) => number }).unix_signal_add;
 
 /**
  * Whether user `uid` (with its groups) can read `path`, checked by `test` running as that user: 'missing' when

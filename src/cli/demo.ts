@@ -11,6 +11,7 @@ import { ensureLabImage } from '../lab/image.ts';
 import { LabNet } from '../lab/net.ts';
 import { LabShare, READY } from '../lab/share.ts';
 import { type Firmware, LabVm, type Marker, firmwareLabel } from '../lab/vm.ts';
+import { unixSignalAdd } from '../shared/mainLoop.ts';
 
 export interface DemoOptions {
     clients: number;
@@ -83,7 +84,6 @@ export async function runDemo(opts: DemoOptions, cli: string): Promise<number> {
         lab.teardown();
         GLib.spawn_command_line_sync(`rm -rf ${GLib.shell_quote(work)}`);
     };
-    const unixSignalAdd = (GLib as unknown as { unix_signal_add: (priority: number, signal: number, handler: () => boolean) => number }).unix_signal_add;
     for (const sig of [2, 15]) {
         unixSignalAdd(GLib.PRIORITY_HIGH, sig, () => {
             interrupted = true;

@@ -15,7 +15,7 @@ import { clientArchLabel } from '../backend/platforms.ts';
 import { Share } from '../backend/share.ts';
 import { _, format, ngettext } from '../shared/i18n.ts';
 import { ShareError, isShareError } from '../shared/errors.ts';
-import { runMain } from '../shared/mainLoop.ts';
+import { runMain, unixSignalAdd } from '../shared/mainLoop.ts';
 import { DEFAULT_OPTIONS, type RequestedMode, type ShareOptions, checkPath, parseMenuTimeout, parsePort, validateOptions } from '../shared/options.ts';
 import { hasControlChars } from '../shared/text.ts';
 import { BUS_NAME } from '../shared/dbus.ts';
@@ -195,9 +195,6 @@ function checkOptions(parsed: Parsed): void {
             throw new UsageError(format(_("The option --{option} does not go with “{command}”."), { option: name, command: parsed.command }));
     }
 }
-
-// GLib.unix_signal_add exists at run time (GLib 2.74); the @girs types moved it to GLibUnix.
-const unixSignalAdd = (GLib as unknown as { unix_signal_add: (priority: number, signal: number, handler: () => boolean) => number }).unix_signal_add;
 
 function timeNow(): string {
     return GLib.DateTime.new_now_local().format('%H:%M:%S') ?? '';

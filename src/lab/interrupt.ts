@@ -2,19 +2,20 @@
 // does, then the process ends (status 130 / 143). Each tool registers its undo steps as it makes things.
 import GLib from 'gi://GLib';
 import system from 'system';
+import { unixSignalAdd } from '../shared/mainLoop.ts';
 
 type Undo = () => void | Promise<void>;
 
 const steps: Undo[] = [];
 let installed = false;
-let running = false;
+let interruptedNow = false;
 /** The signal that came (0: none). */
 let signalled = 0;
 let undoing: Promise<void> | null = null;
 
 /** True once SIGINT or SIGTERM came: the tool's own flow must leave the undoing to the handler. */
 export function interrupted(): boolean {
-    return running;
+    return interruptedNow;
 }
 
 /** The exit status for the signal that came: 130 (SIGINT), 143 (SIGTERM). */
@@ -51,11 +52,10 @@ async function undoSteps(): Promise<void> {
 export function onInterrupt(undo: Undo): () => void {
     if (!installed) {
         installed = true;
-        const unixSignalAdd = (GLib as unknown as { unix_signal_add: (priority: number, signal: number, handler: () => boolean) => number }).unix_signal_add;
         for (const sig of [2, 15]) {
             unixSignalAdd(GLib.PRIORITY_HIGH, sig, () => {
-                if (!running) {
-                    running = true;
+                if (!interruptedNow) {
+                    interruptedNow = true;
                     signalled = sig;
                     console.warn(`${sig === 2 ? 'interrupted' : 'terminated'}: cleaning up…`);
                     // (gjs ignores system.exit() in a promise's callback: exit from the main loop)

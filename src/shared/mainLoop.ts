@@ -31,3 +31,6 @@ export function runMain(main: () => Promise<number>): number {
         loop.run();
     return code ?? 70;
 }
+
+/** GLib.unix_signal_add: it exists at run time (GLib 2.74); the @girs types moved it to GLibUnix. */
+export const unixSignalAdd = (GLib as unknown as { unix_signal_add: (priority: number, signal: number, handler: () => boolean) => number }).unix_signal_add;
