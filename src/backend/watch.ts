@@ -12,8 +12,9 @@ import { neighbours } from './network/host.ts';
 import type { ShareSpec } from './plan.ts';
 import { platform } from './platforms.ts';
 import { parseHttpAccess } from './services/http.ts';
-import { parseNfsBytes } from './services/nfs.ts';
+import { NFS_PORT, hasEstablished, parseNfsBytes } from './services/nfs.ts';
 import { type DaemonSpec, run } from './services/supervisor.ts';
+import { readTextFile } from '../shared/fsutil.ts';
 import { after } from '../shared/timers.ts';
 
 /** How often NFS connections are looked at while no computer is known to boot or run from us (ms). */
@@ -166,8 +167,10 @@ export class ClientWatch {
     /** NFS connections, the neighbour table, silence. */
     poll(): void {
         const events: TrackerEvent[] = [{ type: 'neighbours', pairs: neighbours(this.spec.interfaceName) }];
-        // With each connection's TCP counters (-i), one line a socket (-O): what the medium's reads came to.
-        const ss = run(['ss', '-HtinO', 'state', 'established', '( sport = :2049 )']);
+        // With each connection's TCP counters (-i), one line a socket (-O): what the medium's reads came to. `ss`
+        // only when the kernel's socket table has an NFS connection (most of a boot is DHCP, TFTP and HTTP).
+        const connected = ['/proc/net/tcp', '/proc/net/tcp6'].some(f => hasEstablished(readTextFile(f) ?? '', NFS_PORT));
+        const ss = connected ? run(['ss', '-HtinO', 'state', 'established', `( sport = :${NFS_PORT} )`]) : { status: 0, stdout: '', stderr: '' };
         if (ss.status === 0) {
             const bytes = parseNfsBytes(ss.stdout);
             events.push({ type: 'nfs', peers: Object.keys(bytes).sort(), bytes });

@@ -1,5 +1,5 @@
 import { MessageType, buildDiscover, givesAddress, macBytes, messageType, optionText, parsePacket, serverId } from '../../src/backend/network/dhcpPacket.ts';
-import { chooseInterface, leaseNamesAddress, parseInterfaces, usableInterfaces } from '../../src/backend/network/interfaces.ts';
+import { chooseInterface, leaseNamesAddress, parseInterfaces, parseProcArp, usableInterfaces } from '../../src/backend/network/interfaces.ts';
 import { contains, overlaps, parseCidr, subnetText } from '../../src/backend/network/ipv4.ts';
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
@@ -293,5 +293,22 @@ lease {
         const networkd = '# This is private data. Do not parse.\nADDRESS=192.168.1.20\nNETMASK=255.255.255.0\nSERVER_ADDRESS=192.168.1.1\n';
         expect(leaseNamesAddress('networkd', networkd, 'enp3s0', '192.168.1.20', now)).toBeTrue();
         expect(leaseNamesAddress('networkd', networkd, 'enp3s0', '192.168.1.2', now)).toBeFalse();
+    });
+});
+
+describe('the neighbour table (/proc/net/arp)', () => {
+    const ARP = 'IP address       HW type     Flags       HW address            Mask     Device\n'
+        + '10.77.0.57       0x1         0x2         52:54:00:AA:00:02     *        br0\n'
+        + '10.77.0.58       0x1         0x0         00:00:00:00:00:00     *        br0\n'      // being resolved, or failed
+        + '10.77.0.59       0x1         0x6         52:54:00:aa:00:03     *        br0\n'      // permanent
+        + '192.168.1.1      0x1         0x2         02:fc:00:00:00:05     *        enp3s0\n'
+        + '10.77.0.60       0x1         0x2         garbage               *        br0\n'
+        + '\n';
+
+    it('lists the resolved neighbours of one interface, MACs in lower case', () => {
+        expect(parseProcArp(ARP, 'br0')).toEqual([['10.77.0.57', '52:54:00:aa:00:02'], ['10.77.0.59', '52:54:00:aa:00:03']]);
+        expect(parseProcArp(ARP, 'enp3s0')).toEqual([['192.168.1.1', '02:fc:00:00:00:05']]);
+        expect(parseProcArp(ARP, 'br1')).toEqual([]);
+        expect(parseProcArp('', 'br0')).toEqual([]);
     });
 });

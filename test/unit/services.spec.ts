@@ -8,7 +8,7 @@ import { explainDnsmasqFailure, renderDnsmasqDhcp, renderDnsmasqTftp } from '../
 import { parseHttpAccess, renderNginx } from '../../src/backend/services/http.ts';
 import { radvdDaemon, renderRadvd } from '../../src/backend/services/radvd.ts';
 import { anchorArgv, confineArgv, inJailArgv, isConfined, jailScript } from '../../src/backend/services/jail.ts';
-import { kernelExportArgv, kernelUnexportArgv, mountdPorts, parseNfsBytes, renderGanesha } from '../../src/backend/services/nfs.ts';
+import { hasEstablished, kernelExportArgv, kernelUnexportArgv, mountdPorts, parseNfsBytes, renderGanesha } from '../../src/backend/services/nfs.ts';
 import { FIXTURES } from '../support/helpers.ts';
 
 const base = {
@@ -204,6 +204,21 @@ describe('NFS export', () => {
             + '0 0 10.77.0.1:2049 10.77.0.60:703 cubic rto:204 bytes_sent:4096 segs_out:3\n';
         expect(parseNfsBytes(ss)).toEqual({ '10.77.0.57': 1000, '10.77.0.58': 300000005, '10.77.0.59': 0, '10.77.0.60': 4096 });
         expect(parseNfsBytes('')).toEqual({});
+    });
+
+    it('sees an established NFS connection in the kernel socket table before running ss', () => {
+        const head = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+        const listening = '   0: 01004D0A:0801 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n';
+        const http = '   1: 01004D0A:0050 39004D0A:B2C4 01 00000000:00000000 00:00000000 00000000 65534        0 2 1 0 20 4 30 10 -1\n';
+        const nfs = '   2: 01004D0A:0801 39004D0A:02BE 01 00000000:00000000 02:00000A1B 00000000     0        0 3 2 0 20 4 30 10 -1\n';
+        const client = '   3: 39004D0A:0801 01004D0A:02BE 06 00000000:00000000 00:00000000 00000000     0        0 0 3 0 20 4 30 10 -1\n';
+        const v6 = '   0: 0000000000000000FFFF000001004D0A:0801 0000000000000000FFFF000039004D0A:02BE 01 00000000:00000000 00:00000000 00000000     0        0 4 1 0 20 4 30 10 -1\n';
+        expect(hasEstablished(head + listening + http, 2049)).toBeFalse();
+        expect(hasEstablished(head + client, 2049)).toBeFalse();   // time-wait, not established
+        expect(hasEstablished(head + listening + http + nfs, 2049)).toBeTrue();
+        expect(hasEstablished(head + http, 80)).toBeTrue();
+        expect(hasEstablished(head + v6, 2049)).toBeTrue();
+        expect(hasEstablished('', 2049)).toBeFalse();
     });
 });
 

@@ -3,7 +3,7 @@
 import GLib from 'gi://GLib';
 
 import { run } from '../services/supervisor.ts';
-import { type NetInterface, leaseNamesAddress, parseInterfaces } from './interfaces.ts';
+import { type NetInterface, leaseNamesAddress, parseInterfaces, parseProcArp } from './interfaces.ts';
 import { listDir, readTextFile } from '../../shared/fsutil.ts';
 import { type Cidr, parseCidr } from './ipv4.ts';
 
@@ -41,13 +41,7 @@ export function takenNetworks(): Cidr[] {
 
 /** Addresses seen on the interface's link (neighbour table), as [ip, mac]. */
 export function neighbours(iface: string): [string, string][] {
-    try {
-        const list = JSON.parse(ipJson(['neigh', 'show', 'dev', iface])) as { dst?: string; lladdr?: string; state?: string[] }[];
-        return list.filter(n => n.dst && n.lladdr && /^(\d{1,3}\.){3}\d{1,3}$/.test(n.dst) && !(n.state ?? []).includes('FAILED'))
-            .map(n => [n.dst as string, (n.lladdr as string).toLowerCase()]);
-    } catch {
-        return [];
-    }
+    return parseProcArp(readTextFile('/proc/net/arp') ?? '', iface);
 }
 
 export function addAddress(iface: string, c: Cidr): void {

@@ -135,3 +135,22 @@ export function leaseNamesAddress(format: 'dhclient' | 'networkd', text: string,
     }
     return false;
 }
+
+/**
+ * The neighbour table of one interface from `/proc/net/arp` ("IP address  HW type  Flags  HW address  Mask
+ * Device"), as [ip, mac]: entries the kernel resolved (flag ATF_COM, 0x2; permanent ones too). Entries being
+ * resolved or failed (flags 0x0, an all-zero address) are left out, as `ip neigh` shows them without a lladdr.
+ * Read from the file, not by running `ip`: the client tracker looks every second while computers boot.
+ */
+export function parseProcArp(text: string, ifname: string): [string, string][] {
+    const out: [string, string][] = [];
+    for (const line of text.split('\n').slice(1)) {
+        const [address, , flags, mac, , device] = line.trim().split(/\s+/);
+        if (device !== ifname || !/^(\d{1,3}\.){3}\d{1,3}$/.test(address ?? '') || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac ?? ''))
+            continue;
+        if ((Number(flags) & 0x2) === 0 || /^(00:){5}00$/.test(mac))
+            continue;
+        out.push([address, mac.toLowerCase()]);
+    }
+    return out;
+}

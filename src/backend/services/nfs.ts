@@ -153,6 +153,19 @@ export function rpcbindDaemon(address: string): DaemonSpec {
 }
 
 /**
+ * Whether the kernel's TCP socket table (`/proc/net/tcp` or `/proc/net/tcp6`: "sl local_address rem_address st …",
+ * addresses as hex ADDRESS:PORT, state 01 = established) holds an established connection from local `port`. Read
+ * before each look at the NFS connections: while no computer has the medium mounted, no `ss` runs.
+ */
+export function hasEstablished(procNetTcp: string, port: number): boolean {
+    const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+    return procNetTcp.split('\n').some(line => {
+        const [, local, , state] = line.trim().split(/\s+/);
+        return state === '01' && local !== undefined && local.toUpperCase().endsWith(`:${hexPort}`);
+    });
+}
+
+/**
  * What each client's NFS connections carried so far (bytes it acknowledged, summed over its connections), from
  * `ss -HtinO state established '( sport = :2049 )'` (one line a socket, with its TCP counters). Servers listening
  * on IPv6 sockets show IPv4 peers as [::ffff:a.b.c.d]:port. A connection that has sent nothing yet counts 0.
