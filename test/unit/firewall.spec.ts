@@ -1,7 +1,7 @@
 // The firewall opening's pure parts: which chains to open, the nft script, finding our rules again.
 import { inputChains, openScript, ruleHandles } from '../../src/backend/network/firewall.ts';
 import { richRules } from '../../src/backend/network/firewalld.ts';
-import { addedRules, ruleKey, ufwArgv, ufwRules } from '../../src/backend/network/ufw.ts';
+import { addedRules, ruleKey, ufwArgv, ufwConfEnabled, ufwRules } from '../../src/backend/network/ufw.ts';
 
 // `nft -j list ruleset` of a machine with a native nftables ruleset and iptables-nft's (ufw's) tables.
 const RULESET = JSON.stringify({ nftables: [
@@ -71,6 +71,17 @@ describe('opening firewalld and ufw (their own tools)', () => {
         expect(ufwRules('eth0', { udp: many, tcp: [] }).map(r => r[6].split(',').length)).toEqual([15, 2]);
         expect(ufwRules('br0; reset', { udp: [67], tcp: [] })).toEqual([]);
         expect(ufwRules('x'.repeat(16), { udp: [67], tcp: [] })).toEqual([]);
+    });
+
+    it('reads from ufw.conf whether ufw is enabled, without running it', () => {
+        // Debian's and Ubuntu's ufw.conf as installed, and after `ufw enable`
+        const installed = '# /etc/ufw/ufw.conf\n#\n\n# Set to yes to start on boot. If setting this remotely, be sure to add a rule\n# to allow your remote connection before starting ufw. Eg: \'ufw allow 22/tcp\'\nENABLED=no\n\n# Please use the \'ufw\' command to set the loglevel instead of editing this file\nLOGLEVEL=low\n';
+        expect(ufwConfEnabled(installed)).toBeFalse();
+        expect(ufwConfEnabled(installed.replace('ENABLED=no', 'ENABLED=yes'))).toBeTrue();
+        expect(ufwConfEnabled('ENABLED="yes"\n')).toBeTrue();
+        expect(ufwConfEnabled('ENABLED=no\nENABLED=yes\n')).toBeTrue();   // the last one counts, as in a shell
+        expect(ufwConfEnabled('# ENABLED=yes\nLOGLEVEL=low\n')).toBeNull();
+        expect(ufwConfEnabled('')).toBeNull();
     });
 
     it('tells a rule ufw already has from one it has not, whatever its comment', () => {

@@ -6,13 +6,29 @@
 // (the user's own) is neither added nor deleted. ufw does nothing while it is inactive (a rule added then
 // would be written to its files): nothing is asked of it then. The helper's sandbox (systemd) lets it write
 // neither /etc/ufw nor ufw's lock in /run: there ufw is run by systemd, outside the sandbox (`systemd-run`).
-// ufwRules(), ruleKey() and addedRules() are pure; the rest are effects.
+// ufwRules(), ruleKey(), addedRules() and ufwConfEnabled() are pure; the rest are effects.
 import GLib from 'gi://GLib';
 
 import type { Ports } from './firewall.ts';
 import { run } from '../services/supervisor.ts';
+import { readTextFile } from '../../shared/fsutil.ts';
 
 export const UFW = 'ufw';
+export const UFW_CONF = '/etc/ufw/ufw.conf';
+
+/**
+ * What ufw.conf says of ufw: `ufw enable` and `ufw disable` write ENABLED=yes or no there, and ufw loads its
+ * rules (at boot, or on enable) only where it says yes. null: no ENABLED line (then only ufw itself can tell).
+ */
+export function ufwConfEnabled(conf: string): boolean | null {
+    let enabled: boolean | null = null;
+    for (const line of conf.split('\n')) {
+        const m = /^\s*ENABLED\s*=\s*["']?(\w*)["']?\s*$/.exec(line);
+        if (m)
+            enabled = m[1].toLowerCase() === 'yes';
+    }
+    return enabled;
+}
 
 /** Interface names ufw takes (and nothing a shell or ufw's parser would read as more). */
 const IFACE = /^[A-Za-z0-9_.:-]{1,15}$/;
@@ -52,9 +68,12 @@ function ufw(args: string[]): ReturnType<typeof run> {
     return run(ufwArgv(args, underSystemd));
 }
 
-/** ufw is installed and active (its rules are in force). */
+/**
+ * ufw is installed and active (its rules are in force). Where ufw.conf says it is disabled (Ubuntu's default),
+ * ufw itself is not asked: its command is a Python start-up, about 0.3 s of every start and stop.
+ */
 export function ufwActive(): boolean {
-    if (GLib.find_program_in_path(UFW) === null)
+    if (GLib.find_program_in_path(UFW) === null || ufwConfEnabled(readTextFile(UFW_CONF) ?? '') === false)
         return false;
     const r = ufw(['status']);
     return r.status === 0 && /^Status: active$/m.test(r.stdout);
