@@ -199,7 +199,7 @@ describe('real-world media through `plan --json`', () => {
                     expect(inPxe || inGrub).withContext(e.label).toBeTrue();
                     // iPXE clients get every entry too, with the same arguments after their initrd names.
                     const initrdNames = e.initrd.map((_i, n) => `initrd=sharecd-initrd${n} `).join('');
-                    const ipxe = `kernel http://192.168.1.20/medium/${e.kernel} ${initrdNames}${e.cmdline} BOOTIF=01-\${netX/mac:hexhyp} || goto sharecd_failed\n`;
+                    const ipxe = `kernel http://192.168.1.20/medium/${e.kernel} ${initrdNames}${e.cmdline} \${sharecd_bootif} || goto sharecd_failed\n`;
                     expect(Object.entries(plan.files).some(([f, text]) => f.startsWith('ipxe/') && text.includes(ipxe))).withContext(e.label).toBeTrue();
                 }
                 if ((want.files ?? BOTH).includes('pxelinux.cfg/default'))

@@ -158,11 +158,13 @@ describe('iPXE renderer', () => {
         const text = renderIpxe(menu(), http, 'Ubuntu 24.04') ?? '';
         expect(text.startsWith('#!ipxe\n')).toBeTrue();
         expect(text).toContain('\nset sharecd_timeout 5000\n');
+        // BOOTIF= names the card to use only where there is a second one to choose from.
+        expect(text).toContain('\nset sharecd_bootif BOOTIF=01-${netX/mac:hexhyp}\nisset ${net1/mac} || clear sharecd_bootif\n');
         expect(text).toContain([':m0', 'menu Ubuntu 24.04', 'item --key t e1 Try Ubuntu', 'item --key a m1 Advanced >', 'item e3 Boot from first hard disk',
             'choose --default e1 --timeout ${sharecd_timeout} sharecd_choice || exit', 'goto ${sharecd_choice}'].join('\n'));
         expect(text).toContain([':m1', 'menu Advanced', 'item e2 Memory test', 'item --gap', 'item m0 < Back',
             'choose --default e2 --timeout ${sharecd_timeout} sharecd_choice || goto m0'].join('\n'));
-        expect(text).toContain([':e1', 'imgfree', 'kernel http://10.0.0.1/medium/casper/vmlinuz initrd=sharecd-initrd0 quiet --- BOOTIF=01-${netX/mac:hexhyp} || goto sharecd_failed',
+        expect(text).toContain([':e1', 'imgfree', 'kernel http://10.0.0.1/medium/casper/vmlinuz initrd=sharecd-initrd0 quiet --- ${sharecd_bootif} || goto sharecd_failed',
             'initrd --name sharecd-initrd0 http://10.0.0.1/medium/casper/initrd || goto sharecd_failed', 'boot || goto sharecd_failed'].join('\n'));
         expect(text).toContain(':e2\nimgfree\nchain http://10.0.0.1/medium/install/mt86plus || goto sharecd_failed\n');
         expect(text).toContain(':e3\nexit\n');
@@ -184,7 +186,7 @@ describe('iPXE renderer', () => {
         expect(text).toContain('\nset sharecd_timeout 0\n');
         expect(text).toContain('choose --default m2 --timeout ${sharecd_timeout} sharecd_choice || exit');
         expect(text).toContain('choose --default e4 --timeout ${sharecd_timeout} sharecd_choice || goto m0');
-        expect(text).toContain('kernel http://10.0.0.1/medium/casper/vmlinuz initrd=sharecd-initrd0 initrd=sharecd-initrd1 nomodeset BOOTIF=');
+        expect(text).toContain('kernel http://10.0.0.1/medium/casper/vmlinuz initrd=sharecd-initrd0 initrd=sharecd-initrd1 nomodeset ${sharecd_bootif} || goto sharecd_failed');
         expect(renderIpxe({ ...menu(), timeout: 0 }, http, 'x')).toContain('\nset sharecd_timeout 100\n');
     });
 

@@ -12,6 +12,7 @@ import { type FileSource, GENERATED_NOTE } from './render.ts';
 /** The script's own variable names (iPXE settings), kept apart from anything a medium could name. */
 const CHOICE = 'sharecd_choice';
 const TIMEOUT = 'sharecd_timeout';
+const BOOTIF = 'sharecd_bootif';
 
 /** A word iPXE reads back as written: no white space, no expansion, not a comment or a command joiner. */
 function literalWord(word: string): boolean {
@@ -70,9 +71,12 @@ function offered(items: MenuItem[]): MenuItem[] {
 }
 
 /**
- * The iPXE script for `menu`, or null when it has no Linux entry iPXE can start. Linux entries get `BOOTIF=`
- * with the address of the card iPXE last opened (netX: the one it booted from), as pxelinux's IPAPPEND 2 gives
- * them, so the initramfs configures the card the computer started from.
+ * The iPXE script for `menu`, or null when it has no Linux entry iPXE can start. On a computer with more than one
+ * network card, Linux entries get `BOOTIF=` with the address of the card iPXE last opened (netX: the one it
+ * booted from), as pxelinux's IPAPPEND 2 gives them, so the initramfs configures the card the computer started
+ * from. With one card (no net1) there is no card to choose, and BOOTIF= would only cost time: live-boot, given
+ * one, looks for connected cards for five seconds or more (9990-select-eth-device.sh), where it takes a lone
+ * card at once.
  */
 export function renderIpxe(menu: Menu, source: FileSource, title: string): string | null {
     const items = offered(menu.items);
@@ -95,6 +99,9 @@ export function renderIpxe(menu: Menu, source: FileSource, title: string): strin
         `# ${GENERATED_NOTE}`,
         `# Network boot menu for iPXE clients: ${ipxeText(title)}`,
         `set ${TIMEOUT} ${timeoutMs}`,
+        // (iPXE splits a line before expanding it: an unknown setting is an empty argument, which isset refuses.)
+        `set ${BOOTIF} BOOTIF=01-\${netX/mac:hexhyp}`,
+        `isset \${net1/mac} || clear ${BOOTIF}`,
     ];
     const bodies: string[] = [];
 
@@ -131,7 +138,7 @@ function renderEntry(e: MenuEntry, label: string, source: FileSource): string[] 
     case 'linux': {
         // Each initrd by a name of ours: UEFI kernels load the ones named by initrd= (BIOS ones load them all).
         const initrds = e.initrds.map((path, i) => ({ name: `sharecd-initrd${i}`, url: fileUrl(source, path) }));
-        const args = [...initrds.map(i => `initrd=${i.name}`), ...e.args, 'BOOTIF=01-${netX/mac:hexhyp}'];
+        const args = [...initrds.map(i => `initrd=${i.name}`), ...e.args, `\${${BOOTIF}}`];
         // imgfree: nothing left of an entry tried before (BIOS kernels would take every initrd loaded).
         lines.push('imgfree', `kernel ${fileUrl(source, e.kernel as string)} ${args.join(' ')} || goto sharecd_failed`,
             ...initrds.map(i => `initrd --name ${i.name} ${i.url} || goto sharecd_failed`),
