@@ -125,7 +125,7 @@ describe('nginx configuration and access log', () => {
         const lines = text.split('\n').map(l => l.trim());
         expect(lines).toContain('daemon off;');
         expect(lines).toContain('user nobody nogroup;');
-        expect(lines).toContain('listen 10.77.0.1:80;');
+        expect(lines).toContain('listen 10.77.0.1:80 sndbuf=4m;');
         expect(lines).toContain('root /run/share-this-cd/tftp;');
         expect(lines).toContain('autoindex off;');
         expect(lines).toContain('sendfile on;');
