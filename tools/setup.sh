@@ -9,7 +9,8 @@ cd "$top"
 # network image (UEFI) and grub-mkimage (the proxy-DHCP UEFI image), nginx-light (HTTP fast path), nfs-ganesha +
 # rpcbind (NFS where the kernel has no nfsd), fuseiso (ISO files without iso9660 in the kernel), iproute2.
 # Build: meson, ninja, gettext. Tests: DHCP/TFTP/HTTP/NFS clients (udhcpc, isc-dhcp-client, tftp-hpa, curl,
-# libnfs-utils; python3 for a hostile NFS client that forges file handles), iperf3 (benchmark), xorriso (test
+# libnfs-utils; python3 for a hostile NFS client that forges file handles, and for bench:share's clients,
+# servers and libnfs readers), xorriso (test
 # ISO), tcpdump, nftables, firewalld and ufw (firewalls of the sharing machine, which the share opens; the lab
 # runs them in its namespaces only: firewalld is not left enabled on a machine that boots with systemd).
 # The lab (e2e tests, demo, boot benchmark): qemu with SeaBIOS/iPXE and OVMF (with the Secure Boot images), and
@@ -28,7 +29,7 @@ cd "$top"
 PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
     dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin nginx-light radvd ndisc6
     nfs-ganesha nfs-ganesha-vfs rpcbind fuseiso fuse3 iproute2 kmod util-linux
-    udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils python3 iperf3 xorriso tcpdump nftables firewalld ufw
+    udhcpc isc-dhcp-client tftp-hpa curl libnfs-utils python3 xorriso tcpdump nftables firewalld ufw
     qemu-system-x86 qemu-system-arm qemu-efi-aarch64 ipxe-qemu seabios ovmf linux-image-amd64 initramfs-tools live-boot live-boot-initramfs-tools
     busybox-static squashfs-tools zstd isolinux mtools dosfstools sbsigntool
     dbus-daemon polkitd libxml2-utils systemd

@@ -8,7 +8,7 @@ import {
     type Status, type StatusClient,
 } from '../support/lab.ts';
 import { FirewalldLab, UfwLab } from '../support/firewalls.ts';
-import { LabShare, READY } from '../../src/lab/share.ts';
+import { LabProcess, LabShare, READY } from '../../src/lab/share.ts';
 import { isRunning } from '../../src/shared/stages.ts';
 
 const TIMEOUT = 90000;
@@ -547,4 +547,43 @@ describe('sharing in the lab', () => {
             expect(leftovers().processes).toEqual([]);
         });
     });
+});
+
+describe('the sharing benchmark (npm run bench:share)', () => {
+    const BENCH = `${GLib.get_current_dir()}/tools/bench-share.py`;
+    /** What a stopped benchmark could leave: its namespaces, a share, its servers, clients and readers, files. */
+    function left(): string[] {
+        const found = sh(['ip', 'netns', 'list']).stdout.split('\n').map(l => l.split(' ')[0]).filter(n => n.startsWith('bench'));
+        for (const pid of sh(['sh', '-c', 'ls /proc | grep -E "^[0-9]+$"']).stdout.split('\n').filter(p => p !== '')) {
+            const cmdline = sh(['sh', '-c', `tr '\\0' ' ' < /proc/${pid}/cmdline 2>/dev/null`]).stdout;
+            if (/share-this-cd-bench\.|bench-share\.py _|ganesha\.nfsd -F -f \/tmp\/share-this-cd-bench\./.test(cmdline))
+                found.push(`${pid}: ${cmdline.slice(0, 100)}`);
+        }
+        if (GLib.file_test(RUNTIME, GLib.FileTest.EXISTS))
+            found.push(RUNTIME);
+        found.push(...sh(['sh', '-c', 'ls -d /tmp/share-this-cd-bench.* 2>/dev/null']).stdout.split('\n').filter(l => l !== ''));
+        return found;
+    }
+
+    it('stopped by SIGTERM while 32 clients download and by Ctrl-C while NFS readers read, leaves nothing', async () => {
+        expect(left()).toEqual([]);
+        for (const [signal, part, role, status] of [[15, 'storm', '_client', 143], [2, 'nfs', '_nfsread', 130]] as const) {
+            const run = new LabProcess(['python3', BENCH, '--only', part, '--links', '1gbit', '--rounds', '1', '--nfs-seconds', '20']);
+            try {
+                let seen = false;
+                for (let i = 0; i < 1200 && !seen && run.running; i++) {
+                    seen = sh(['pgrep', '-f', `bench-share.py ${role} `]).stdout.trim() !== '';
+                    await sleep(100);
+                }
+                expect(seen).withContext(`${part}: ${role} running\n${run.output}`).toBeTrue();
+                await sleep(1000);
+                expect(left().length).withContext(`${part}: what runs`).toBeGreaterThan(0);
+                run.signal(signal);
+                expect(await run.ended(60000)).withContext(run.output).toBe(status);
+                expect(left()).withContext(`${part}, signal ${signal}`).toEqual([]);
+            } finally {
+                run.signal(9);
+            }
+        }
+    }, 240000);
 });
