@@ -33,6 +33,11 @@ export interface VmOptions {
      * with Secure Boot enforced the unsigned ROM does not load at all).
      */
     ipxe?: boolean;
+    /**
+     * A second network card (virtio, no option ROM) on a qemu hub with nothing else on it: a computer with two
+     * cards, where the initramfs must be told which one it started from. Its MAC: `mac` with its last byte + 1.
+     */
+    secondNic?: boolean;
 }
 
 export interface Marker {
@@ -79,6 +84,10 @@ export function qemuArgv(o: VmOptions, paths: { log: string; socket: string; pid
         const rom = (o.ipxe ?? o.firmware === 'bios') ? '' : ',romfile=';
         argv.push('-netdev', `tap,id=n0,ifname=${o.tap ?? 'tap0'},script=no,downscript=no`,
             '-device', `virtio-net-pci,netdev=n0,mac=${o.mac ?? '52:54:00:12:34:56'}${rom},bootindex=0`);
+        if (o.secondNic) {
+            const mac = (o.mac ?? '52:54:00:12:34:56').replace(/[0-9a-f]{2}$/i, last => ((Number.parseInt(last, 16) + 1) % 256).toString(16).padStart(2, '0'));
+            argv.push('-netdev', 'hubport,id=n1,hubid=1', '-device', `virtio-net-pci,netdev=n1,mac=${mac},romfile=`);
+        }
     }
     return o.netns ? ['ip', 'netns', 'exec', o.netns, ...argv] : argv;
 }

@@ -44,8 +44,8 @@ async function labNet(opts: LabNetOptions): Promise<void> {
 const timings: string[] = [];
 
 /** A client on tap`index`; `ipxe`: its NIC's iPXE ROM boots (default: BIOS yes, UEFI the firmware's own PXE). */
-function vm(name: string, firmware: Firmware, index = 0, ipxe?: boolean): LabVm {
-    const v = new LabVm({ name, firmware, workDir: work, netns: LAB.srv, tap: `tap${index}`, mac: `52:54:00:12:34:${(0x50 + index).toString(16)}`, ipxe });
+function vm(name: string, firmware: Firmware, index = 0, ipxe?: boolean, secondNic?: boolean): LabVm {
+    const v = new LabVm({ name, firmware, workDir: work, netns: LAB.srv, tap: `tap${index}`, mac: `52:54:00:12:34:${(0x50 + index).toString(16)}`, ipxe, secondNic });
     vms.push(v);
     v.start();
     return v;
@@ -146,10 +146,11 @@ describe('a real client boots the shared live system (qemu)', () => {
         await stopAndCheck(share);
     }, SPEC_TIMEOUT);
 
-    it('1b. iPXE clients, BIOS and UEFI without Secure Boot, empty LAN (full DHCP): the iPXE script, kernel and initrd over HTTP, no boot loader', async () => {
+    it('1b. iPXE clients, BIOS and UEFI without Secure Boot, empty LAN (full DHCP): the iPXE script, kernel and initrd over HTTP, no boot loader; BOOTIF= only with two cards', async () => {
         await labNet({ taps: 2 });
         share = await startShare(['--medium', image.tree]);
-        const clients = [vm('ipxe-bios', 'bios', 0), vm('ipxe-uefi', 'uefi', 1, true)];
+        // The BIOS computer has a second network card (on nothing): BOOTIF= tells the initramfs which one booted.
+        const clients = [vm('ipxe-bios', 'bios', 0, undefined, true), vm('ipxe-uefi', 'uefi', 1, true)];
         const markers = await Promise.all(clients.map(c => marker(c, BOOT_TIMEOUT * 1.5)));
         for (const [i, firmware] of (['bios', 'uefi'] as const).entries())
             expect(markers[i]).withContext(firmware).toEqual(jasmine.objectContaining({ medium: sharedRoot(image.tree), type: 'nfs', firmware, ...firmware === 'uefi' ? { secureBoot: 'disabled' } : {} }));
@@ -159,6 +160,10 @@ describe('a real client boots the shared live system (qemu)', () => {
             expect(clientOf(s, c)?.fetched).withContext(c.options.name).toEqual(jasmine.arrayContaining(['menu', 'kernel', 'initrd']));
             expect(clientOf(s, c)?.fetched).withContext(c.options.name).not.toContain('bootloader');
         }
+        const commandLine = (c: LabVm): string => c.consoleLines().find(l => /Kernel command line:/.test(l)) ?? '(none on the console)';
+        expect(commandLine(clients[0])).toMatch(/ BOOTIF=01-52-54-00-12-34-50( |$)/);
+        expect(commandLine(clients[1])).toMatch(/Kernel command line: .*boot=live/);
+        expect(commandLine(clients[1])).not.toContain('BOOTIF=');
         expect(share.output).toMatch(/sent \/?ipxe\/bios\.ipxe over HTTP/);
         expect(share.output).toMatch(/sent \/?ipxe\/uefi\.ipxe over HTTP/);
         expect(share.output).not.toMatch(/sent \/?(lpxelinux\.0|bootx64\.efi)/);

@@ -562,6 +562,8 @@ describe('the sharing benchmark (npm run bench:share)', () => {
         if (GLib.file_test(RUNTIME, GLib.FileTest.EXISTS))
             found.push(RUNTIME);
         found.push(...sh(['sh', '-c', 'ls -d /tmp/share-this-cd-bench.* 2>/dev/null']).stdout.split('\n').filter(l => l !== ''));
+        // its medium, a tmpfs
+        found.push(...sh(['findmnt', '-rn', '-o', 'TARGET', '-S', 'bench-medium']).stdout.split('\n').filter(l => l !== ''));
         return found;
     }
 
