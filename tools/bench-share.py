@@ -474,14 +474,14 @@ def storm_once(lab, server, clients):
             'first_end_s': min(f['end'] for f in flows) - first}
 
 
-def storm(lab, medium, rounds, clients, links, servers=('raw', 'sendfile', 'ours')):
+def storm(lab, medium, rounds, clients, links):
     lab.start_share(medium)
     lab.raw = lab.spawn(SRV, [sys.executable, SELF, '_raw', str(KERNEL + INITRD)], ready_line='listening')
     lab.sendfile = lab.spawn(SRV, [sys.executable, SELF, '_sendfile', os.path.join(lab.work, 'plain')], ready_line='listening')
     with open(os.path.join(medium, 'casper/payload.bin'), 'rb') as f:   # the page cache: a CD is read once per boot
         while f.read(1 << 24):
             pass
-    servers = list(servers)
+    servers = ['raw', 'sendfile', 'ours']
     result = {}
     for link, rate in (l for l in (('1gbit', '1gbit'), ('unshaped', None)) if l[0] in links):
         lab.shape(rate)

@@ -12,7 +12,7 @@ import { LabProcess } from '../../src/lab/share.ts';
 import { CLI } from '../support/helpers.ts';
 import { type Firmware, LabVm, type Marker } from '../../src/lab/vm.ts';
 import {
-    LAB, NOTHING_LEFT, RUNTIME, RunningShare, SRV_IP, type Status, type StatusClient, cliInServer, leftovers, setupNet, sh, sleep, startRouterDhcp, startShare,
+    LAB, NOTHING_LEFT, RUNTIME, RunningShare, SRV_IP, type Status, type StatusClient, cliInServer, leftovers, processesMatching, setupNet, sh, sleep, startRouterDhcp, startShare,
     waitStatus,
 } from '../support/lab.ts';
 import { bootWorkDir, endBootSpec, endBootSuite, whyNotBooted } from '../support/labClients.ts';
@@ -274,12 +274,7 @@ describe('a real client boots the shared live system (qemu)', () => {
     it('8. the boot benchmark, stopped by SIGTERM while our share serves and by Ctrl-C while the peer\'s servers serve, leaves nothing', async () => {
         // What a stopped benchmark could leave: its namespaces, its client, a share's or the peer's daemons, files.
         const left = (): string[] => {
-            const found = namespaces().filter(n => n.startsWith('bboot'));
-            for (const pid of sh(['sh', '-c', 'ls /proc | grep -E "^[0-9]+$"']).stdout.split('\n').filter(p => p !== '')) {
-                const cmdline = sh(['sh', '-c', `tr '\\0' ' ' < /proc/${pid}/cmdline 2>/dev/null`]).stdout;
-                if (/share-this-cd-bench-boot-|\/run\/share-this-cd\//.test(cmdline))
-                    found.push(`${pid}: ${cmdline.slice(0, 100)}`);
-            }
+            const found = [...namespaces().filter(n => n.startsWith('bboot')), ...processesMatching(/share-this-cd-bench-boot-|\/run\/share-this-cd\//)];
             if (GLib.file_test(RUNTIME, GLib.FileTest.EXISTS))
                 found.push(RUNTIME);
             found.push(...sh(['sh', '-c', 'ls -d /tmp/share-this-cd-bench-boot-* 2>/dev/null']).stdout.split('\n').filter(l => l !== ''));

@@ -4,11 +4,12 @@ import GLib from 'gi://GLib';
 import { CLI, removeTree } from '../support/helpers.ts';
 import {
     CLIENT, CLIENT_MAC, NOTHING_LEFT, ROUTER_LEASES, ROUTER_LOG, RTR_IP, RunningShare, SRV, SRV_IP, cliInServer, clientDhcp,
-    leftovers, makeMedium, ns, nsTry, pxeProbe, RUNTIME, setupNet, sh, sha256, sleep, solicitRouter, startRouterDhcp, startShare, status, teardownNet, waitStatus,
+    leftovers, makeMedium, ns, nsTry, processesMatching, pxeProbe, RUNTIME, setupNet, sh, sha256, sleep, solicitRouter, startRouterDhcp, startShare, status, teardownNet, waitStatus,
     type Status, type StatusClient,
 } from '../support/lab.ts';
 import { FirewalldLab, UfwLab } from '../support/firewalls.ts';
 import { LabProcess, LabShare, READY } from '../../src/lab/share.ts';
+import { namespaces } from '../../src/lab/net.ts';
 import { isRunning } from '../../src/shared/stages.ts';
 
 const TIMEOUT = 90000;
@@ -553,12 +554,8 @@ describe('the sharing benchmark (npm run bench:share)', () => {
     const BENCH = `${GLib.get_current_dir()}/tools/bench-share.py`;
     /** What a stopped benchmark could leave: its namespaces, a share, its servers, clients and readers, files. */
     function left(): string[] {
-        const found = sh(['ip', 'netns', 'list']).stdout.split('\n').map(l => l.split(' ')[0]).filter(n => n.startsWith('bench'));
-        for (const pid of sh(['sh', '-c', 'ls /proc | grep -E "^[0-9]+$"']).stdout.split('\n').filter(p => p !== '')) {
-            const cmdline = sh(['sh', '-c', `tr '\\0' ' ' < /proc/${pid}/cmdline 2>/dev/null`]).stdout;
-            if (/share-this-cd-bench\.|bench-share\.py _|ganesha\.nfsd -F -f \/tmp\/share-this-cd-bench\./.test(cmdline))
-                found.push(`${pid}: ${cmdline.slice(0, 100)}`);
-        }
+        const found = [...namespaces().filter(n => n.startsWith('bench')),
+            ...processesMatching(/share-this-cd-bench\.|bench-share\.py _|ganesha\.nfsd -F -f \/tmp\/share-this-cd-bench\./)];
         if (GLib.file_test(RUNTIME, GLib.FileTest.EXISTS))
             found.push(RUNTIME);
         found.push(...sh(['sh', '-c', 'ls -d /tmp/share-this-cd-bench.* 2>/dev/null']).stdout.split('\n').filter(l => l !== ''));

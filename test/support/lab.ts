@@ -159,6 +159,17 @@ export function solicitRouter(): { lifetime: number; prefixes: string[]; managed
     };
 }
 
+/** Running processes whose command line matches `re`, as "PID: command line" (what a stopped benchmark left). */
+export function processesMatching(re: RegExp): string[] {
+    const found: string[] = [];
+    for (const pid of sh(['sh', '-c', 'ls /proc | grep -E "^[0-9]+$"']).stdout.split('\n').filter(p => p !== '')) {
+        const cmdline = sh(['sh', '-c', `tr '\\0' ' ' < /proc/${pid}/cmdline 2>/dev/null`]).stdout;
+        if (re.test(cmdline))
+            found.push(`${pid}: ${cmdline.slice(0, 100)}`);
+    }
+    return found;
+}
+
 export function sha256(path: string): string {
     return sh(['sha256sum', path]).stdout.split(' ')[0];
 }
