@@ -26,6 +26,8 @@ cd "$top"
 # The applet: GTK 3 and the Ayatana indicator library (and a font); its tests run a desktop session (Xvfb,
 # xdpyinfo, the trayer tray, xdotool, the dunst notification server), take screenshots (ImageMagick), read them
 # (tesseract) and validate the desktop files (desktop-file-utils) and the metainfo (appstream).
+# The makers of network cards: the IEEE's list (ieee-data). A real StatusNotifier host for the applet's lab
+# specs: xfce4-panel (its Status Tray plugin); the accessibility tree read over AT-SPI: python3-pyatspi.
 PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
     dnsmasq-base pxelinux syslinux-common shim-signed grub-efi-amd64-signed grub-efi-amd64-bin nginx-light radvd ndisc6
     nfs-ganesha nfs-ganesha-vfs rpcbind fuseiso fuse3 iproute2 kmod util-linux
@@ -35,7 +37,8 @@ PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
     dbus-daemon polkitd libxml2-utils systemd
     build-essential debhelper lintian debootstrap systemd-container live-build
     gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 fonts-dejavu-core
-    xvfb x11-utils trayer xdotool dunst imagemagick tesseract-ocr tesseract-ocr-eng desktop-file-utils appstream)
+    xvfb x11-utils trayer xdotool dunst imagemagick tesseract-ocr tesseract-ocr-eng desktop-file-utils appstream
+    ieee-data xfce4-panel python3-pyatspi)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -3,10 +3,11 @@
 // a crash: it is asked again, and the new helper reports what it cleaned up), and sends Start/Stop. Every call
 // is asynchronous: the menu never waits for the helper.
 import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
 
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, registerErrorDomain, replyWithin } from '../shared/dbus.ts';
 import { helperErrorText, helperProperties, startOptions } from '../shared/helperCalls.ts';
-import { CALL_FLAGS, helperProxy } from '../shared/helperProxy.ts';
+import { CALL_FLAGS, type HelperProxy, helperProxy } from '../shared/helperProxy.ts';
 import type { ShareOptions } from '../shared/options.ts';
 import { _, format } from '../shared/i18n.ts';
 import { type HelperView, UNKNOWN_VIEW, mergeProperties } from './model.ts';
@@ -99,9 +100,33 @@ export class HelperWatcher {
     }
 
     async stop(): Promise<void> {
+        await this.call(p => p.StopAsync(CALL_FLAGS), 'Stop');
+    }
+
+    /** Which computers may start: any, or only those allowed. */
+    async setAccess(access: 'any' | 'allowed'): Promise<void> {
+        await this.call(p => p.SetAccessAsync(access, CALL_FLAGS), 'SetAccess');
+    }
+
+    /** Allows, ignores or names a computer (only what is given changes). */
+    async setComputer(mac: string, change: { name?: string; allowed?: boolean }): Promise<void> {
+        const dict: Record<string, GLib.Variant> = {};
+        if (change.name !== undefined)
+            dict.name = new GLib.Variant('s', change.name);
+        if (change.allowed !== undefined)
+            dict.allowed = new GLib.Variant('b', change.allowed);
+        await this.call(p => p.SetComputerAsync(mac, dict, CALL_FLAGS), 'SetComputer');
+    }
+
+    async forgetComputer(mac: string): Promise<void> {
+        await this.call(p => p.ForgetComputerAsync(mac, CALL_FLAGS), 'ForgetComputer');
+    }
+
+    /** A method call (a password dialog may come first); rejects with the sentence to show. */
+    private async call(body: (proxy: HelperProxy) => Promise<unknown>, what: string): Promise<void> {
         const conn = this.conn;
         try {
-            await replyWithin(helperProxy(conn, 120000).StopAsync(CALL_FLAGS), 120000, 'Stop');
+            await replyWithin(body(helperProxy(conn, 120000)), 120000, what);
         } catch (e) {
             await this.refresh();
             throw new Error(helperErrorText(e));

@@ -13,13 +13,15 @@ import { readTextFile } from '../shared/fsutil.ts';
 import { listInterfaces } from '../backend/network/host.ts';
 import { DEFAULT_HTTP_PORT, type ShareOptions } from '../shared/options.ts';
 import { _ } from '../shared/i18n.ts';
+import { stopQuestion } from '../shared/computers.ts';
 import { HelperWatcher } from './helper.ts';
 import { AppletMenu } from './menu.ts';
-import { type HelperView, type Presentation, bootingNotification, clientRows, isLiveCmdline, newNotices, newlyBooting, present } from './model.ts';
+import { type ClientView, type HelperView, type Presentation, bootingNotification, clientRows, computerName, failureText, isLiveCmdline, newNotices, newlyBooting, newlyWaiting,
+    present, runningComputers, waitingNotification } from './model.ts';
 import { Notifier } from './notify.ts';
 import { PrefsStore, wantedDefaultEntry } from './prefs.ts';
 import { type Tray, createTray } from './tray.ts';
-import { ClientsWindow, chooseIso, editSettings, showHelp } from './windows.ts';
+import { ClientsWindow, askToStop, chooseIso, editSettings, showHelp } from './windows.ts';
 
 setConsoleLogDomain('share-this-cd-applet');
 
@@ -41,10 +43,12 @@ class Applet {
     private readonly prefs = new PrefsStore();
     private readonly notifier = new Notifier();
     private readonly menu: AppletMenu;
-    private readonly clients = new ClientsWindow();
+    private readonly clients: ClientsWindow;
     private readonly watcher: HelperWatcher;
     private tray: Tray | null = null;
     private pending: 'start' | 'stop' | null = null;
+    /** The question before stopping is open. */
+    private asking = false;
 
     constructor(private readonly app: Gtk.Application, private readonly autostart: boolean) {
         this.menu = new AppletMenu({
@@ -55,6 +59,18 @@ class Applet {
             help: () => showHelp(null),
             quit: () => this.app.quit(),
         });
+        this.clients = new ClientsWindow({
+            allow: mac => this.changeComputer(() => this.watcher.setComputer(mac, { allowed: true })),
+            ignore: mac => this.changeComputer(() => this.watcher.setComputer(mac, { allowed: false })),
+            forget: mac => this.changeComputer(() => this.watcher.forgetComputer(mac)),
+            rename: (mac, name) => this.changeComputer(() => this.watcher.setComputer(mac, { name })),
+        });
+        // The windows as the application's actions too (org.gtk.Actions on the session bus: launchers, tests).
+        for (const [name, run] of [['computers', () => this.clients.present()], ['settings', () => this.settings().catch(e => console.error(e))]] as [string, () => void][]) {
+            const action = new Gio.SimpleAction({ name });
+            action.connect('activate', () => run());
+            this.app.add_action(action);
+        }
         this.watcher = new HelperWatcher(() => Gio.bus_get_sync(Gio.BusType.SYSTEM, null), (view, previous) => this.render(view, previous));
     }
 
@@ -84,19 +100,37 @@ class Applet {
         const p = this.presentation(view);
         this.menu.sync(p);
         this.tray?.show(p);
-        this.clients.update(clientRows(view.clients, Date.now() / 1000));
-        console.info(`view: state=${view.state} available=${view.available ? 'yes' : 'no'} clients=${view.clientCount} title="${p.title}" status="${p.statusLine}" switch=${p.switchActive ? 'on' : 'off'}${p.switchSensitive ? '' : ' (busy)'} computers=[${view.clients.map(c => `${c.mac || c.ip} ${c.ip} ${c.stage}`).join(', ')}]`);
+        this.clients.update(clientRows(view.clients, Date.now() / 1000, view.computers), view.access);
+        console.info(`view: state=${view.state} available=${view.available ? 'yes' : 'no'} clients=${view.clientCount} title="${p.title}" status="${p.statusLine}" switch=${p.switchActive ? 'on' : 'off'}${p.switchSensitive ? '' : ' (busy)'} access=${view.access} computers=[${view.clients.map(c => `${c.mac || c.ip}${c.name === '' ? '' : ` "${c.name}"`} ${c.ip} ${c.stage}${c.access === '' ? '' : ` ${c.access}`}`).join(', ')}]`);
         if (view.state === 'sharing') {
             const fresh = newlyBooting(previous.state === 'sharing' ? previous.clients : [], view.clients);
             if (fresh.length > 0) {
                 const n = bootingNotification(fresh, view.clientCount);
                 this.notify(n.summary, n.body, 'share-this-cd-booting-symbolic');
             }
+            for (const c of newlyWaiting(previous.state === 'sharing' ? previous.clients : [], view.clients))
+                this.askAbout(c);
         }
         for (const notice of newNotices(previous, view))
             this.notify(_("Share This CD"), notice, 'share-this-cd-sharing-symbolic');
         if (view.state === 'failed' && view.lastError !== '' && (previous.state !== 'failed' || previous.lastError !== view.lastError))
-            this.notify(_("Sharing stopped"), view.lastError, 'share-this-cd-error-symbolic', 'critical');
+            this.notify(_("Sharing stopped"), failureText(view), 'share-this-cd-error-symbolic', 'critical');
+    }
+
+    /** A computer that is not allowed asks to start: Allow or Ignore, from the notification. */
+    private askAbout(c: ClientView): void {
+        const n = waitingNotification(c);
+        console.info(`notification: ${n.summary} — ${n.body} [Allow, Ignore]`);
+        this.notifier.send(n.summary, n.body, 'share-this-cd-booting-symbolic', 'normal', [
+            { key: 'default', label: _("Computers"), run: () => this.clients.present() },
+            { key: 'allow', label: _("Allow"), run: () => this.changeComputer(() => this.watcher.setComputer(c.mac, { allowed: true })) },
+            { key: 'ignore', label: _("Ignore"), run: () => this.changeComputer(() => this.watcher.setComputer(c.mac, { allowed: false })) },
+        ]);
+    }
+
+    /** A change of the computers through the helper; a refusal is told. */
+    private changeComputer(call: () => Promise<void>): void {
+        call().catch((e: Error) => this.notify(_("The computers could not be changed"), e.message, 'share-this-cd-error-symbolic', 'critical'));
     }
 
     /** The shared medium's entries, for Settings to offer (saved when they differ from what was known). */
@@ -118,8 +152,24 @@ class Applet {
             defaultEntry: wantedDefaultEntry(p) };
     }
 
-    private toggle(on: boolean, iso: string | null = null): void {
+    private toggle(on: boolean, iso: string | null = null, confirmed = false): void {
         if (this.pending !== null)
+            return;
+        // Computers that run from the share stop working with it: asked first.
+        const running = on || confirmed ? [] : runningComputers(this.watcher.view);
+        if (running.length > 0 && !this.asking) {
+            this.asking = true;
+            const names = running.map(c => computerName(c));
+            askToStop(stopQuestion(running.length, this.watcher.view.mediumLabel), names).then(yes => {
+                this.asking = false;
+                if (yes)
+                    this.toggle(false, null, true);
+                else
+                    this.render(this.watcher.view, this.watcher.view);
+            }).catch(e => console.error(e));
+            return;
+        }
+        if (this.asking)
             return;
         this.pending = on ? 'start' : 'stop';
         this.render(this.watcher.view, this.watcher.view);
@@ -154,11 +204,16 @@ class Applet {
     }
 
     private async settings(): Promise<void> {
-        const next = await editSettings(null, this.prefs.load(), listInterfaces());
-        if (next === null)
+        const answer = await editSettings(null, this.prefs.load(), listInterfaces(), this.watcher.view.access === 'allowed' ? 'allowed' : 'any');
+        if (answer === null)
             return;
+        const { prefs: next, access } = answer;
+        const changed = JSON.stringify(next) !== JSON.stringify(this.prefs.load());
         this.prefs.save(next);
-        if (this.watcher.view.state === 'sharing')
+        // Which computers may start is the helper's setting (it applies at once).
+        if (access !== this.watcher.view.access)
+            this.changeComputer(() => this.watcher.setAccess(access));
+        if (changed && this.watcher.view.state === 'sharing')
             this.notify(_("Settings saved"), _("They apply the next time sharing starts: turn “Share this CD” off and on again."), 'share-this-cd-sharing-symbolic');
     }
 }

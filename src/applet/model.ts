@@ -1,6 +1,8 @@
 // What the applet shows, as a pure function of the helper's properties: the icon, the indicator's title,
 // tooltip and label, the menu's status line and switch, and the rows of the Computers window. No GTK here.
-import { isActive } from '../shared/stages.ts';
+import { describeComputer } from '../shared/computers.ts';
+import { errorSummary, withDetail } from '../shared/helperCalls.ts';
+import { isActive, isRunning } from '../shared/stages.ts';
 import { _, format, ngettext } from '../shared/i18n.ts';
 
 export type HelperState = 'stopped' | 'starting' | 'sharing' | 'stopping' | 'failed';
@@ -13,6 +15,17 @@ export interface ClientView {
     detail: string;
     firstSeen: number;
     lastSeen: number;
+    /** The user's name for it, whether it is allowed or ignored ('' when neither), its card's maker. */
+    name: string;
+    access: string;
+    vendor: string;
+}
+
+/** A computer the user allowed, ignored or named (the helper's Computers). */
+export interface KnownView {
+    mac: string;
+    name: string;
+    allowed: boolean;
 }
 
 /** The helper as the applet knows it. `available: false`: the helper is missing or does not answer. */
@@ -20,6 +33,8 @@ export interface HelperView {
     available: boolean;
     state: HelperState;
     lastError: string;
+    /** The last error's code ('' when none or unknown): said in the user's language, lastError as its details. */
+    lastErrorCode: string;
     /** While starting: the helper's step under way ('' when it says none). */
     progress: string;
     iface: string;
@@ -34,10 +49,14 @@ export interface HelperView {
     clients: ClientView[];
     /** What happened while sharing that the user must know (the helper's Notices), the newest last. */
     notices: string[];
+    /** any | allowed: which computers may start (the helper's Access). */
+    access: string;
+    computers: KnownView[];
 }
 
 export const UNKNOWN_VIEW: HelperView = {
-    available: false, state: 'stopped', lastError: '', progress: '', iface: '', address: '', mode: '', medium: '', mediumLabel: '', entries: [], defaultEntry: '', clientCount: 0, clients: [], notices: [],
+    available: false, state: 'stopped', lastError: '', lastErrorCode: '', progress: '', iface: '', address: '', mode: '', medium: '', mediumLabel: '', entries: [], defaultEntry: '', clientCount: 0, clients: [], notices: [],
+    access: 'any', computers: [],
 };
 
 /** Icons (data/icons/hicolor/scalable/status). */
@@ -90,7 +109,7 @@ export function present(v: HelperView, interfaceLabel: (name: string) => string 
         }
         case 'failed':
             p = { icon: 'share-this-cd-error-symbolic', title: _("Share This CD: sharing failed"), tooltip: '', label: '',
-                statusLine: v.lastError || _("Sharing failed."), switchActive: false, switchSensitive: true };
+                statusLine: errorSummary(v.lastErrorCode) ?? (v.lastError || _("Sharing failed.")), switchActive: false, switchSensitive: true };
             break;
         default:
             p = { icon: 'share-this-cd-off-symbolic', title: _("Share This CD: not sharing"), tooltip: '', label: '',
@@ -105,6 +124,7 @@ export function present(v: HelperView, interfaceLabel: (name: string) => string 
 export function stageText(stage: string): string {
     switch (stage) {
     case 'discovered': return _("asked for an address");
+    case 'waiting': return _("waiting to be allowed");
     case 'loading': return _("loading the system");
     case 'running': return _("starting the live system");
     case 'up': return _("live system running");
@@ -128,19 +148,60 @@ export function sinceText(firstSeen: number, now: number): string {
 }
 
 export interface ClientRow {
+    /** Its name, else its address and its card's maker. */
     name: string;
     ip: string;
     firmware: string;
     stage: string;
+    /** May start / ignored / '' (in the list of computers or not). */
+    allowed: string;
     since: string;
+    /** What the window acts on (not shown): its MAC address ('' for a computer known by its IP address only). */
+    mac: string;
 }
 
-/** The Computers window's rows: booting first, then running, then gone; oldest first within each. */
-export function clientRows(clients: ClientView[], now: number): ClientRow[] {
-    const order: Record<string, number> = { discovered: 0, loading: 0, running: 0, up: 1, 'cannot-boot': 2, gone: 2 };
-    return [...clients]
+/** A computer's name for people: its name, else its MAC address with its card's maker. */
+export function computerName(c: { mac: string; ip: string; name: string; vendor: string }): string {
+    return c.name !== '' ? c.name : describeComputer({ mac: c.mac || null, ip: c.ip || null, vendor: c.vendor }, null);
+}
+
+/**
+ * The Computers window's rows: waiting and booting first, then running, then gone, then those remembered but
+ * not seen; oldest first within each.
+ */
+export function clientRows(clients: ClientView[], now: number, known: KnownView[] = []): ClientRow[] {
+    const order: Record<string, number> = { waiting: 0, discovered: 0, loading: 0, running: 0, up: 1, 'cannot-boot': 2, gone: 2 };
+    const allowed = (access: string): string => access === 'allowed' ? _("may start") : access === 'ignored' ? _("ignored") : '';
+    const seen = [...clients]
         .sort((a, b) => (order[a.stage] ?? 3) - (order[b.stage] ?? 3) || a.firstSeen - b.firstSeen)
-        .map(c => ({ name: c.mac || c.ip, ip: c.ip, firmware: archText(c.arch), stage: stageText(c.stage), since: sinceText(c.firstSeen, now) }));
+        .map(c => ({ name: computerName(c), ip: c.ip, firmware: archText(c.arch), stage: stageText(c.stage), allowed: allowed(c.access), since: sinceText(c.firstSeen, now), mac: c.mac }));
+    const others = known.filter(k => !clients.some(c => c.mac === k.mac))
+        .map(k => ({ name: k.name !== '' ? `${k.name} (${k.mac})` : k.mac, ip: '', firmware: '', stage: _("not seen"), allowed: allowed(k.allowed ? 'allowed' : 'ignored'), since: '', mac: k.mac }));
+    return [...seen, ...others];
+}
+
+/** Computers that started waiting to be allowed since `before`, and that the user has not ignored (for the question). */
+export function newlyWaiting(before: ClientView[], after: ClientView[]): ClientView[] {
+    const waited = new Set(before.filter(c => c.stage === 'waiting').map(c => c.mac));
+    return after.filter(c => c.stage === 'waiting' && c.access === '' && c.mac !== '' && !waited.has(c.mac));
+}
+
+/** The notification that asks about a computer that waits. */
+export function waitingNotification(c: ClientView): { summary: string; body: string } {
+    return {
+        summary: _("A computer asks to start from this CD"),
+        body: format(_("{computer} ({firmware}) is not among the computers allowed to start from this CD."), { computer: computerName(c), firmware: archText(c.arch) }),
+    };
+}
+
+/** The failure as the user reads it: what it means in their language, then the helper's sentence. */
+export function failureText(v: HelperView): string {
+    return withDetail(errorSummary(v.lastErrorCode), v.lastError);
+}
+
+/** Computers that run the live system from the share now (they stop working when sharing stops). */
+export function runningComputers(v: HelperView): ClientView[] {
+    return v.state === 'sharing' ? v.clients.filter(isRunning) : [];
 }
 
 /** Computers that started booting since `before` (for the notification): new, and not gone. */
@@ -151,7 +212,7 @@ export function newlyBooting(before: ClientView[], after: ClientView[]): ClientV
 
 /** The notification when computers start booting. */
 export function bootingNotification(fresh: ClientView[], total: number): { summary: string; body: string } {
-    const names = fresh.map(c => c.mac || c.ip).join(', ');
+    const names = fresh.map(computerName).join(', ');
     return {
         summary: format(ngettext("A computer is booting from this CD", "{n} computers are booting from this CD", fresh.length), { n: fresh.length }),
         body: format(ngettext("{names}. In all, {total} computer is using this share.", "{names}. In all, {total} computers are using this share.", total), { names, total }),
@@ -166,6 +227,7 @@ export function mergeProperties(v: HelperView, props: Record<string, unknown>): 
     if (state !== undefined && ['stopped', 'starting', 'sharing', 'stopping', 'failed'].includes(state))
         out.state = state as HelperState;
     out.lastError = str('LastError') ?? out.lastError;
+    out.lastErrorCode = str('LastErrorCode') ?? (props.LastError !== undefined ? '' : out.lastErrorCode);
     out.progress = str('Progress') ?? out.progress;
     out.iface = str('Interface') ?? out.iface;
     out.address = str('Address') ?? out.address;
@@ -181,7 +243,15 @@ export function mergeProperties(v: HelperView, props: Record<string, unknown>): 
         out.clients = (props.Clients as Record<string, unknown>[]).map(c => ({
             mac: String(c.mac ?? ''), ip: String(c.ip ?? ''), arch: String(c.arch ?? 'unknown'), stage: String(c.stage ?? ''),
             detail: String(c.detail ?? ''), firstSeen: Number(c.first_seen ?? 0), lastSeen: Number(c.last_seen ?? 0),
+            name: String(c.name ?? ''), access: String(c.access ?? ''), vendor: String(c.vendor ?? ''),
         }));
+    }
+    const access = str('Access');
+    if (access === 'any' || access === 'allowed')
+        out.access = access;
+    if (Array.isArray(props.Computers)) {
+        out.computers = (props.Computers as Record<string, unknown>[]).map(c => ({ mac: String(c.mac ?? ''), name: String(c.name ?? ''), allowed: c.allowed === true }))
+            .filter(c => c.mac !== '');
     }
     if (Array.isArray(props.Notices))
         out.notices = props.Notices.map(String);

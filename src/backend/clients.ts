@@ -4,7 +4,8 @@
 //
 // Stages: discovered (asked for DHCP/PXE) → loading (fetching boot loader, kernel, initrd) → running (its
 // root file system is mounted over NFS) → up (its system has started: the NFS reads of the boot have settled)
-// → gone (silent for `goneAfter` seconds). A computer of a platform the medium has nothing for (an ARM64 one
+// → gone (silent for `goneAfter` seconds). In "only allowed" mode a computer that is not allowed is `waiting`:
+// it asked and got no answer (it moves on once allowed and asking again). A computer of a platform the medium has nothing for (an ARM64 one
 // for an x86-64 CD) is `cannot-boot`: it got no boot answer.
 //
 // "Up" is read from what every live system does, whatever its distribution: from the mount of its root to its
@@ -16,6 +17,7 @@
 // boots slowly and pauses long in its CPU-bound steps (live-config's scripts, 1–2 minutes under emulation): its
 // wait grows with its boot; a quick one is called up UP_QUIET_S after its last read. (Seen in the lab: 20 s
 // without a read after 3.4 MiB, before systemd ran; 84 s without a read during live-config, 4 clients on 2 cores.)
+import type { ComputerAccess } from '../shared/computers.ts';
 import { type Stage, isActive } from '../shared/stages.ts';
 import { type ClientArch, archLabel, platformOfArch } from './platforms.ts';
 
@@ -40,6 +42,11 @@ export interface Client {
     detail: string;
     /** Bytes of the medium sent to it over NFS (acknowledged by it), over all its connections so far. */
     nfsBytes: number;
+    /** What the user named it ("": unnamed), and whether it is in the list of allowed or ignored computers (the share fills these in). */
+    name: string;
+    access: ComputerAccess;
+    /** The maker of its network card, from the IEEE's list ("": unknown). */
+    vendor: string;
 }
 
 /** A running computer whose NFS reads stayed below UP_QUIET_BYTES for this long has started its system (s). */
@@ -50,8 +57,11 @@ export const UP_QUIET_BYTES = 512 * 1024;
 export const UP_MIN_BYTES = 16 * 1024 * 1024;
 
 export type TrackerEvent =
-    /** `unserved`: the name of the platform it announced when we serve nothing to it. */
-    | { type: 'dhcp'; mac: string; ip: string | null; arch: Arch | null; what: string; unserved?: string }
+    /**
+     * `unserved`: the name of the platform it announced when we serve nothing to it. `ignored`: our DHCP server
+     * did not answer it (only allowed computers may start, and it is not one).
+     */
+    | { type: 'dhcp'; mac: string; ip: string | null; arch: Arch | null; what: string; unserved?: string; ignored?: boolean }
     | { type: 'file'; ip: string; path: string; via: 'tftp' | 'http'; ok: boolean }
     /** The NFS clients connected now; `bytes`: what their connections carried so far (by client address). */
     | { type: 'nfs'; peers: string[]; bytes?: Record<string, number> }
@@ -159,7 +169,19 @@ export class ClientTracker {
                 client.arch = event.arch;
             if (event.unserved !== undefined)
                 touch(client, isNew, 'cannot-boot', `cannot start this CD (${event.unserved})`);
-            else
+            else if (event.ignored === true && !isRunningStage(client.stage)) {
+                // Not answered: waiting, whatever it did before (a running system keeps running).
+                const before = isNew ? null : client.stage;
+                client.stage = 'waiting';
+                touch(client, isNew, null, 'waits to be allowed to start from this computer');
+                if (before !== null && before !== 'waiting')
+                    changes.push({ client, from: before, reason: 'stage' });
+            } else if (client.stage === 'waiting') {
+                // Allowed since: answered now.
+                client.stage = 'discovered';
+                touch(client, false, null, event.what);
+                changes.push({ client, from: 'waiting', reason: 'stage' });
+            } else
                 touch(client, isNew, 'discovered', event.what);
             break;
         }
@@ -277,7 +299,7 @@ export class ClientTracker {
             while (this.clients.size >= Math.max(1, this.maxClients))
                 this.evict();
             const id = macKey ?? `ip:${ip}`;
-            client = { id, mac: macKey, ip, arch: 'unknown', stage: 'discovered', firstSeen: now, lastSeen: now, fetched: [], detail: '', nfsBytes: 0 };
+            client = { id, mac: macKey, ip, arch: 'unknown', stage: 'discovered', firstSeen: now, lastSeen: now, fetched: [], detail: '', nfsBytes: 0, name: '', access: '', vendor: '' };
             this.clients.set(id, client);
             isNew = true;
         }
@@ -294,7 +316,7 @@ export class ClientTracker {
     /** Forgets one computer to make room: the one gone longest, else the longest silent that only asked, else the longest silent. */
     private evict(): void {
         let victim: Client | null = null;
-        const weight = (c: Client): number => c.stage === 'gone' ? 0 : c.stage === 'discovered' || c.stage === 'cannot-boot' ? 1 : 2;
+        const weight = (c: Client): number => c.stage === 'gone' ? 0 : c.stage === 'discovered' || c.stage === 'waiting' || c.stage === 'cannot-boot' ? 1 : 2;
         for (const c of this.clients.values()) {
             if (victim === null || weight(c) < weight(victim) || weight(c) === weight(victim) && c.lastSeen < victim.lastSeen)
                 victim = c;
@@ -346,7 +368,11 @@ export class ClientTracker {
 
 function rank(stage: Stage): number {
     // A computer we cannot serve has gone further than one that only asked (and no further: it gets nothing).
-    return { gone: 0, discovered: 1, 'cannot-boot': 1.5, loading: 2, running: 3, up: 4 }[stage];
+    return { gone: 0, discovered: 1, waiting: 1, 'cannot-boot': 1.5, loading: 2, running: 3, up: 4 }[stage];
+}
+
+function isRunningStage(stage: Stage): boolean {
+    return stage === 'running' || stage === 'up';
 }
 
 function formatMiB(bytes: number): string {
@@ -381,8 +407,10 @@ export class DnsmasqLogReader {
             const text = what === 'PXE' ? (rest === 'proxy' ? 'asked for network boot (proxy-DHCP)' : rest === 'proxy-ignored' ? 'asked for network boot (proxy-DHCP), not answered'
                 : `asked the boot server for ${rest ?? 'a boot file'}`)
                 : `${what.replace('DHCP', 'DHCP ')}${ip ? ` ${ip}` : ''}`;
+            // Not answered on purpose (dhcp-ignore): a platform we do not serve, else a computer not allowed.
+            const ignored = rest === 'ignored' || rest === 'proxy-ignored' ? { ignored: true } : {};
             // In proxy mode the address is the router's business: an ACK/OFFER from us names it in full mode only.
-            return { type: 'dhcp', mac: mac.toLowerCase(), ip: ip && what !== 'DHCPREQUEST' ? ip : null, arch, what: text, ...unserved };
+            return { type: 'dhcp', mac: mac.toLowerCase(), ip: ip && what !== 'DHCPREQUEST' ? ip : null, arch, what: text, ...unserved, ...ignored };
         }
         const sent = /dnsmasq-tftp\[\d+\]: (sent|failed sending) (\S+) to ((?:\d{1,3}\.){3}\d{1,3})/.exec(line);
         if (sent) {

@@ -14,7 +14,7 @@ import { PolkitAuthority } from './dbus/polkit.ts';
 import { ShareService } from './dbus/service.ts';
 import { pinPath } from './medium/pin.ts';
 import { listInterfaces } from './network/host.ts';
-import { DEFAULT_STATE_DIR, SettingsStore } from './settings.ts';
+import { SettingsStore } from './settings.ts';
 import { engineEnvFromProcess, envNumber } from './runtime/env.ts';
 import { after } from '../shared/timers.ts';
 
@@ -54,10 +54,11 @@ async function main(): Promise<number> {
         console.info('the system bus closed: stopping');
         quit(0);
     });
+    const env = engineEnvFromProcess();
     const service: ShareService = new ShareService({
         authority: new PolkitAuthority(connection),
-        env: engineEnvFromProcess(),
-        settings: new SettingsStore(GLib.getenv('SHARE_THIS_CD_STATE_DIR') ?? DEFAULT_STATE_DIR),
+        env,
+        settings: new SettingsStore(env.stateDir),
         listInterfaces,
         pin: pinPath,
         onActivity: () => armIdle(),

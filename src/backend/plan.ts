@@ -71,6 +71,8 @@ export interface ShareInputs {
     ipxeScripts?: boolean;
     /** radvd is installed: in full DHCP it ends clients' wait for an IPv6 router (services/radvd.ts). */
     radvd?: boolean;
+    /** Only these computers (MACs) may start from the share; null or absent: any computer. */
+    allowed?: string[] | null;
 }
 
 /**
@@ -176,7 +178,7 @@ export function planShare(i: ShareInputs): ShareSpec {
         interface: i.interfaceName, serverAddress: i.server.address, network: formatIpv4(networkOf(i.server)),
         mode: i.mode, range: i.range, tftpRoot, leaseFile: `${i.runtimeDir}/dnsmasq.leases`, httpPort: i.http?.port ?? null,
         platforms: platforms.map(p => ({ ...dhcpOf(platform(p.id)), bootFile: p.bootFile, ipxeScript: p.ipxeScript })), label: i.boot.medium.label,
-        ownMac: i.serverMac,
+        ownMac: i.serverMac, allowed: i.allowed ?? null,
         ignoreArchCodes: KNOWN_ARCH_CODES.filter(code => !platforms.some(p => platform(p.id).archCodes.includes(code))),
     };
     daemons.push(jailed(tftpDaemon(dnsmasqSpec, `${i.runtimeDir}/tftp.conf`), jail));
@@ -210,6 +212,11 @@ export function planShare(i: ShareInputs): ShareSpec {
  */
 export function proxyPlan(spec: ShareSpec): ShareSpec {
     return planShare({ ...spec.inputs, mode: 'proxy', range: null });
+}
+
+/** The same share answering other computers: only `allowed` (null: any). Only the DHCP server's configuration differs. */
+export function accessPlan(spec: ShareSpec, allowed: string[] | null): ShareSpec {
+    return planShare({ ...spec.inputs, allowed });
 }
 
 /** Items of `next` that are not in `current` as they are (added or changed), for writing while serving. */

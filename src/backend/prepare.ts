@@ -151,7 +151,7 @@ async function httpPortFor(options: ShareOptions, address: string, progress: Pro
 
 /** The plan for this machine: its NFS server, its boot loaders, and whether the medium needs a read-only alias. */
 export async function makeSpec(options: ShareOptions, medium: Medium, reader: MediumReader, shown: string, net: NetworkChoice, dir: string,
-    ipxeScripts: boolean, progress: Progress): Promise<ShareSpec> {
+    ipxeScripts: boolean, allowed: string[] | null, progress: Progress): Promise<ShareSpec> {
     const backend = nfsBackend();
     if (backend === null)
         throw new ShareError('DaemonFailed', _("No NFS server is installed: install nfs-kernel-server (or nfs-ganesha and nfs-ganesha-vfs)."));
@@ -169,5 +169,5 @@ export async function makeSpec(options: ShareOptions, medium: Medium, reader: Me
     const ownRpcbind = backend === 'ganesha' && !(await tcpConnects(net.server.address, 111, 200));
     return planShare({ boot, interfaceName: net.interfaceName, serverMac: net.mac, server: net.server, addressAssigned: net.assigned, mode: net.mode, range: net.range,
         http: options.http ? { port: httpPort } : null, nfsBackend: backend, ownRpcbind, runtimeDir: dir, loaders: findLoaders(), bindAlias, mediumShown: shown, nfsPack, ipxeScripts,
-        radvd: GLib.file_test(RADVD, GLib.FileTest.IS_EXECUTABLE) });
+        radvd: GLib.file_test(RADVD, GLib.FileTest.IS_EXECUTABLE), allowed });
 }

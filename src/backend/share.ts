@@ -4,12 +4,15 @@
 // start rolls back, a stop undoes, and the next owner cleans up after a crash, all by replaying the journal.
 import GLib from 'gi://GLib';
 
+import { type ComputerSettings, DEFAULT_COMPUTER_SETTINGS, accessOf, allowedMacs } from '../shared/computers.ts';
 import { ShareError, isShareError } from '../shared/errors.ts';
 import { _, format } from '../shared/i18n.ts';
 import { type ShareOptions, validateOptions } from '../shared/options.ts';
 import type { Client, TrackerChange } from './clients.ts';
 import { mkdirs, writeAtomic } from '../shared/fsutil.ts';
-import { type ShareSpec, changedItems, proxyPlan } from './plan.ts';
+import { type ShareSpec, accessPlan, changedItems, proxyPlan } from './plan.ts';
+import { VendorLookup } from './oui.ts';
+import { SettingsStore } from './settings.ts';
 import { chooseNetwork, makeSpec, openShareMedium } from './prepare.ts';
 import type { Pinned } from './medium/pin.ts';
 import { DEFAULT_ENV, type EngineEnv } from './runtime/env.ts';
@@ -33,6 +36,8 @@ export interface ShareCallbacks {
     /** Progress sentences during start. */
     onProgress?: (text: string) => void;
     onClient?: (change: TrackerChange, count: number) => void;
+    /** The computers' names or which may start changed (the settings file): the clients read differently. */
+    onComputers?: () => void;
     /** A daemon died while sharing: the share stopped itself. */
     onFailure?: (error: ShareError) => void;
     /**
@@ -70,6 +75,12 @@ export class Share {
     private firewallOwners: { firewalld: boolean; ufw: boolean } | null = null;
     /** Daemons stopped on purpose while sharing (the DHCP server of a mode left): their exit is no failure. */
     private readonly retired = new Set<Daemon>();
+    /** Which computers may start and their names, as the settings file says (followed while sharing). */
+    private computers: ComputerSettings = DEFAULT_COMPUTER_SETTINGS;
+    private unfollowSettings: (() => void) | null = null;
+    /** Changes of which computers may start, one after the other. */
+    private accessChanges: Promise<void> = Promise.resolve();
+    private readonly vendors = new VendorLookup();
 
     private constructor(private readonly env: EngineEnv, private readonly lock: OwnerLock, private readonly journal: Journal,
         private readonly callbacks: ShareCallbacks, notes: string[]) {
@@ -123,7 +134,8 @@ export class Share {
         this.probeMs = net.probeMs;
         for (const server of net.pxeServers)
             this.knownPxe.add(server);
-        const spec = await makeSpec(options, medium, reader, shown, net, dir, this.env.ipxeScripts, progress);
+        this.computers = this.loadComputers();
+        const spec = await makeSpec(options, medium, reader, shown, net, dir, this.env.ipxeScripts, allowedMacs(this.computers), progress);
         this.spec_ = spec;
         this.watch = new ClientWatch(spec, this.env.goneAfter, this.env.pollMs, (changes, count) => this.publish(changes, count));
         // NFS's usual ports are opened whichever server answers (the kernel's nfsd has no daemon spec here).
@@ -145,7 +157,85 @@ export class Share {
         this.rivals = new RivalWatch({ address: spec.server.address, mac: net.mac }, spec.mode === 'dhcp' ? DHCP_PERIOD_MS : PROXY_PERIOD_MS,
             answers => this.onRivals(answers));
         this.rivals.start();
+        this.followSettings();
         writeStatus(dir, this.status());
+    }
+
+    private loadComputers(): ComputerSettings {
+        const { access, computers } = new SettingsStore(this.env.stateDir).load();
+        return { access, computers };
+    }
+
+    /**
+     * The settings file, followed while sharing (the kernel's inotify: nothing runs until it changes): the
+     * helper and `share-this-cd computers` write it when the user allows, ignores, names or forgets a computer.
+     */
+    private followSettings(): void {
+        const store = new SettingsStore(this.env.stateDir);
+        try {
+            this.unfollowSettings = store.follow(() => this.reloadComputers());
+        } catch (e) {
+            console.warn(`the settings (${store.path}) cannot be followed: ${(e as Error).message}`);
+        }
+    }
+
+    /**
+     * The settings file changed (the helper calls it at once, after writing it; others' writes arrive through
+     * inotify): resolves once the DHCP server answers the computers allowed now.
+     */
+    computersChanged(): Promise<void> {
+        this.reloadComputers();
+        return this.accessChanges;
+    }
+
+    private reloadComputers(): void {
+        if (this.stopped)
+            return;
+        const next = this.loadComputers();
+        if (JSON.stringify(next) === JSON.stringify(this.computers))
+            return;
+        this.computers = next;
+        this.statusWriter.request();
+        this.callbacks.onComputers?.();
+        if (JSON.stringify(allowedMacs(next)) !== JSON.stringify(this.spec.inputs.allowed ?? null)) {
+            this.accessChanges = this.accessChanges.then(() => this.applyAccess()).catch(e => {
+                const error = new ShareError('DaemonFailed', format(_("The DHCP server could not be set up again for the computers you allow: {why}. Turn sharing on again."),
+                    { why: e instanceof Error ? e.message : String(e) }));
+                console.warn(error.message);
+                this.stop().then(() => this.callbacks.onFailure?.(error)).catch(() => this.callbacks.onFailure?.(error));
+            });
+        }
+    }
+
+    /**
+     * The DHCP server again, answering the computers allowed now (its configuration lists them; dnsmasq reads
+     * a list that shrank only when it starts). The file servers go on; a computer's request in the few
+     * milliseconds between is asked again by it.
+     */
+    private async applyAccess(): Promise<void> {
+        while (this.switching)
+            await sleep(50);
+        const allowed = allowedMacs(this.computers);
+        if (this.stopped || JSON.stringify(allowed) === JSON.stringify(this.spec.inputs.allowed ?? null))
+            return;
+        this.switching = true;
+        try {
+            const next = accessPlan(this.spec, allowed);
+            const dhcp = next.daemons.find(d => d.name === 'dhcp');
+            if (dhcp === undefined)
+                throw new Error('the plan has no DHCP server');
+            for (const d of this.daemons.filter(x => x.name === 'dhcp' && x.running)) {
+                this.retired.add(d);
+                await d.stop();
+            }
+            if (this.stopped)
+                return;
+            this.spec_ = next;
+            await this.startDaemon(dhcp);
+            console.info(allowed === null ? 'any computer may start from the share' : `only allowed computers may start from the share (${allowed.length})`);
+        } finally {
+            this.switching = false;
+        }
     }
 
     /**
@@ -336,7 +426,7 @@ export class Share {
             return;
         this.statusWriter.request();
         for (const c of changes)
-            this.callbacks.onClient?.(c, count);
+            this.callbacks.onClient?.({ ...c, client: this.decorate(c.client) }, count);
     }
 
     private onDaemonExit(spec: DaemonSpec, daemon: Daemon, status: number, lines: string[]): void {
@@ -352,8 +442,13 @@ export class Share {
         this.stop().then(() => this.callbacks.onFailure?.(error)).catch(() => this.callbacks.onFailure?.(error));
     }
 
+    /** The computers seen, with their names, whether they are allowed, and their cards' makers. */
     clients(): Client[] {
-        return this.watch?.clients() ?? [];
+        return (this.watch?.clients() ?? []).map(c => this.decorate(c));
+    }
+
+    private decorate(c: Client): Client {
+        return { ...c, ...accessOf(this.computers, c.mac), vendor: this.vendors.vendorOf(c.mac) };
     }
 
     status(): StatusJson {
@@ -363,6 +458,7 @@ export class Share {
             address: spec.server.address, mode: spec.mode, medium: spec.medium.shown, label: spec.medium.label,
             entries: spec.medium.entries, defaultEntry: spec.medium.defaultEntry,
             http: spec.http?.port ?? null, clientCount: this.watch?.activeCount ?? 0, clients: this.clients(), notices: [...this.notices],
+            access: this.computers.access,
         };
     }
 
@@ -377,6 +473,8 @@ export class Share {
     private async teardown(): Promise<void> {
         this.stopped = true;
         this.statusWriter.cancel();
+        this.unfollowSettings?.();
+        this.unfollowSettings = null;
         this.rivals?.stop();
         this.watch?.stop();
         for (const d of [...this.daemons].reverse())

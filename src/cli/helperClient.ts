@@ -1,4 +1,4 @@
-// `share-this-cd start|stop` for a user who is not root: the same request goes to the privileged helper over
+// `share-this-cd start|stop|computers` for a user who is not root: the same request goes to the privileged helper over
 // the system bus (polkit decides; a password dialog may appear, the call allows it). `start` then follows the
 // helper's properties until Ctrl-C, which stops sharing, as the root command does.
 import Gio from 'gi://Gio';
@@ -6,7 +6,7 @@ import GLib from 'gi://GLib';
 
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, registerErrorDomain, replyWithin } from '../shared/dbus.ts';
 import { helperErrorText, helperProperties, isHelperMissing, startOptions } from '../shared/helperCalls.ts';
-import { CALL_FLAGS, helperProxy } from '../shared/helperProxy.ts';
+import { CALL_FLAGS, type HelperProxy, helperProxy } from '../shared/helperProxy.ts';
 import { _, format } from '../shared/i18n.ts';
 import type { ShareOptions } from '../shared/options.ts';
 
@@ -119,5 +119,18 @@ export async function stopViaHelper(out: Print, err: Print): Promise<number> {
     } catch (e) {
         err(`share-this-cd: ${helperErrorText(e)}`);
         return 1;
+    }
+}
+
+/** A change of the computers' settings through the helper (`share-this-cd computers …` of a user). */
+export async function computersViaHelper(call: (proxy: HelperProxy) => Promise<unknown>, what: string, err: Print): Promise<boolean> {
+    registerErrorDomain();
+    try {
+        const conn = Gio.bus_get_sync(Gio.BusType.SYSTEM, null);
+        await replyWithin(call(helperProxy(conn, 120000)), 120000, what);
+        return true;
+    } catch (e) {
+        err(`share-this-cd: ${helperErrorText(e)}`);
+        return false;
     }
 }

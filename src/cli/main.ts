@@ -20,7 +20,13 @@ import { DEFAULT_OPTIONS, type RequestedMode, type ShareOptions, checkPath, pars
 import { hasControlChars } from '../shared/text.ts';
 import { BUS_NAME } from '../shared/dbus.ts';
 import { runDemo } from './demo.ts';
-import { startViaHelper, stopViaHelper } from './helperClient.ts';
+import { computersViaHelper, startViaHelper, stopViaHelper } from './helperClient.ts';
+import { type ComputerAccess, accessOf, describeComputer, isAccess, parseMac, parseName, stopQuestion, withComputer, withoutComputer } from '../shared/computers.ts';
+import { type Settings, SettingsStore } from '../backend/settings.ts';
+import { VendorLookup } from '../backend/oui.ts';
+import type { HelperProxy } from '../shared/helperProxy.ts';
+import { CALL_FLAGS } from '../shared/helperProxy.ts';
+import { UnixInputStream } from '../shared/fsutil.ts';
 
 setConsoleLogDomain('share-this-cd');
 
@@ -34,6 +40,7 @@ const USAGE = [
     _("  stop     stop sharing (also cleans up after a share that crashed)"),
     _("  status   show whether this computer is sharing, and how"),
     _("  clients  list the computers booting from this one"),
+    _("  computers  choose and name the computers that may start from this one (see below)"),
     _("  plan     show what would be served: the medium, its boot entries and the netboot menus"),
     _("  demo     boot virtual computers from a lab live image in an isolated lab network (as root)"),
     '',
@@ -47,8 +54,19 @@ const USAGE = [
     _("  --default-entry L the boot menu's entry that starts by default, by its label (default: the medium's own)"),
     _("  --remember        through the helper: go on sharing after this command ends and after a restart, until share-this-cd stop"),
     '',
+    _("Options of stop:"),
+    _("  --force           stop even when computers run from the share (without it, stop asks first, or refuses when it cannot ask)"),
+    '',
     _("Options of status and clients:"),
     _("  --json            print JSON"),
+    '',
+    _("share-this-cd computers:"),
+    _("  computers [list] [--json]        the computers remembered and those seen now"),
+    _("  computers allow MAC [--name N]   let this computer start from the share (and name it)"),
+    _("  computers ignore MAC             do not let it start, and ask no more about it"),
+    _("  computers name MAC NAME          name a computer (an empty NAME removes the name)"),
+    _("  computers forget MAC             forget what was said of a computer"),
+    _("  computers access any|allowed     let any computer start, or only those allowed"),
     '',
     _("Options of plan:"),
     _("  --medium DIR      the live medium's folder (default: the medium this live session runs from)"),
@@ -75,22 +93,29 @@ class UsageError extends Error {}
 
 interface Parsed {
     command: string;
+    /** What follows the command that is not an option (only `computers` takes any). */
+    args: string[];
     values: Map<string, string>;
     flags: Set<string>;
 }
 
-const VALUE_OPTIONS = new Set(['medium', 'server', 'http-port', 'show', 'iso', 'interface', 'mode', 'clients', 'timeout', 'menu-timeout', 'default-entry']);
-const FLAG_OPTIONS = new Set(['json', 'no-http', 'help', 'version', 'uefi', 'secure-boot', 'proxy', 'remember']);
+const VALUE_OPTIONS = new Set(['medium', 'server', 'http-port', 'show', 'iso', 'interface', 'mode', 'clients', 'timeout', 'menu-timeout', 'default-entry', 'name']);
+const FLAG_OPTIONS = new Set(['json', 'no-http', 'help', 'version', 'uefi', 'secure-boot', 'proxy', 'remember', 'force']);
 
 /** Parses `COMMAND [--opt VALUE | --opt=VALUE | --flag]…`, refusing unknown, repeated and unsafe options. */
 export function parseArgs(argv: string[]): Parsed {
-    const parsed: Parsed = { command: '', values: new Map(), flags: new Set() };
+    const parsed: Parsed = { command: '', args: [], values: new Map(), flags: new Set() };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (!arg.startsWith('--')) {
-            if (parsed.command !== '')
+            if (parsed.command !== '' && parsed.command !== 'computers')
                 throw new UsageError(format(_("Unexpected argument “{arg}”."), { arg: JSON.stringify(arg).slice(1, -1) }));
-            parsed.command = arg;
+            if (hasControlChars(arg))
+                throw new ShareError('InvalidOption', format(_("The argument {value} contains a line break or control character."), { value: JSON.stringify(arg) }));
+            if (parsed.command === '')
+                parsed.command = arg;
+            else
+                parsed.args.push(arg);
             continue;
         }
         const eq = arg.indexOf('=');
@@ -182,8 +207,9 @@ function commandPlan(parsed: Parsed): number {
 const COMMAND_OPTIONS: Record<string, string[]> = {
     plan: ['medium', 'server', 'http-port', 'show', 'json', 'no-http', 'menu-timeout', 'default-entry'],
     start: ['medium', 'iso', 'interface', 'mode', 'no-http', 'http-port', 'remember', 'menu-timeout', 'default-entry'],
-    stop: [],
+    stop: ['force'],
     status: ['json'],
+    computers: ['json', 'name'],
     clients: ['json'],
     demo: ['clients', 'uefi', 'secure-boot', 'proxy', 'timeout'],
 };
@@ -201,11 +227,8 @@ function timeNow(): string {
 }
 
 function describeClient(c: Client): string {
-    const who = c.mac ?? c.ip ?? c.id;
-    const label = clientArchLabel(c.arch);
-    const arch = label === null ? '' : ` ${label}`;
     const ip = c.ip && c.mac ? ` ${c.ip}` : '';
-    return `${who}${ip}${arch}`;
+    return `${describeComputer(c, clientArchLabel(c.arch))}${ip}`;
 }
 
 function isRoot(): boolean {
@@ -307,8 +330,44 @@ async function commandDemo(parsed: Parsed): Promise<number> {
     return runDemo({ clients, firmware, proxy: parsed.flags.has('proxy'), timeout }, cli);
 }
 
-async function commandStop(): Promise<number> {
+/** Standard input is a terminal (someone can be asked). */
+function stdinIsTerminal(): boolean {
+    try {
+        return /^\/dev\/(pts\/\d+|tty\w*|console)$/.test(GLib.file_read_link('/proc/self/fd/0'));
+    } catch {
+        return false;
+    }
+}
+
+/** A line from standard input (null at its end). */
+function readAnswer(): string | null {
+    const input = new Gio.DataInputStream({ base_stream: new UnixInputStream({ fd: 0, close_fd: false }) });
+    const [line] = input.read_line_utf8(null);
+    return line;
+}
+
+async function commandStop(parsed: Parsed): Promise<number> {
     const dir = engineEnvFromProcess().runtimeDir;
+    // Computers that run the live system from the share stop working: asked first (or --force).
+    const status = readStatus(dir);
+    const running = (status?.clients ?? []).filter(isRunning);
+    if (running.length > 0 && !parsed.flags.has('force')) {
+        const question = stopQuestion(running.length, status?.label ?? '');
+        const names = running.map(c => `  ${describeClient(c)}`).join('\n');
+        if (!stdinIsTerminal()) {
+            printerr(`share-this-cd: ${question}\n${names}\n${_("Not stopped: nobody can be asked here. Run “share-this-cd stop --force” to stop anyway.")}`);
+            return 1;
+        }
+        print(`${question}\n${names}`);
+        printerr(_("Stop sharing? [y/N] "));
+        // Yes in English or in the user's language (its first letter too, as the prompt shows it), accents or not.
+        const plain = (w: string): string => w.trim().toLowerCase().normalize('NFD').replace(/\p{M}/gu, '');
+        const yes = [_("y"), _("yes"), 'y', 'yes'].map(plain);
+        if (!yes.includes(plain(readAnswer() ?? ''))) {
+            print(_("Sharing goes on."));
+            return 1;
+        }
+    }
     // A share of the helper is stopped through the helper (as Stop: it also forgets "share again after a restart").
     const owner = lockOwner(dir)?.pid ?? null;
     if (!isRoot() || (owner !== null && owner === helperPid()))
@@ -316,6 +375,107 @@ async function commandStop(): Promise<number> {
     const result = await stopShare(dir);
     print(result === 'stopped' ? _("Sharing stopped.") : result === 'cleaned' ? _("Cleaned up after a share that was not running any more.") : _("Not sharing."));
     return 0;
+}
+
+/** One line of `computers list`: a computer remembered or seen. */
+interface ComputerLine {
+    mac: string;
+    name: string;
+    access: ComputerAccess;
+    vendor: string;
+    firmware: string;
+    /** What it does now ("" when not seen by the share). */
+    stage: string;
+    ip: string;
+}
+
+function computerLines(settings: Settings, status: StatusJson | null): ComputerLine[] {
+    const vendors = new VendorLookup();
+    const seen = (status?.clients ?? []).filter(c => c.mac !== null);
+    const macs = [...new Set([...settings.computers.map(c => c.mac), ...seen.map(c => c.mac as string)])];
+    return macs.map(mac => {
+        const client = seen.find(c => c.mac === mac);
+        return { mac, ...accessOf(settings, mac), vendor: client?.vendor || vendors.vendorOf(mac),
+            firmware: client ? clientArchLabel(client.arch) ?? '' : '', stage: client?.stage ?? '', ip: client?.ip ?? '' };
+    });
+}
+
+function accessWord(a: ComputerAccess): string {
+    return a === 'allowed' ? _("allowed") : a === 'ignored' ? _("ignored") : '-';
+}
+
+/** `computers`: list, or change what is said of a computer (root: the settings file; others: the helper, polkit decides). */
+async function commandComputers(parsed: Parsed): Promise<number> {
+    const [action = 'list', ...rest] = parsed.args;
+    const store = new SettingsStore(engineEnvFromProcess().stateDir);
+    const want = (n: number, usage: string): void => {
+        if (rest.length !== n)
+            throw new UsageError(format(_("Usage: share-this-cd computers {usage}"), { usage }));
+    };
+    if (parsed.values.has('name') && action !== 'allow')
+        throw new UsageError(_("The option --name goes with “computers allow” only."));
+    if (parsed.flags.has('json') && action !== 'list')
+        throw new UsageError(_("The option --json goes with “computers list” only."));
+    const change = async (apply: (s: Settings) => Partial<Settings>, call: (p: HelperProxy) => Promise<unknown>, done: string): Promise<number> => {
+        if (isRoot())
+            store.update(apply);
+        else if (!await computersViaHelper(call, action, text => printerr(text)))
+            return 1;
+        print(done);
+        return 0;
+    };
+    switch (action) {
+    case 'list': {
+        want(0, 'list [--json]');
+        const settings = store.load();
+        const lines = computerLines(settings, readStatus(engineEnvFromProcess().runtimeDir));
+        if (parsed.flags.has('json')) {
+            print(JSON.stringify({ access: settings.access, computers: lines }, null, 2));
+            return 0;
+        }
+        print(settings.access === 'any' ? _("Any computer may start from this CD.") : _("Only the computers allowed may start from this CD."));
+        for (const l of lines)
+            print([l.mac, l.name || '-', accessWord(l.access), l.vendor || '-', l.firmware || '-', l.stage || '-', l.ip || '-'].join('\t'));
+        return 0;
+    }
+    case 'allow': {
+        want(1, 'allow MAC [--name NAME]');
+        const mac = parseMac(rest[0]);
+        const name = parsed.values.has('name') ? parseName(parsed.values.get('name') as string) : undefined;
+        const changes: Record<string, GLib.Variant> = { allowed: new GLib.Variant('b', true), ...name === undefined ? {} : { name: new GLib.Variant('s', name) } };
+        return change(s => ({ computers: withComputer(s.computers, mac, { allowed: true, name }) }), p => p.SetComputerAsync(mac, changes, CALL_FLAGS),
+            format(_("{computer} may start from this CD."), { computer: name ? `${name} (${mac})` : mac }));
+    }
+    case 'ignore': {
+        want(1, 'ignore MAC');
+        const mac = parseMac(rest[0]);
+        return change(s => ({ computers: withComputer(s.computers, mac, { allowed: false }) }), p => p.SetComputerAsync(mac, { allowed: new GLib.Variant('b', false) }, CALL_FLAGS),
+            format(_("{computer} is ignored: it will not start from this CD when only allowed computers may."), { computer: mac }));
+    }
+    case 'name': {
+        want(2, 'name MAC NAME');
+        const mac = parseMac(rest[0]);
+        const name = parseName(rest[1]);
+        return change(s => ({ computers: withComputer(s.computers, mac, { name }) }), p => p.SetComputerAsync(mac, { name: new GLib.Variant('s', name) }, CALL_FLAGS),
+            name === '' ? format(_("{computer} has no name now."), { computer: mac }) : format(_("{computer} is called “{name}” now."), { computer: mac, name }));
+    }
+    case 'forget': {
+        want(1, 'forget MAC');
+        const mac = parseMac(rest[0]);
+        return change(s => ({ computers: withoutComputer(s.computers, mac) }), p => p.ForgetComputerAsync(mac, CALL_FLAGS),
+            format(_("{computer} is forgotten."), { computer: mac }));
+    }
+    case 'access': {
+        want(1, 'access any|allowed');
+        const access = rest[0];
+        if (!isAccess(access))
+            throw new ShareError('InvalidOption', format(_("“{value}” is not a choice of which computers may start: any or allowed."), { value: access }));
+        return change(() => ({ access }), p => p.SetAccessAsync(access, CALL_FLAGS),
+            access === 'any' ? _("Any computer may start from this CD.") : _("Only the computers allowed may start from this CD."));
+    }
+    default:
+        throw new UsageError(format(_("Unknown computers command “{command}”: list, allow, ignore, name, forget or access."), { command: action }));
+    }
 }
 
 /** The PID of the helper on the system bus, if it runs (asked without starting it). */
@@ -374,7 +534,9 @@ export async function main(argv: string[]): Promise<number> {
         case 'start':
             return await commandStart(parsed);
         case 'stop':
-            return await commandStop();
+            return await commandStop(parsed);
+        case 'computers':
+            return await commandComputers(parsed);
         case 'status':
             return commandStatus(parsed, false);
         case 'clients':

@@ -25,6 +25,8 @@ export interface AppletLabOptions {
     medium: string;
     display: number;
     helperEnv?: Record<string, string>;
+    /** The desktop's tray (Desktop's option): trayer by default. */
+    tray?: 'trayer' | 'xfce4-panel';
 }
 
 export class AppletLab {
@@ -43,7 +45,7 @@ export class AppletLab {
     constructor(private readonly options: AppletLabOptions) {
         this.bus = new BusLab({ top: options.top, helperJs: `${options.build}/share-this-cd-helper.js`, netns: options.netns, idleTimeout: 30,
             liveMedium: options.medium, env: { G_MESSAGES_DEBUG: 'share-this-cd-helper', ...options.helperEnv } });
-        this.desktop = new Desktop({ display: options.display, uid: NOBODY });
+        this.desktop = new Desktop({ display: options.display, uid: NOBODY, tray: options.tray });
     }
 
     async start(): Promise<void> {
@@ -79,7 +81,7 @@ export class AppletLab {
             if (found !== undefined)
                 return found;
             if (GLib.get_monotonic_time() > deadline)
-                throw new Error(`the applet never showed ${re}; last: ${this.views().slice(-3).join(' | ')}\nhelper: ${this.bus.logTail()}`);
+                throw new Error(`the applet never showed ${re}; last: ${this.views().slice(-3).join(' | ')}\napplet's log ends: ${this.appletLog().split('\n').filter(l => !l.includes('view: ')).slice(-16).join(' | ')}\nhelper: ${this.bus.logTail()}`);
             await sleep(100);
         }
     }
@@ -116,6 +118,22 @@ export class AppletLab {
         applet.send_signal(15);
         while (!hasExited(applet))
             await sleep(50);
+    }
+
+    /** Opens the Computers window through the application's action (whatever the language of its menu). */
+    openComputers(): void {
+        this.activate('computers');
+    }
+
+    /** Opens the Settings dialog through the application's action. */
+    openSettings(): void {
+        this.activate('settings');
+    }
+
+    private activate(action: string): void {
+        const r = this.desktop.sessionCall(['io.github.ShareThisCD', '/io/github/ShareThisCD', 'org.gtk.Actions.Activate', action, '[]', '{}']);
+        if (r.status !== 0)
+            throw new Error(`the applet's action ${action}: ${r.stderr}`);
     }
 
     /** Opens the menu and chooses an item by its mnemonic key. */

@@ -1,6 +1,8 @@
-// A desktop session for GUI tests and screenshots (LAB.md, desktop side): Xvfb, a session bus, a tray
-// (trayer: XEmbed; the Ayatana indicator falls back to it without a StatusNotifierWatcher) and a notification
-// server (dunst), all as an unprivileged user (the applet never runs as root). Notifications are recorded from
+// A desktop session for GUI tests and screenshots (LAB.md, desktop side): Xvfb, a session bus, a tray and a
+// notification server (dunst), all as an unprivileged user (the applet never runs as root). The tray is trayer
+// (XEmbed only: the Ayatana indicator falls back to it without a StatusNotifierWatcher), or a real
+// StatusNotifier host: xfce4-panel 4.18 with only its "Status Tray" plugin, which registers
+// org.kde.StatusNotifierWatcher and draws the items' icons and dbusmenu menus (no window manager needed). Notifications are recorded from
 // the session bus (dbus-monitor); screenshots with ImageMagick's `import` (their text: ocr.ts).
 // Every process is ended by its PID at stop().
 import Gio from 'gi://Gio';
@@ -18,7 +20,34 @@ export interface DesktopOptions {
     uid: number;
     width?: number;
     height?: number;
+    /** trayer (default) or xfce4-panel (a StatusNotifier host). */
+    tray?: 'trayer' | 'xfce4-panel';
 }
+
+/** xfce4-panel's configuration: one panel at the bottom left, only the systray plugin (its "Status Tray"). */
+const XFCE_PANEL_XML = `<?xml version="1.0" encoding="UTF-8"?>
+<channel name="xfce4-panel" version="1.0">
+  <property name="configver" type="int" value="2"/>
+  <property name="panels" type="array">
+    <value type="int" value="1"/>
+    <property name="panel-1" type="empty">
+      <property name="position" type="string" value="p=8;x=0;y=0"/>
+      <property name="position-locked" type="bool" value="true"/>
+      <property name="length" type="uint" value="30"/>
+      <property name="size" type="uint" value="32"/>
+      <property name="icon-size" type="uint" value="24"/>
+      <property name="plugin-ids" type="array">
+        <value type="int" value="1"/>
+      </property>
+    </property>
+  </property>
+  <property name="plugins" type="empty">
+    <property name="plugin-1" type="string" value="systray">
+      <property name="square-icons" type="bool" value="true"/>
+    </property>
+  </property>
+</channel>
+`;
 
 export interface Notification {
     summary: string;
@@ -83,7 +112,8 @@ export class Desktop {
         const { width = 1024, height = 640 } = this.options;
         this.spawn(['Xvfb', this.display, '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp'], 'xvfb.log', {}, false);
         await this.until(() => sh(['env', `DISPLAY=${this.display}`, 'xdpyinfo']).status === 0, 'Xvfb answers', 10000);
-        const bus = sh(['env', `HOME=${this.dir}/home`, ...this.asUser(['dbus-daemon', '--session', '--fork', '--print-address=1', '--print-pid=1'])]);
+        // (XDG_CONFIG_HOME too: what the bus starts, xfconfd for the panel, gets the bus's environment)
+        const bus = sh(['env', `HOME=${this.dir}/home`, `XDG_CONFIG_HOME=${this.configDir}`, ...this.asUser(['dbus-daemon', '--session', '--fork', '--print-address=1', '--print-pid=1'])]);
         if (bus.status !== 0)
             throw new Error(`session bus: ${bus.stderr}`);
         const [address, pid] = bus.stdout.trim().split('\n');
@@ -91,23 +121,65 @@ export class Desktop {
         this.busPid = Number(pid);
         // Bottom left: menus open up and to the right with room to spare, and windows (placed at 0,0 without a
         // window manager) do not cover it.
-        this.spawn(['trayer', '--edge', 'bottom', '--align', 'left', '--widthtype', 'request', '--height', '32', '--iconspacing', '4',
-            '--transparent', 'false', '--tint', '0xdddddd', '--SetDockType', 'true'], 'trayer.log');
+        if (this.tray === 'xfce4-panel') {
+            const dir = `${this.configDir}/xfce4/xfconf/xfce-perchannel-xml`;
+            sh(['mkdir', '-p', dir]);
+            GLib.file_set_contents(`${dir}/xfce4-panel.xml`, XFCE_PANEL_XML);
+            sh(['chown', '-R', `${this.options.uid}:${this.options.uid}`, `${this.configDir}/xfce4`]);
+            this.spawn(['xfce4-panel', '--disable-wm-check'], 'panel.log');
+        } else {
+            this.spawn(['trayer', '--edge', 'bottom', '--align', 'left', '--widthtype', 'request', '--height', '32', '--iconspacing', '4',
+                '--transparent', 'false', '--tint', '0xdddddd', '--SetDockType', 'true'], 'trayer.log');
+        }
         this.spawn(['dbus-monitor', '--session', "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"], 'notifications.log');
-        this.spawn(['dunst'], 'dunst.log');
-        await this.until(() => this.xdotool(['search', '--name', '^panel$']).stdout.trim() !== '', 'the tray appears', 10000);
+        // dunst's menu of a notification's actions (`dunstctl context`) goes to a script that picks the action
+        // the spec chose (notificationAction): what a person picking it from dunst's dmenu does.
+        GLib.file_set_contents(`${this.dir}/dunst-menu.sh`, `#!/bin/sh\ntee '${this.dir}/dunst-menu.txt' | grep -m1 -F "#$(cat '${this.dir}/dunst-choice')"\n`);
+        GLib.file_set_contents(`${this.dir}/dunstrc`, `[global]\ndmenu = ${this.dir}/dunst-menu.sh\n`);
+        sh(['chmod', '755', `${this.dir}/dunst-menu.sh`]);
+        this.spawn(['dunst', '-config', `${this.dir}/dunstrc`], 'dunst.log');
+        if (this.tray === 'xfce4-panel') {
+            await this.until(() => this.sessionCall(['org.freedesktop.DBus', '/', 'org.freedesktop.DBus.NameHasOwner', 'org.kde.StatusNotifierWatcher']).stdout.includes('true'),
+                'the StatusNotifierWatcher of the panel', 20000);
+            await this.until(() => this.xdotool(['search', '--onlyvisible', '--class', 'xfce4-panel']).stdout.trim() !== '', 'the panel appears', 10000);
+        } else {
+            await this.until(() => this.xdotool(['search', '--name', '^panel$']).stdout.trim() !== '', 'the tray appears', 10000);
+        }
+    }
+
+    get tray(): 'trayer' | 'xfce4-panel' {
+        return this.options.tray ?? 'trayer';
+    }
+
+    /** A method call on the session bus, as the session's user: [destination, path, interface.method, args…] (gdbus's output). */
+    sessionCall([dest, path, method, ...args]: string[]): Result {
+        return this.run(['gdbus', 'call', '--session', '--dest', dest, '--object-path', path, '--method', method, ...args]);
+    }
+
+    /** Runs a program of the session (as its user, in its environment) and waits for it. */
+    run(argv: string[], env: Record<string, string> = {}): Result {
+        return sh(['env', ...Object.entries(this.env(env)).map(([k, v]) => `${k}=${v}`), ...this.asUser(argv)]);
     }
 
     xdotool(args: string[]): Result {
         return sh(['env', `DISPLAY=${this.display}`, 'xdotool', ...args]);
     }
 
-    /** The tray's geometry (X, Y, WIDTH, HEIGHT). */
+    /** The tray's geometry (X, Y, WIDTH, HEIGHT): trayer's window, or the panel's systray plugin. */
     trayGeometry(): Record<string, number> {
-        const id = this.xdotool(['search', '--name', '^panel$']).stdout.trim().split('\n')[0];
+        if (this.tray === 'trayer')
+            return this.geometry(this.xdotool(['search', '--name', '^panel$']).stdout.trim().split('\n')[0]);
+        const panel = this.geometry(this.xdotool(['search', '--onlyvisible', '--class', 'xfce4-panel']).stdout.trim().split('\n')[0]);
+        // The plugin runs in a process of its own (wrapper-2.0): its window is the one inside the panel.
+        const plugin = this.xdotool(['search', '--onlyvisible', '--name', '^wrapper-2.0$']).stdout.trim().split('\n').filter(l => l !== '')
+            .map(id => this.geometry(id)).find(g => g.Y >= panel.Y);
+        return plugin ?? panel;
+    }
+
+    private geometry(id: string): Record<string, number> {
         const out = this.xdotool(['getwindowgeometry', '--shell', id]).stdout;
         const g: Record<string, number> = {};
-        for (const m of out.matchAll(/^(\w+)=(\d+)$/gm))
+        for (const m of out.matchAll(/^(\w+)=(-?\d+)$/gm))
             g[m[1]] = Number(m[2]);
         return g;
     }
@@ -169,6 +241,15 @@ export class Desktop {
             // Notify(app_name, replaces_id, app_icon, summary, body, …): the strings are app, icon, summary, body.
             return { summary: strings[2] ?? '', body: strings[3] ?? '' };
         });
+    }
+
+    /**
+     * Chooses the action labelled `label` of the newest notification that has actions, through dunst's own menu
+     * of actions (dunstctl context), as the user does.
+     */
+    notificationAction(label: string): Result {
+        GLib.file_set_contents(`${this.dir}/dunst-choice`, `${label} `);
+        return this.run(['dunstctl', 'context']);
     }
 
     async until(pred: () => boolean, what: string, timeoutMs: number): Promise<void> {

@@ -10,18 +10,20 @@ import { sh } from './net.ts';
  *   made white, so that the page layout analysis sees one page with text on it.
  * - 'vga' (a virtual client's text screen): light text on black or coloured boxes; the picture is inverted, with
  *   a black border first so that the top line (pxelinux's menu title) is not at the picture's edge.
- * Both are enlarged: menus and VGA text use small fonts.
+ * - 'line' (one line of light text on a coloured bar: the selected row of a list): inverted, read as one line.
+ * All are enlarged: menus and VGA text use small fonts.
  */
-export type OcrKind = 'desktop' | 'vga';
+export type OcrKind = 'desktop' | 'vga' | 'line';
 
 /** The text tesseract reads in a picture of a screen. */
 export function ocr(path: string, kind: OcrKind = 'desktop'): string {
     const big = `${path}.ocr.png`;
     const prepare = kind === 'vga'
         ? ['-bordercolor', 'black', '-border', '16', '-resize', '300%', '-colorspace', 'Gray', '-negate']
-        : ['-fill', 'white', '-opaque', 'black', '-resize', '300%', '-colorspace', 'Gray'];
+        : kind === 'line' ? ['-resize', '300%', '-colorspace', 'Gray', '-negate']
+            : ['-fill', 'white', '-opaque', 'black', '-resize', '300%', '-colorspace', 'Gray'];
     sh(['convert', path, ...prepare, big]);
-    const r = sh(['tesseract', big, '-', '--psm', '3']);
+    const r = sh(['tesseract', big, '-', '--psm', kind === 'line' ? '7' : '3']);
     GLib.unlink(big);
     return r.stdout;
 }

@@ -12,6 +12,9 @@ export interface HelperMethods {
     StartAsync(options: Record<string, GLib.Variant>, flags: Gio.DBusCallFlags): Promise<[]>;
     StopAsync(flags: Gio.DBusCallFlags): Promise<[]>;
     ProbeAsync(iface: string, flags: Gio.DBusCallFlags): Promise<[Record<string, GLib.Variant>]>;
+    SetAccessAsync(access: string, flags: Gio.DBusCallFlags): Promise<[]>;
+    SetComputerAsync(mac: string, changes: Record<string, GLib.Variant>, flags: Gio.DBusCallFlags): Promise<[]>;
+    ForgetComputerAsync(mac: string, flags: Gio.DBusCallFlags): Promise<[]>;
 }
 
 export type HelperProxy = HelperMethods & Gio.DBusProxy;

@@ -2,14 +2,15 @@
 // all as user "nobody"), talking to the real helper on a private system bus with the real polkitd, the helper
 // in the lab network as on a live session (its medium on /run/live/medium). The menu is driven with the mouse
 // and the keyboard (xdotool); what it shows is read from screenshots (tesseract) and from the applet's log.
+import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { AppletLab } from '../../src/lab/appletLab.ts';
 import type { Desktop } from '../../src/lab/desktop.ts';
 import { ocr } from '../../src/lab/ocr.ts';
 import { BUS_NAME } from '../../src/shared/dbus.ts';
-import { CLI, TOP, removeTree } from '../support/helpers.ts';
-import { CLIENT, CLIENT_MAC, NOTHING_LEFT, SRV, SRV_IP, clientDhcp, leftovers, makeMedium, ns, setupNet, sh, sleep, teardownNet } from '../support/lab.ts';
+import { removeTree } from '../support/helpers.ts';
+import { AppletSuite, CLIENT, CLIENT_MAC, NOTHING_LEFT, SRV_IP, clientDhcp, leftovers, ns, pxeProbe, sh, sleep } from '../support/lab.ts';
 
 const TIMEOUT = 90000;
 
@@ -17,7 +18,8 @@ describe('the applet', () => {
     let lab: AppletLab;
     let desktop: Desktop;
     let medium: string;
-    const shots = GLib.dir_make_tmp('share-this-cd-shots-XXXXXX');
+    const suite = new AppletSuite(93);
+    const shots = suite.shots;
     const views = (): string[] => lab.views();
     const waitView = (re: RegExp, from: number, timeoutMs = 30000): Promise<string> => lab.waitView(re, from, timeoutMs);
     async function menuText(name: string): Promise<string> {
@@ -46,23 +48,11 @@ describe('the applet', () => {
 
     beforeAll(async () => {
         jasmine.DEFAULT_TIMEOUT_INTERVAL = TIMEOUT;
-        setupNet();
-        medium = makeMedium();
-        lab = new AppletLab({ top: TOP, build: GLib.path_get_dirname(CLI), netns: SRV, medium, display: 93, helperEnv: { SHARE_THIS_CD_GONE_AFTER: '4' } });
+        lab = await suite.start();
         desktop = lab.desktop;
-        await lab.start();
-        lab.writePrefs({ interface: 'br0' });
-        await lab.startApplet();
+        medium = suite.medium;
     }, TIMEOUT);
-    afterAll(async () => {
-        await lab.stop();
-        teardownNet();
-        removeTree(medium);
-        if (GLib.getenv('KEEP_SHOTS') === null)
-            removeTree(shots);
-        else
-            print(`screenshots kept in ${shots}`);
-    });
+    afterAll(() => suite.stop());
 
     it('shows its icon in the tray, as an Ayatana indicator, and a menu with the switch', async () => {
         expect(lab.appletLog()).toContain('tray: indicator');
@@ -108,6 +98,81 @@ describe('the applet', () => {
         desktop.xdotool(['search', '--name', '^Computers booting from this CD$', 'windowclose']);
     });
 
+    it('in "only allowed" mode asks about a computer that waits; Allow in the notification lets it start; it is named in the Computers window', async () => {
+        const call = (method: string, params: GLib.Variant): void => {
+            lab.bus.connection().call_sync(BUS_NAME, '/io/github/ShareThisCD1', 'io.github.ShareThisCD1', method, params, null, Gio.DBusCallFlags.NONE, 10000, null);
+        };
+        const computers = (): unknown => lab.bus.connection().call_sync(BUS_NAME, '/io/github/ShareThisCD1', 'org.freedesktop.DBus.Properties', 'Get',
+            new GLib.Variant('(ss)', ['io.github.ShareThisCD1', 'Computers']), null, 0, 5000, null).recursiveUnpack();
+        call('SetAccess', new GLib.Variant('(s)', ['allowed']));
+        let from = views().length;
+        expect(pxeProbe(0, { waitMs: 1500 }).filter(o => o.server === SRV_IP)).toEqual([]);
+        await waitView(/access=allowed computers=\[52:54:00:aa:00:02 \S* waiting\]/, from);
+        await desktop.until(() => desktop.notifications().some(n => n.summary === 'A computer asks to start from this CD' && n.body.includes(CLIENT_MAC)), 'the question', 15000);
+        desktop.screenshot(`${shots}/waiting.png`);
+        // Allow, from the notification server's own menu of the notification's actions.
+        const picked = desktop.notificationAction('Allow');
+        expect(picked.status).withContext(picked.stderr).toBe(0);
+        await desktop.until(() => JSON.stringify(computers()) === JSON.stringify([[{ mac: CLIENT_MAC, name: '', allowed: true }]]), 'the computer allowed', 15000);
+        let offer: Record<string, unknown>[] = [];
+        for (let i = 0; i < 6 && offer.length === 0; i++)
+            offer = pxeProbe(0, { waitMs: 1500 }).filter(o => o.server === SRV_IP);
+        expect(offer.length).toBeGreaterThan(0);
+        // Named from the Computers window, with the keyboard: the row, "Name…", the name, Enter.
+        from = views().length;
+        await lab.menu('c');
+        await desktop.until(() => desktop.windows('^Computers booting from this CD$').length > 0, 'the Computers window', 10000);
+        desktop.focus('^Computers booting from this CD$');
+        desktop.key('Down', 'alt+n');
+        await desktop.until(() => desktop.windows('^Name a Computer$').length > 0, 'the name dialog', 10000);
+        desktop.focus('^Name a Computer$');
+        desktop.type('Desk 4');
+        desktop.key('Return');
+        await desktop.until(() => JSON.stringify(computers()) === JSON.stringify([[{ mac: CLIENT_MAC, name: 'Desk 4', allowed: true }]]), 'the computer named', 15000);
+        await waitView(/computers=\[52:54:00:aa:00:02 "Desk 4" /, from);
+        await sleep(500);
+        desktop.screenshotOf({ title: '^Computers booting from this CD$' }, `${shots}/computers-named.png`);
+        // Its row is the selected one (light text on the selection's colour): read as one line.
+        sh(['convert', `${shots}/computers-named.png`, '-crop', '720x24+0+25', '+repage', `${shots}/computers-named-row.png`]);
+        const text = ocr(`${shots}/computers-named-row.png`, 'line');
+        expect(text).withContext(text).toMatch(/^Desk 4 10\.77\.0\.\d+ BIOS .* may start \d\d:\d\d$/m);
+        desktop.xdotool(['search', '--name', '^Computers booting from this CD$', 'windowclose']);
+    });
+
+    it('asks before stopping while a computer runs from the share, naming it; "Keep Sharing" keeps it', async () => {
+        // The computer mounts the medium and reads it slowly (a running live system holds its NFS connection).
+        // (the export: a packed copy of the medium, or the medium's own mount)
+        const file = 'casper/minimal.standard.live.squashfs';
+        ns(CLIENT, ['sh', '-c', `((nfs-cat nfs://${SRV_IP}/run/share-this-cd/nfs/${file} || nfs-cat nfs://${SRV_IP}/run/live/medium/${file}) | (sleep 20; cat > /dev/null)) > /dev/null 2>&1 &`]);
+        let from = views().length;
+        await waitView(/computers=\[52:54:00:aa:00:02 "Desk 4" \S+ running/, from);
+        await lab.menu('s');
+        await desktop.until(() => desktop.windows('^Stop Sharing\\?$').length > 0, 'the question', 10000);
+        await sleep(300);
+        desktop.screenshotOf({ title: '^Stop Sharing\\?$' }, `${shots}/stop-question.png`);
+        const text = ocr(`${shots}/stop-question.png`).replace(/\s+/g, ' ');
+        expect(text).withContext(text).toContain('1 computer is running');
+        expect(text).withContext(text).toContain('from this computer. It will stop working. Stop sharing?');
+        expect(text).withContext(text).toContain('Desk 4');
+        desktop.focus('^Stop Sharing\\?$');
+        desktop.key('alt+k');
+        await desktop.until(() => desktop.windows('^Stop Sharing\\?$').length === 0, 'the question closed', 10000);
+        await sleep(500);
+        expect(lab.state()).toBe('sharing');
+        from = views().length;
+        await lab.menu('s');
+        await desktop.until(() => desktop.windows('^Stop Sharing\\?$').length > 0, 'the question again', 10000);
+        desktop.focus('^Stop Sharing\\?$');
+        desktop.key('alt+s');
+        await waitView(/state=stopped /, from);
+        expect(leftovers()).toEqual(NOTHING_LEFT);
+        // The next share answers any computer again.
+        lab.bus.connection().call_sync(BUS_NAME, '/io/github/ShareThisCD1', 'io.github.ShareThisCD1', 'SetAccess', new GLib.Variant('(s)', ['any']), null, 0, 10000, null);
+        from = views().length;
+        await lab.menu('s');
+        await waitView(/state=sharing .*access=any/, from);
+    });
+
     it('turns sharing off: the helper stops and nothing is left', async () => {
         const from = views().length;
         await lab.menu('s');
@@ -133,12 +198,13 @@ describe('the applet', () => {
         expect(dnsmasq).toBeDefined();
         sh(['kill', '-9', (/\((\d+)\)/.exec(dnsmasq as string) as RegExpExecArray)[1]]);
         await waitView(/state=failed .*switch=off/, from);
-        await desktop.until(() => desktop.notifications().some(n => n.summary === 'Sharing stopped' && /^The (DHCP|TFTP) server \(dnsmasq\) stopped unexpectedly/.test(n.body)),
-            'the failure notification', 15000);
+        // What it means in the applet's own words (its user's language), then the helper's sentence.
+        await desktop.until(() => desktop.notifications().some(n => n.summary === 'Sharing stopped'
+            && /^A server of the share could not run\.\nThe (DHCP|TFTP) server \(dnsmasq\) stopped unexpectedly/.test(n.body)), 'the failure notification', 15000);
         expect(leftovers()).toEqual(NOTHING_LEFT);
         const text = await menuText('menu-failed');
         desktop.key('Escape');
-        expect(text).toMatch(/The (DHCP|TFTP) server \(dnsmasq\) stopped/);
+        expect(text).toContain('A server of the share could not run.');
     });
 
     it('shares an ISO file chosen in "Share an ISO file…", typed from the keyboard', async () => {

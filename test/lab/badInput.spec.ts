@@ -46,7 +46,7 @@ describe('start with bad input, in the lab', () => {
             sh(['kill', String(pid)]);
         await sleep(100);
         if (GLib.file_test('/run/share-this-cd/journal.json', GLib.FileTest.EXISTS))
-            cliInServer(['stop']);
+            cliInServer(['stop', '--force']);
     });
 
     /** Holds a port inside the server namespace with the lab's hold-port tool. */

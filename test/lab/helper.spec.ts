@@ -12,7 +12,7 @@ import { BusLab } from '../../src/lab/bus.ts';
 import { LabShare, READY } from '../../src/lab/share.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/shared/dbus.ts';
 import { CLI, TOP, removeTree, withBackgroundBuildPaused } from '../support/helpers.ts';
-import { CLIENT, CLIENT_MAC, NOTHING_LEFT, RTR_IP, SRV, SRV_IP, clientDhcp, leftovers, makeMedium, ns, nsTry, setupNet, sh, sleep, startRouterDhcp, teardownNet } from '../support/lab.ts';
+import { CLIENT, CLIENT_MAC, NOTHING_LEFT, RTR_IP, SRV, SRV_IP, clientDhcp, leftovers, makeMedium, ns, nsTry, pxeProbe, setupNet, sh, sleep, startRouterDhcp, teardownNet } from '../support/lab.ts';
 
 const TIMEOUT = 90000;
 const NOBODY = 65534;
@@ -511,6 +511,88 @@ describe('the privileged helper (D-Bus + polkit)', () => {
             await bus.waitForName(BUS_NAME, false, 15000);
             expect(await prop('State')).toBe('stopped');
             expect(leftovers()).toEqual(NOTHING_LEFT);
+        });
+    });
+
+    describe('which computers may start (SetAccess, SetComputer, ForgetComputer)', () => {
+        const MAC = '00:1b:21:0a:00:02';
+        const setComputer = (mac: string, changes: Record<string, GLib.Variant>): Promise<Reply> => call('SetComputer', new GLib.Variant('(sa{sv})', [mac, changes]));
+        const gdbusAs = (uid: number, method: string, ...args: string[]): ReturnType<BusLab['gdbus']> =>
+            bus.gdbus(uid, ['call', '--system', '--interactive', '--dest', BUS_NAME, '--object-path', OBJECT_PATH, '--method', `${INTERFACE_NAME}.${method}`, ...args]);
+        const settingsFile = (): string => readTextFile(`${bus.stateDir}/settings.json`) ?? '';
+
+        beforeAll(() => {
+            ns(CLIENT, ['ip', 'link', 'set', 'eth0', 'address', MAC]);
+        });
+        afterAll(async () => {
+            await call('Stop', null);
+            await call('SetAccess', new GLib.Variant('(s)', ['any']));
+            await call('ForgetComputer', new GLib.Variant('(s)', [MAC]));
+            ns(CLIENT, ['ip', 'link', 'set', 'eth0', 'address', CLIENT_MAC]);
+        });
+
+        it('refuses bad input with InvalidArgs and a specific sentence, changing nothing', async () => {
+            const before = settingsFile();
+            for (const [r, message] of [
+                [await call('SetAccess', new GLib.Variant('(s)', ['everyone'])), 'is not a choice of which computers may start'],
+                [await setComputer('desk 4', { allowed: new GLib.Variant('b', true) }), 'is not a computer\'s network address'],
+                [await setComputer('ff:ff:ff:ff:ff:ff', { allowed: new GLib.Variant('b', true) }), 'is not a computer\'s network address'],
+                [await setComputer(MAC, { name: s('a\nb') }), 'line break'],
+                [await setComputer(MAC, { name: s('x'.repeat(65)) }), 'at most 64'],
+                [await setComputer(MAC, { allowed: s('yes') }), 'takes name (s) and allowed (b)'],
+                [await setComputer(MAC, { colour: s('blue') }), 'takes name (s) and allowed (b)'],
+                [await call('ForgetComputer', new GLib.Variant('(s)', ['00:1b:21'])), 'is not a computer\'s network address'],
+            ] as [Reply, string][]) {
+                expect(r.name).withContext(message).toBe('org.freedesktop.DBus.Error.InvalidArgs');
+                expect(r.message).toContain(message);
+            }
+            expect(settingsFile()).toBe(before);
+            expect(await prop('Computers')).toEqual([]);
+        });
+
+        it('refuses a user outside the live-session rule (polkit), and lets the live session\'s user choose', async () => {
+            const refused = gdbusAs(DAEMON, 'SetAccess', 'allowed');
+            expect(refused.stderr).toContain('org.freedesktop.DBus.Error.InteractiveAuthorizationRequired');
+            expect(await prop('Access')).toBe('any');
+            expect(gdbusAs(DAEMON, 'SetComputer', MAC, "{'allowed': <true>}").stderr).toContain('InteractiveAuthorizationRequired');
+            expect(await prop('Computers')).toEqual([]);
+            const ok = gdbusAs(NOBODY, 'SetComputer', MAC, "{'name': <'Desk 4'>}");
+            expect(ok.status).withContext(ok.stderr).toBe(0);
+            expect(await prop('Computers')).toEqual([{ mac: MAC, name: 'Desk 4', allowed: false }]);
+            expect(gdbusAs(NOBODY, 'SetAccess', 'allowed').status).toBe(0);
+            expect(await prop('Access')).toBe('allowed');
+            expect(JSON.parse(settingsFile())).toEqual(jasmine.objectContaining({ access: 'allowed', computers: [{ mac: MAC, name: 'Desk 4', allowed: false }] }));
+        });
+
+        it('keeps them when the helper exits and starts again', async () => {
+            const pid = bus.helperPid() as number;
+            GLib.spawn_command_line_sync(`kill -TERM ${pid}`);
+            await bus.waitForName(BUS_NAME, false, 10000);
+            expect(await prop('Access')).toBe('allowed');
+            expect(await prop('Computers')).toEqual([{ mac: MAC, name: 'Desk 4', allowed: false }]);
+            expect(bus.helperPid()).not.toBe(pid);
+        });
+
+        it('in "allowed" mode, a computer not allowed waits unanswered; once allowed through D-Bus it is answered and named in Clients', async () => {
+            expect((await start({ medium: s(medium), interface: s('br0') })).ok).toBeTrue();
+            expect(pxeProbe(0, { waitMs: 1500 }).filter(o => o.server === SRV_IP)).toEqual([]);
+            const waiting = await waitProp('Clients', v => (v as Record<string, unknown>[]).some(c => c.mac === MAC && c.stage === 'waiting')) as Record<string, unknown>[];
+            expect(waiting.find(c => c.mac === MAC)).toEqual(jasmine.objectContaining({ name: 'Desk 4', access: 'ignored', arch: 'bios', vendor: jasmine.stringMatching(/^Intel/) }));
+            expect(await prop('ClientCount')).toBe(0);
+            const allowed = gdbusAs(NOBODY, 'SetComputer', MAC, "{'allowed': <true>}");
+            expect(allowed.status).withContext(allowed.stderr).toBe(0);
+            let offer: Record<string, unknown>[] = [];
+            for (let i = 0; i < 6 && offer.length === 0; i++)
+                offer = pxeProbe(0, { waitMs: 1500 }).filter(o => o.server === SRV_IP);
+            expect(offer.length).toBeGreaterThan(0);
+            await waitProp('Clients', v => (v as Record<string, unknown>[]).some(c => c.mac === MAC && c.stage === 'discovered' && c.access === 'allowed' && c.name === 'Desk 4'));
+            // Forgotten: not answered again.
+            expect((await call('ForgetComputer', new GLib.Variant('(s)', [MAC]))).ok).toBeTrue();
+            await waitProp('Computers', v => (v as unknown[]).length === 0);
+            let after: Record<string, unknown>[] = [{}];
+            for (let i = 0; i < 6 && after.length > 0; i++)
+                after = pxeProbe(0, { waitMs: 1500 }).filter(o => o.server === SRV_IP);
+            expect(after).toEqual([]);
         });
     });
 

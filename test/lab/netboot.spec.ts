@@ -12,7 +12,7 @@ import { LabProcess } from '../../src/lab/share.ts';
 import { CLI } from '../support/helpers.ts';
 import { type Firmware, LabVm, type Marker } from '../../src/lab/vm.ts';
 import {
-    LAB, NOTHING_LEFT, RUNTIME, RunningShare, SRV_IP, type Status, type StatusClient, cliInServer, leftovers, processesMatching, setupNet, sh, sleep, startRouterDhcp, startShare,
+    LAB, LAB_STATE_DIR, NOTHING_LEFT, RUNTIME, RunningShare, SRV_IP, type Status, type StatusClient, cliInServer, leftovers, processesMatching, setupNet, sh, sleep, startRouterDhcp, startShare,
     waitStatus,
 } from '../support/lab.ts';
 import { bootWorkDir, endBootSpec, endBootSuite, whyNotBooted } from '../support/labClients.ts';
@@ -123,6 +123,8 @@ describe('a real client boots the shared live system (qemu)', () => {
         await endBootSpec(vms, share, capture);
         share = null;
         capture = null;
+        // (a spec that chose which computers may start leaves no such choice to the next)
+        sh(['rm', '-rf', LAB_STATE_DIR]);
     }, SPEC_TIMEOUT);
     afterAll(() => endBootSuite(work, 'netboot e2e', timings, t0));
 
@@ -171,12 +173,20 @@ describe('a real client boots the shared live system (qemu)', () => {
         await stopAndCheck(share);
     }, SPEC_TIMEOUT * 2);
 
-    it('2. BIOS client, LAN with a router\'s DHCP (proxy-DHCP), kernel and initrd over TFTP only', async () => {
+    it('2. BIOS client, LAN with a router\'s DHCP (proxy-DHCP), kernel and initrd over TFTP only; only allowed computers: it waits, is allowed, boots', async () => {
         await labNet({ taps: 1, router: true });
         startRouterDhcp();
+        // A library's room: only the computers allowed may start, and this one is not (yet).
+        sh(['rm', '-rf', LAB_STATE_DIR]);
+        expect(cliInServer(['computers', 'access', 'allowed']).status).toBe(0);
         share = await startShare(['--medium', image.tree, '--no-http']);
         expect(share.output).toContain('proxy-DHCP mode, TFTP only');
         const client = vm('bios-proxy-tftp', 'bios');
+        // Its firmware asks; we do not answer (the router gives it an address, nothing to boot).
+        await waitStatus(x => clientOf(x, client)?.stage === 'waiting', 'the client waiting to be allowed', 60000);
+        expect(share.output).not.toMatch(/sent \S+ over TFTP/);
+        // Allowed (the share follows the settings at once): its firmware's next request is answered.
+        expect(cliInServer(['computers', 'allow', client.options.mac as string, '--name', 'Desk 2']).status).toBe(0);
         const m = await marker(client);
         expect(m).toEqual(jasmine.objectContaining({ medium: sharedRoot(image.tree), type: 'nfs', firmware: 'bios' }));
         // Its address came from the router's DHCP server, not from us.
@@ -186,8 +196,10 @@ describe('a real client boots the shared live system (qemu)', () => {
         expect(new TextDecoder().decode(GLib.file_get_contents(LAB.routerLeases)[1])).toContain(client.options.mac as string);
         expect(share.output).toMatch(/sent \/?medium\/live\/vmlinuz over TFTP/);
         expect(share.output).not.toContain('over HTTP');
+        expect(clientOf(s, client)).toEqual(jasmine.objectContaining({ name: 'Desk 2', access: 'allowed' }));
         await client.powerOff();
         await stopAndCheck(share);
+        sh(['rm', '-rf', LAB_STATE_DIR]);
     }, SPEC_TIMEOUT);
 
     it('3. UEFI client (OVMF), full DHCP: shim → signed GRUB → signed kernel', async () => {

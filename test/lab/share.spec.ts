@@ -3,7 +3,7 @@ import GLib from 'gi://GLib';
 
 import { CLI, removeTree } from '../support/helpers.ts';
 import {
-    CLIENT, CLIENT_MAC, NOTHING_LEFT, ROUTER_LEASES, ROUTER_LOG, RTR_IP, RunningShare, SRV, SRV_IP, cliInServer, clientDhcp,
+    CLIENT, CLIENT_MAC, LAB_STATE_DIR, NOTHING_LEFT, ROUTER_LEASES, ROUTER_LOG, RTR_IP, RunningShare, SRV, SRV_IP, cliInServer, clientDhcp,
     leftovers, makeMedium, ns, nsTry, processesMatching, pxeProbe, RUNTIME, setupNet, sh, sha256, sleep, solicitRouter, startRouterDhcp, startShare, status, teardownNet, waitStatus,
     type Status, type StatusClient,
 } from '../support/lab.ts';
@@ -43,7 +43,7 @@ describe('sharing in the lab', () => {
     // A failed expectation must not leave a share running into the next spec.
     afterEach(() => {
         if (GLib.file_test('/run/share-this-cd/journal.json', GLib.FileTest.EXISTS) && !currentShareKeeps)
-            cliInServer(['stop']);
+            cliInServer(['stop', '--force']);
     });
     let currentShareKeeps = false;
 
@@ -460,6 +460,94 @@ describe('sharing in the lab', () => {
             expect(fromRouter.some(p => /Your-IP 10\.77\.0\.\d+/.test(p))).toBeTrue();
             expect(sh(['cat', ROUTER_LOG]).stdout).toContain('DHCPACK(eth0)');
             await stopAndCheck(share);
+        });
+    });
+
+    describe('when only allowed computers may start (a library\'s room)', () => {
+        // A card of a real maker (Intel), so that its name comes from the IEEE list.
+        const MAC = '00:1b:21:0a:00:02';
+        let share: RunningShare;
+
+        beforeAll(async () => {
+            setupNet();
+            ns(CLIENT, ['ip', 'link', 'set', 'eth0', 'address', MAC]);
+            sh(['rm', '-rf', LAB_STATE_DIR]);
+            expect(cliInServer(['computers', 'access', 'allowed']).status).toBe(0);
+            share = await startShare(['--medium', medium]);
+            currentShareKeeps = true;
+        }, TIMEOUT);
+        afterAll(async () => {
+            currentShareKeeps = false;
+            if (share?.running) {
+                cliInServer(['stop', '--force']);
+                await share.ended();
+            }
+            sh(['rm', '-rf', LAB_STATE_DIR]);
+            teardownNet();
+        }, TIMEOUT);
+
+        /** PXE answers from us to the client within a few tries (the share takes the new list in a moment). */
+        async function answers(want: boolean): Promise<Record<string, unknown>[]> {
+            let got: Record<string, unknown>[] = [];
+            for (let i = 0; i < 8; i++) {
+                got = pxeProbe(0, { waitMs: 1500 }).filter(o => o.server === SRV_IP);
+                if ((got.length > 0) === want)
+                    return got;
+                await sleep(300);
+            }
+            return got;
+        }
+
+        it('gives an unknown computer no answer at all and lists it as waiting, with its card\'s maker', async () => {
+            expect(await answers(false)).toEqual([]);
+            const s = await waitStatus(x => x.clients.some(c => c.mac === MAC && c.stage === 'waiting'), 'the computer waiting');
+            expect(s.clientCount).toBe(0);
+            expect(s.clients.find(c => c.mac === MAC)).toEqual(jasmine.objectContaining({ arch: 'bios', access: '', name: '', vendor: jasmine.stringMatching(/^Intel/) }));
+            expect(cliInServer(['computers', 'list']).stdout).toMatch(new RegExp(`^${MAC}\t-\t-\tIntel[^\t]*\tBIOS\twaiting\t`, 'm'));
+        });
+
+        it('once allowed and named, answers it (PXE, an address, its boot files) and shows its name in status, clients and the log', async () => {
+            expect(cliInServer(['computers', 'allow', MAC, '--name', 'Desk 4']).status).toBe(0);
+            const offer = await answers(true);
+            expect(bootFile(offer[0])).toBe('lpxelinux.0');
+            const lease = clientDhcp();
+            expect(lease.server).toBe(SRV_IP);
+            const tftp = ns(CLIENT, ['sh', '-c', `cd /tmp && tftp ${SRV_IP} -c get lpxelinux.0 /dev/null`]);
+            expect(tftp.status).withContext(tftp.stderr).toBe(0);
+            const s = await waitStatus(x => x.clients.some(c => c.mac === MAC && c.stage === 'loading'), 'the computer loading');
+            expect(s.clients.find(c => c.mac === MAC)).toEqual(jasmine.objectContaining({ name: 'Desk 4', access: 'allowed' }));
+            expect(cliInServer(['clients']).stdout).toMatch(/^Desk 4 \(00:1b:21:0a:00:02, Intel[^,]*, BIOS\) 10\.77\.0\.\d+\tloading\t/m);
+            await share.waitFor(/Desk 4 \(00:1b:21:0a:00:02, Intel[^,]*, BIOS\) 10\.77\.0\.\d+: loading/, 5000);
+        });
+
+        it('forgotten, it gets no answer again; any computer: it does', async () => {
+            expect(cliInServer(['computers', 'forget', MAC]).status).toBe(0);
+            expect(await answers(false)).toEqual([]);
+            await waitStatus(x => x.clients.some(c => c.mac === MAC && c.stage === 'waiting' && c.name === ''), 'the computer waiting again');
+            expect(cliInServer(['computers', 'access', 'any']).status).toBe(0);
+            expect((await answers(true)).length).toBeGreaterThan(0);
+            expect(cliInServer(['computers', 'allow', MAC, '--name', 'Desk 4']).status).toBe(0);
+            expect(cliInServer(['computers', 'access', 'allowed']).status).toBe(0);
+            expect((await answers(true)).length).toBeGreaterThan(0);
+        });
+
+        it('asks before stopping a computer that runs from it: without a terminal, stop needs --force and names it', async () => {
+            // No question while nothing runs from the share (the computer only loaded its boot files).
+            expect(cliInServer(['status']).status).toBe(0);
+            const slow = sh(['sh', '-c', `(ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${RUNTIME}/nfs/casper/minimal.standard.live.squashfs | (sleep 8; cat > /dev/null)) > /dev/null 2>&1 & echo $!`]);
+            expect(slow.status).toBe(0);
+            await waitStatus(x => x.clients.some(c => c.mac === MAC && isRunning(c)), 'the computer running');
+            const refused = cliInServer(['stop']);
+            expect(refused.status).toBe(1);
+            const label = (JSON.parse(cliInServer(['status', '--json']).stdout) as { label: string }).label;
+            expect(refused.stderr).toContain(`1 computer is running ${label} from this computer. It will stop working. Stop sharing?`);
+            expect(refused.stderr).toMatch(/^ {2}Desk 4 \(00:1b:21:0a:00:02, Intel[^,]*, BIOS\) 10\.77\.0\.\d+$/m);
+            expect(refused.stderr).toContain('share-this-cd stop --force');
+            expect(share.running).toBeTrue();
+            const forced = cliInServer(['stop', '--force']);
+            expect(forced.status).withContext(forced.stderr).toBe(0);
+            expect(await share.ended()).toBe(0);
+            expect(leftovers()).toEqual(NOTHING_LEFT);
         });
     });
 

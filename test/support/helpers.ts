@@ -51,7 +51,7 @@ export interface CliResult {
 
 /** Runs the built command line (`gjs -m CLI ARGS`) and waits for it. */
 export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
-    const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE });
+    const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDIN_PIPE | Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE });
     launcher.setenv('LANGUAGE', 'C', true);
     launcher.setenv('LC_ALL', 'C.UTF-8', true);
     for (const [k, v] of Object.entries(env))

@@ -6,7 +6,8 @@ import { sleep } from '../../src/shared/timers.ts';
 import { LabNet, type LabNetOptions, type Result, sh } from '../../src/lab/net.ts';
 import { type MediumSizes, SMALL_MEDIUM, makeSampleMedium } from '../../src/lab/sampleMedium.ts';
 import { LabShare, READY } from '../../src/lab/share.ts';
-import { CLI, TOP } from './helpers.ts';
+import { AppletLab } from '../../src/lab/appletLab.ts';
+import { CLI, TOP, removeTree } from './helpers.ts';
 
 export { sh, type Result } from '../../src/lab/net.ts';
 
@@ -54,10 +55,13 @@ export function makeMedium(sizes: MediumSizes = SMALL_MEDIUM): string {
     return makeSampleMedium(TOP, sizes);
 }
 
+/** The settings folder of the lab's shares and commands (never this machine's own /var/lib/share-this-cd). */
+export const LAB_STATE_DIR = '/tmp/share-this-cd-lab-state';
+
 /** A running `share-this-cd start` inside labsrv (src/lab/share.ts), with its output collected. */
 export class RunningShare extends LabShare {
     constructor(args: string[], env: Record<string, string> = {}) {
-        super(CLI, SRV, args, { SHARE_THIS_CD_GONE_AFTER: '4', ...env });
+        super(CLI, SRV, args, { SHARE_THIS_CD_GONE_AFTER: '4', SHARE_THIS_CD_STATE_DIR: LAB_STATE_DIR, ...env });
     }
 }
 
@@ -68,7 +72,7 @@ export async function startShare(args: string[], env: Record<string, string> = {
     return share;
 }
 
-export interface StatusClient { mac: string | null; ip: string | null; arch: string; stage: string; fetched: string[]; detail: string; nfsBytes: number }
+export interface StatusClient { mac: string | null; ip: string | null; arch: string; stage: string; fetched: string[]; detail: string; nfsBytes: number; name: string; access: string; vendor: string }
 export interface Status { state: string; mode: string; clientCount: number; clients: StatusClient[] }
 
 /** `share-this-cd status --json`, run in the server namespace. */
@@ -89,9 +93,9 @@ export async function waitStatus(pred: (s: Status) => boolean, what: string, tim
     }
 }
 
-/** Runs the CLI in the server namespace (status, clients, stop…). */
+/** Runs the CLI in the server namespace (status, clients, stop…), with the lab's settings folder. */
 export function cliInServer(args: string[]): Result {
-    return sh(['ip', 'netns', 'exec', SRV, 'gjs', '-m', CLI, ...args]);
+    return sh(['ip', 'netns', 'exec', SRV, 'env', `SHARE_THIS_CD_STATE_DIR=${LAB_STATE_DIR}`, 'gjs', '-m', CLI, ...args], '');
 }
 
 export interface Leftovers {
@@ -172,4 +176,39 @@ export function processesMatching(re: RegExp): string[] {
 
 export function sha256(path: string): string {
     return sh(['sha256sum', path]).stdout.split(' ')[0];
+}
+
+/**
+ * The applet's lab (src/lab/appletLab.ts) in the lab network, sharing as on a live session over br0: made by
+ * `start` (a suite's beforeAll), ended by `stop` (its afterAll), which keeps the screenshots when KEEP_SHOTS is set.
+ */
+export class AppletSuite {
+    lab!: AppletLab;
+    medium = '';
+    readonly shots: string;
+
+    constructor(private readonly display: number, private readonly tray: 'trayer' | 'xfce4-panel' = 'trayer') {
+        this.shots = GLib.dir_make_tmp('share-this-cd-shots-XXXXXX');
+    }
+
+    async start(): Promise<AppletLab> {
+        setupNet();
+        this.medium = makeMedium();
+        this.lab = new AppletLab({ top: TOP, build: GLib.path_get_dirname(CLI), netns: SRV, medium: this.medium, display: this.display, tray: this.tray,
+            helperEnv: { SHARE_THIS_CD_GONE_AFTER: '4' } });
+        await this.lab.start();
+        this.lab.writePrefs({ interface: 'br0' });
+        await this.lab.startApplet();
+        return this.lab;
+    }
+
+    async stop(): Promise<void> {
+        await this.lab.stop();
+        teardownNet();
+        removeTree(this.medium);
+        if (GLib.getenv('KEEP_SHOTS') === null)
+            removeTree(this.shots);
+        else
+            print(`screenshots kept in ${this.shots}`);
+    }
 }

@@ -193,7 +193,7 @@ describe('the installed package (systemd as PID 1 in a container)', () => {
             await v.kill();
         // A spec that failed halfway leaves no share to the next one.
         if (machine?.booted && unitProperty('ActiveState') === 'active')
-            machine.exec(['share-this-cd', 'stop']);
+            machine.exec(['share-this-cd', 'stop', '--force']);
     });
 
     afterAll(async () => {
@@ -237,7 +237,7 @@ describe('the installed package (systemd as PID 1 in a container)', () => {
         // session's is): nfs-ganesha serves a packed copy of it, which holds nothing else of that disk.
         expect(m.medium).toMatch(/^192\.168\.\d+\.1:\/run\/share-this-cd\/nfs$/);
 
-        const stop = await asLive('share-this-cd stop');
+        const stop = await asLive('share-this-cd stop --force');
         expect(stop).toEqual({ status: 0, output: 'Sharing stopped.' });
         expect(await start.ended()).toBe(0);
         expect(start.output).toContain('Sharing was stopped.');

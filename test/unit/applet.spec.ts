@@ -1,18 +1,22 @@
 // The applet's pure parts (what it shows for each helper state, the Computers rows, notifications, its
 // settings) and its shipped files: launcher, autostart, AppStream metainfo, icons and translations.
+import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import { readTextFile } from '../../src/shared/fsutil.ts';
-import { type ClientView, type HelperView, UNKNOWN_VIEW, bootingNotification, clientRows, isLiveCmdline, mergeProperties, newNotices, newlyBooting, present, sinceText } from '../../src/applet/model.ts';
+import { type ClientView, type HelperView, UNKNOWN_VIEW, bootingNotification, clientRows, failureText, isLiveCmdline, mergeProperties, newNotices, newlyBooting, newlyWaiting,
+    present, runningComputers, sinceText, waitingNotification } from '../../src/applet/model.ts';
+import { errorSummary, helperErrorText } from '../../src/shared/helperCalls.ts';
 import { DEFAULT_PREFS, PrefsStore, parsePrefs, wantedDefaultEntry } from '../../src/applet/prefs.ts';
 import { sh } from '../../src/lab/net.ts';
 import { CLI, TOP, makeTree, removeTree } from '../support/helpers.ts';
 
 const SHARING: HelperView = {
-    available: true, state: 'sharing', lastError: '', progress: '', iface: 'enp3s0', address: '192.168.1.20', mode: 'proxy', medium: '/cdrom',
-    mediumLabel: 'Ubuntu 24.04 LTS', entries: [], defaultEntry: '', clientCount: 0, clients: [], notices: [],
+    available: true, state: 'sharing', lastError: '', lastErrorCode: '', progress: '', iface: 'enp3s0', address: '192.168.1.20', mode: 'proxy', medium: '/cdrom',
+    mediumLabel: 'Ubuntu 24.04 LTS', entries: [], defaultEntry: '', clientCount: 0, clients: [], notices: [], access: 'any', computers: [],
 };
-const client = (mac: string, stage: string, firstSeen = 1000): ClientView => ({ mac, ip: `10.0.0.${mac.slice(-1)}`, arch: 'uefi', stage, detail: '', firstSeen, lastSeen: firstSeen });
+const client = (mac: string, stage: string, firstSeen = 1000): ClientView => ({ mac, ip: `10.0.0.${mac.slice(-1)}`, arch: 'uefi', stage, detail: '', firstSeen, lastSeen: firstSeen,
+    name: '', access: '', vendor: '' });
 
 describe('the applet\'s presentation', () => {
     it('is off, with a switch to turn on, when nothing is shared', () => {
@@ -59,9 +63,62 @@ describe('the helper\'s properties in the applet', () => {
         const v = mergeProperties(UNKNOWN_VIEW, { State: 'sharing', Interface: 'br0', Address: '10.77.0.1', ClientCount: 2, Mode: 7,
             Clients: [{ mac: 'aa', ip: '10.77.0.5', arch: 'bios', stage: 'loading', detail: 'd', first_seen: 5, last_seen: 6 }] });
         expect(v).toEqual({ ...UNKNOWN_VIEW, available: true, state: 'sharing', iface: 'br0', address: '10.77.0.1', clientCount: 2,
-            clients: [{ mac: 'aa', ip: '10.77.0.5', arch: 'bios', stage: 'loading', detail: 'd', firstSeen: 5, lastSeen: 6 }] });
+            clients: [{ mac: 'aa', ip: '10.77.0.5', arch: 'bios', stage: 'loading', detail: 'd', firstSeen: 5, lastSeen: 6, name: '', access: '', vendor: '' }] });
         expect(mergeProperties(v, { State: 'exploded' }).state).toBe('sharing');
         expect(mergeProperties(v, { ClientCount: 0 })).toEqual({ ...v, clientCount: 0 });
+    });
+});
+
+describe('choosing and naming computers in the applet', () => {
+    const named = (mac: string, stage: string, extra: Partial<ClientView>): ClientView => ({ ...client(mac, stage), ...extra });
+
+    it('reads Access, Computers and each computer\'s name, maker and standing from the helper', () => {
+        const v = mergeProperties(SHARING, { Access: 'allowed', Computers: [{ mac: 'aa:01', name: 'Desk 1', allowed: true }, { mac: '', name: 'x', allowed: true }],
+            Clients: [{ mac: 'aa:02', ip: '', arch: 'bios', stage: 'waiting', name: '', access: '', vendor: 'Intel Corporate' }] });
+        expect(v.access).toBe('allowed');
+        expect(v.computers).toEqual([{ mac: 'aa:01', name: 'Desk 1', allowed: true }]);
+        expect(v.clients[0]).toEqual(jasmine.objectContaining({ stage: 'waiting', vendor: 'Intel Corporate', access: '' }));
+        expect(mergeProperties(v, { Access: 'everyone' }).access).toBe('allowed');
+    });
+
+    it('lists names (else address and maker), whether each may start, and the computers remembered but not seen', () => {
+        const rows = clientRows([named('aa:02', 'loading', { name: 'Desk 2', access: 'allowed' }), named('aa:03', 'waiting', { vendor: 'Intel Corporate' })], 2000,
+            [{ mac: 'aa:02', name: 'Desk 2', allowed: true }, { mac: 'aa:09', name: 'Kiosk', allowed: false }, { mac: 'aa:08', name: '', allowed: true }]);
+        expect(rows.map(r => [r.name, r.stage, r.allowed, r.mac])).toEqual([
+            ['Desk 2', 'loading the system', 'may start', 'aa:02'],
+            ['aa:03 (Intel Corporate)', 'waiting to be allowed', '', 'aa:03'],
+            ['Kiosk (aa:09)', 'not seen', 'ignored', 'aa:09'],
+            ['aa:08', 'not seen', 'may start', 'aa:08'],
+        ]);
+    });
+
+    it('asks once about a computer that waits, never about one ignored, and names computers in the booting notification', () => {
+        const waiting = named('aa:03', 'waiting', { vendor: 'Intel Corporate' });
+        expect(newlyWaiting([], [waiting, named('aa:04', 'waiting', { access: 'ignored' }), client('aa:05', 'loading')])).toEqual([waiting]);
+        expect(newlyWaiting([waiting], [waiting])).toEqual([]);
+        expect(waitingNotification(waiting)).toEqual({ summary: 'A computer asks to start from this CD',
+            body: 'aa:03 (Intel Corporate) (UEFI) is not among the computers allowed to start from this CD.' });
+        expect(bootingNotification([named('aa:02', 'loading', { name: 'Desk 2' })], 1).body).toBe('Desk 2. In all, 1 computer is using this share.');
+    });
+
+    it('knows which computers run from the share (the question before stopping)', () => {
+        const v = { ...SHARING, clients: [client('aa:01', 'up'), client('aa:02', 'running'), client('aa:03', 'loading'), client('aa:04', 'waiting'), client('aa:05', 'gone')] };
+        expect(runningComputers(v).map(c => c.mac)).toEqual(['aa:01', 'aa:02']);
+        expect(runningComputers({ ...v, state: 'stopping' })).toEqual([]);
+    });
+
+    it('says the helper\'s errors in the user\'s words, with the helper\'s sentence as details', () => {
+        expect(errorSummary('io.github.ShareThisCD1.Error.NoUsableInterface')).toBe('No usable network connection was found.');
+        expect(errorSummary('DhcpConflict')).toBe('Another DHCP server of the network is in the way.');
+        expect(errorSummary('org.freedesktop.DBus.Error.AccessDenied')).toContain('not allowed');
+        expect(errorSummary('com.example.Other')).toBeNull();
+        const failed = { ...SHARING, state: 'failed' as const, lastError: 'Keine Netzwerkschnittstelle.', lastErrorCode: 'NoUsableInterface' };
+        expect(present(failed).statusLine).toBe('No usable network connection was found.');
+        expect(failureText(failed)).toBe('No usable network connection was found.\nKeine Netzwerkschnittstelle.');
+        expect(failureText({ ...failed, lastErrorCode: '' })).toBe('Keine Netzwerkschnittstelle.');
+        // A D-Bus error as it arrives.
+        const e = Gio.DBusError.new_for_dbus_error('org.freedesktop.DBus.Error.AccessDenied', 'Nicht erlaubt.');
+        expect(helperErrorText(e)).toBe('You are not allowed to change sharing on this computer: nothing was changed.\nNicht erlaubt.');
     });
 });
 
@@ -71,7 +128,7 @@ describe('the Computers window\'s rows', () => {
         const rows = clientRows([client('aa:01', 'gone', now - 50), client('aa:02', 'up', now - 40), client('aa:03', 'loading', now - 30),
             client('aa:04', 'discovered', now - 60), client('aa:05', 'running', now - 20)], now);
         expect(rows.map(r => r.name)).toEqual(['aa:04', 'aa:03', 'aa:05', 'aa:02', 'aa:01']);
-        expect(rows[1]).toEqual({ name: 'aa:03', ip: '10.0.0.3', firmware: 'UEFI', stage: 'loading the system', since: '14:59' });
+        expect(rows[1]).toEqual({ name: 'aa:03', ip: '10.0.0.3', firmware: 'UEFI', stage: 'loading the system', allowed: '', since: '14:59', mac: 'aa:03' });
         expect(rows.map(r => r.stage)).toEqual(['asked for an address', 'loading the system', 'starting the live system', 'live system running', 'gone']);
     });
 

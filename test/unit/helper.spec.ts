@@ -10,7 +10,7 @@ import { ShareService, clientDict, errorReply } from '../../src/backend/dbus/ser
 import { clientsVariant } from '../../src/backend/dbus/properties.ts';
 import type { Client } from '../../src/backend/clients.ts';
 import { readTextFile } from '../../src/shared/fsutil.ts';
-import { DEFAULT_SETTINGS, SettingsStore, parseSettings, renderSettings } from '../../src/backend/settings.ts';
+import { DEFAULT_SETTINGS, type Settings, SettingsStore, parseSettings, renderSettings } from '../../src/backend/settings.ts';
 import { ERROR_CODES, ERROR_QUARK, INTERFACE_XML, START_OPTIONS, interfaceInfo, registerErrorDomain, remoteError } from '../../src/shared/dbus.ts';
 import { helperErrorText, isHelperMissing } from '../../src/shared/helperCalls.ts';
 import { ShareError } from '../../src/shared/errors.ts';
@@ -106,7 +106,8 @@ describe('helper settings', () => {
     });
 
     it('read back what they wrote', () => {
-        const s = { version: 1 as const, sharing: true, remember: true, last, owner: 1000 };
+        const s: Settings = { version: 1 as const, sharing: true, remember: true, last, owner: 1000, access: 'allowed',
+            computers: [{ mac: '00:1b:21:aa:bb:cc', name: 'Desk 4 — Ünïcode', allowed: true }, { mac: '52:54:00:12:34:56', name: '', allowed: false }] };
         expect(parseSettings(renderSettings(s))).toEqual(s);
         // The owner is a uid or unknown.
         for (const owner of [-1, 1.5, '1000', 2 ** 32, null])
@@ -118,9 +119,14 @@ describe('helper settings', () => {
         try {
             const store = new SettingsStore(`${dir}/var/lib/share-this-cd`);
             expect(store.load()).toEqual(DEFAULT_SETTINGS);
-            store.save({ version: 1, sharing: true, remember: false, last, owner: 1000 });
-            store.save({ version: 1, sharing: false, remember: false, last, owner: 1000 });
-            expect(store.load()).toEqual({ version: 1, sharing: false, remember: false, last, owner: 1000 });
+            store.save({ ...DEFAULT_SETTINGS, sharing: true, remember: false, last, owner: 1000 });
+            store.save({ ...DEFAULT_SETTINGS, sharing: false, remember: false, last, owner: 1000 });
+            expect(store.load()).toEqual({ ...DEFAULT_SETTINGS, sharing: false, remember: false, last, owner: 1000 });
+            // A change keeps what it does not name.
+            store.update(() => ({ access: 'allowed', computers: [{ mac: '00:1b:21:aa:bb:cc', name: 'Desk 4', allowed: true }] }));
+            store.update(() => ({ sharing: true }));
+            expect(store.load()).toEqual({ ...DEFAULT_SETTINGS, sharing: true, remember: false, last, owner: 1000, access: 'allowed',
+                computers: [{ mac: '00:1b:21:aa:bb:cc', name: 'Desk 4', allowed: true }] });
             expect(sh(['ls', '-A', `${dir}/var/lib/share-this-cd`]).stdout.trim()).toBe('settings.json');
             expect(sh(['stat', '-c', '%a', store.path]).stdout.trim()).toBe('644');
         } finally {
@@ -141,9 +147,10 @@ describe('helper replies', () => {
 
     it('carry a client as a{sv} with whole seconds', () => {
         const v = new GLib.Variant('a{sv}', clientDict({ id: 'ip:10.0.0.5', mac: null, ip: '10.0.0.5', arch: 'uefi', stage: 'loading',
-            firstSeen: 1700000000.75, lastSeen: 1700000003.2, fetched: ['kernel'], detail: 'sent casper/vmlinuz over HTTP', nfsBytes: 123456789.5 }));
+            firstSeen: 1700000000.75, lastSeen: 1700000003.2, fetched: ['kernel'], detail: 'sent casper/vmlinuz over HTTP', nfsBytes: 123456789.5,
+            name: 'Desk 4', access: 'allowed', vendor: 'Intel Corporate' }));
         expect(v.recursiveUnpack()).toEqual({ mac: '', ip: '10.0.0.5', arch: 'uefi', stage: 'loading', detail: 'sent casper/vmlinuz over HTTP',
-            first_seen: 1700000000, last_seen: 1700000003, nfs_bytes: 123456789 });
+            first_seen: 1700000000, last_seen: 1700000003, nfs_bytes: 123456789, name: 'Desk 4', access: 'allowed', vendor: 'Intel Corporate' });
     });
 });
 
@@ -163,9 +170,10 @@ describe('shipped data files', () => {
         expect(INTERFACE_XML).toBe(data('io.github.ShareThisCD1.xml'));
         const info = interfaceInfo();
         expect(info.methods.map(m => `${m.name}(${m.in_args.map(a => a.signature).join('')})${m.out_args.map(a => a.signature).join('')}`))
-            .toEqual(['Start(a{sv})', 'Stop()', 'Probe(s)a{sv}']);
+            .toEqual(['Start(a{sv})', 'Stop()', 'Probe(s)a{sv}', 'SetAccess(s)', 'SetComputer(sa{sv})', 'ForgetComputer(s)']);
         expect(info.properties.map(p => `${p.name}:${p.signature}:${p.flags}`)).toEqual([
-            'State:s:1', 'LastError:s:1', 'Progress:s:1', 'Interface:s:1', 'Address:s:1', 'Mode:s:1', 'Medium:s:1', 'MediumLabel:s:1', 'Entries:as:1', 'DefaultEntry:s:1', 'ClientCount:u:1', 'Clients:aa{sv}:1', 'Notices:as:1',
+            'State:s:1', 'LastError:s:1', 'LastErrorCode:s:1', 'Progress:s:1', 'Interface:s:1', 'Address:s:1', 'Mode:s:1', 'Medium:s:1', 'MediumLabel:s:1', 'Entries:as:1', 'DefaultEntry:s:1', 'ClientCount:u:1', 'Clients:aa{sv}:1', 'Notices:as:1',
+            'Access:s:1', 'Computers:aa{sv}:1',
         ]);
         // Every property has a getter on the exported object.
         for (const p of info.properties)
@@ -330,11 +338,13 @@ describe('the Clients property built from its text form', () => {
 
     it('carries every string as it is (quotes, backslashes, newlines, any Unicode), as the packed value would', () => {
         const clients: Client[] = hostile.map((detail, i) => ({ id: `c${i}`, mac: i % 2 === 0 ? `52:54:00:00:00:0${i}` : null, ip: i % 3 === 0 ? null : '10.77.0.9',
-            arch: 'uefi', stage: 'loading', firstSeen: 1796073964.7, lastSeen: 1796073999, fetched: ['kernel'], detail, nfsBytes: i * 1e9 }));
+            arch: 'uefi', stage: 'loading', firstSeen: 1796073964.7, lastSeen: 1796073999, fetched: ['kernel'], detail, nfsBytes: i * 1e9,
+            name: hostile[hostile.length - 1 - i], access: i % 2 === 0 ? 'allowed' : '', vendor: detail }));
         const parsed = clientsVariant(clients).recursiveUnpack() as Record<string, unknown>[];
         const packed = new GLib.Variant('aa{sv}', clients.map(clientDict)).recursiveUnpack() as Record<string, unknown>[];
         // (packing cuts a string at NUL, as C does; the text form keeps the rest, the NUL replaced)
-        const expected = packed.map((c, i) => ({ ...c, detail: hostile[i].replace('\u0000', '\ufffd').replace('\ud800', '\ufffd') }));
+        const clean = (t: string): string => t.replace('\u0000', '\ufffd').replace('\ud800', '\ufffd');
+        const expected = packed.map((c, i) => ({ ...c, detail: clean(hostile[i]), vendor: clean(hostile[i]), name: clean(hostile[hostile.length - 1 - i]) }));
         expect(parsed).toEqual(expected);
         expect(clientsVariant([]).recursiveUnpack()).toEqual([]);
     });

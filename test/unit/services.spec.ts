@@ -1,3 +1,5 @@
+import GLib from 'gi://GLib';
+
 import { planBoot } from '../../src/backend/bootPlan.ts';
 import { ClientTracker, DnsmasqLogReader, type TrackerChange, UP_QUIET_S, fileClassifier } from '../../src/backend/clients.ts';
 import { inspectMedium } from '../../src/backend/medium/inspect.ts';
@@ -9,6 +11,7 @@ import { parseHttpAccess, renderNginx } from '../../src/backend/services/http.ts
 import { radvdDaemon, renderRadvd } from '../../src/backend/services/radvd.ts';
 import { anchorArgv, confineArgv, inJailArgv, isConfined, jailScript } from '../../src/backend/services/jail.ts';
 import { hasEstablished, kernelExportArgv, kernelUnexportArgv, mountdPorts, parseNfsBytes, renderGanesha } from '../../src/backend/services/nfs.ts';
+import { Daemon, run } from '../../src/backend/services/supervisor.ts';
 import { FIXTURES } from '../support/helpers.ts';
 
 const base = {
@@ -363,6 +366,30 @@ describe('client tracker', () => {
         t.apply({ type: 'dhcp', mac: MAC, ip: '10.0.0.5', arch: null, what: 'x' }, 1);
         t.apply({ type: 'file', ip: '10.0.0.5', path: 'medium/casper/vmlinuz', via: 'tftp', ok: false }, 2);
         expect(t.list()[0]).toEqual(jasmine.objectContaining({ stage: 'discovered', fetched: [], detail: 'failed to send medium/casper/vmlinuz over TFTP' }));
+    });
+});
+
+describe('the programs the engine starts', () => {
+    it('run in the C locale whatever the user\'s language (their output is read: a French dnsmasq says "TFTP root est")', async () => {
+        const saved = ['LANGUAGE', 'LC_ALL', 'LC_MESSAGES'].map(k => [k, GLib.getenv(k)] as const);
+        GLib.setenv('LANGUAGE', 'fr', true);
+        GLib.setenv('LC_ALL', 'fr_FR.UTF-8', true);
+        GLib.setenv('LC_MESSAGES', 'fr_FR.UTF-8', true);
+        try {
+            expect(run(['sh', '-c', 'echo "$LC_ALL|${LANGUAGE-unset}|${LC_MESSAGES-unset}"']).stdout.trim()).toBe('C.UTF-8|unset|unset');
+            const lines: string[] = [];
+            const d = new Daemon({ name: 'env', argv: ['sh', '-c', 'echo "$LC_ALL|${LANGUAGE-unset}"; sleep 5'], onLine: l => lines.push(l) });
+            await d.ready({ line: /\|/, timeoutMs: 5000 });
+            await d.stop();
+            expect(lines[0]).toBe('C.UTF-8|unset');
+        } finally {
+            for (const [k, v] of saved) {
+                if (v === null)
+                    GLib.unsetenv(k);
+                else
+                    GLib.setenv(k, v, true);
+            }
+        }
     });
 });
 

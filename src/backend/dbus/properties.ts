@@ -8,6 +8,7 @@ import { ERROR_PREFIX } from '../../shared/dbus.ts';
 import { isShareError } from '../../shared/errors.ts';
 import { _, format } from '../../shared/i18n.ts';
 import type { Client } from '../clients.ts';
+import type { KnownComputer } from '../../shared/computers.ts';
 import type { NetInterface } from '../network/interfaces.ts';
 import type { ProbeResult } from '../network/mode.ts';
 import { InvalidArgs } from './options.ts';
@@ -18,6 +19,8 @@ export type HelperState = 'stopped' | 'starting' | 'sharing' | 'stopping' | 'fai
 export interface Props {
     State: HelperState;
     LastError: string;
+    /** The last error's code (shared/errors.ts: its clients say it in their user's language), '' when none. */
+    LastErrorCode: string;
     /** While starting: the step under way; '' otherwise. */
     Progress: string;
     Interface: string;
@@ -30,13 +33,29 @@ export interface Props {
     ClientCount: number;
     Clients: Client[];
     Notices: string[];
+    /** any | allowed: which computers may start from the share (a setting: the same whether sharing or not). */
+    Access: string;
+    /** The computers the user allowed, ignored or named (a setting). */
+    Computers: KnownComputer[];
 }
 
-export const STOPPED_PROPS: Omit<Props, 'State' | 'LastError'> = { Progress: '', Interface: '', Address: '', Mode: '', Medium: '', MediumLabel: '', Entries: [], DefaultEntry: '', ClientCount: 0, Clients: [], Notices: [] };
+export const STOPPED_PROPS: Omit<Props, 'State' | 'LastError' | 'LastErrorCode' | 'Access' | 'Computers'> = { Progress: '', Interface: '', Address: '', Mode: '', Medium: '', MediumLabel: '', Entries: [], DefaultEntry: '', ClientCount: 0, Clients: [], Notices: [] };
 
 export const SIGNATURES: Record<keyof Props, string> = {
-    State: 's', LastError: 's', Progress: 's', Interface: 's', Address: 's', Mode: 's', Medium: 's', MediumLabel: 's', Entries: 'as', DefaultEntry: 's', ClientCount: 'u', Clients: 'aa{sv}', Notices: 'as',
+    State: 's', LastError: 's', LastErrorCode: 's', Progress: 's', Interface: 's', Address: 's', Mode: 's', Medium: 's', MediumLabel: 's', Entries: 'as', DefaultEntry: 's', ClientCount: 'u', Clients: 'aa{sv}', Notices: 'as',
+    Access: 's', Computers: 'aa{sv}',
 };
+
+/** A computer as the Computers property carries it. */
+export function computerDict(c: KnownComputer): Record<string, GLib.Variant> {
+    return { mac: new GLib.Variant('s', c.mac), name: new GLib.Variant('s', c.name), allowed: new GLib.Variant('b', c.allowed) };
+}
+
+/** The Computers property's value. */
+export function computersVariant(list: KnownComputer[]): GLib.Variant {
+    const text = list.map(c => `{'mac': <${variantTextString(c.mac)}>, 'name': <${variantTextString(c.name)}>, 'allowed': <${c.allowed ? 'true' : 'false'}>}`).join(', ');
+    return GLib.Variant.parse(new GLib.VariantType('aa{sv}'), `[${text}]`, null, null);
+}
 
 /** A client as the Clients property carries it. */
 export function clientDict(c: Client): Record<string, GLib.Variant> {
@@ -49,6 +68,10 @@ export function clientDict(c: Client): Record<string, GLib.Variant> {
         first_seen: new GLib.Variant('t', Math.floor(c.firstSeen)),
         last_seen: new GLib.Variant('t', Math.floor(c.lastSeen)),
         nfs_bytes: new GLib.Variant('t', Math.floor(c.nfsBytes)),
+        // (a status file of an older version has none of these)
+        name: new GLib.Variant('s', c.name ?? ''),
+        access: new GLib.Variant('s', c.access ?? ''),
+        vendor: new GLib.Variant('s', c.vendor ?? ''),
     };
 }
 
@@ -80,7 +103,8 @@ export function clientsVariant(clients: Client[]): GLib.Variant {
     const text = clients.map(c => `{'mac': <${variantTextString(c.mac ?? '')}>, 'ip': <${variantTextString(c.ip ?? '')}>, `
         + `'arch': <${variantTextString(c.arch)}>, 'stage': <${variantTextString(c.stage)}>, 'detail': <${variantTextString(c.detail)}>, `
         + `'first_seen': <uint64 ${Math.max(0, Math.floor(c.firstSeen))}>, 'last_seen': <uint64 ${Math.max(0, Math.floor(c.lastSeen))}>, `
-        + `'nfs_bytes': <uint64 ${Math.max(0, Math.floor(c.nfsBytes))}>}`).join(', ');
+        + `'nfs_bytes': <uint64 ${Math.max(0, Math.floor(c.nfsBytes))}>, 'name': <${variantTextString(c.name ?? '')}>, `
+        + `'access': <${variantTextString(c.access ?? '')}>, 'vendor': <${variantTextString(c.vendor ?? '')}>}`).join(', ');
     return GLib.Variant.parse(new GLib.VariantType('aa{sv}'), `[${text}]`, null, null);
 }
 
@@ -96,7 +120,8 @@ export function setProperties(props: Props, changes: Partial<Props>, exported: G
     if (exported === null || changed.length === 0)
         return;
     for (const key of changed) {
-        exported.emit_property_changed(key, key === 'Clients' ? clientsVariant(props.Clients) : new GLib.Variant(SIGNATURES[key], props[key]));
+        exported.emit_property_changed(key, key === 'Clients' ? clientsVariant(props.Clients) : key === 'Computers' ? computersVariant(props.Computers)
+            : new GLib.Variant(SIGNATURES[key], props[key]));
     }
     exported.flush();
 }

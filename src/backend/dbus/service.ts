@@ -8,12 +8,13 @@ import GLib from 'gi://GLib';
 import { _, format } from '../../shared/i18n.ts';
 import { callAsync, interfaceInfo } from '../../shared/dbus.ts';
 import { ShareError, isShareError } from '../../shared/errors.ts';
+import { isAccess, normalizeMac, parseName, withComputer, withoutComputer } from '../../shared/computers.ts';
 import { type ShareOptions, sameOptions } from '../../shared/options.ts';
 import { isActive } from '../../shared/stages.ts';
 import type { NetInterface } from '../network/interfaces.ts';
 import type { ProbeResult } from '../network/mode.ts';
 import { probeDhcp } from '../network/probe.ts';
-import type { SettingsStore } from '../settings.ts';
+import type { Settings, SettingsStore } from '../settings.ts';
 import type { EngineEnv } from '../runtime/env.ts';
 import { cleanupLeftovers, lockOwner, stopShare } from '../runtime/owner.ts';
 import { type PinKind, type PinProblem, type Pinned, PinDenied } from '../medium/pin.ts';
@@ -22,7 +23,7 @@ import { Share } from '../share.ts';
 import { ShareFollower } from './follow.ts';
 import { InvalidArgs, type StartRequest, type WireValue, parseStartOptions } from './options.ts';
 import { type Authority, DBusFailure } from './polkit.ts';
-import { type HelperState, type Props, STOPPED_PROPS, clientDict, errorReply, probeReply, setProperties } from './properties.ts';
+import { type HelperState, type Props, STOPPED_PROPS, clientDict, computerDict, errorReply, probeReply, setProperties } from './properties.ts';
 import { Coalescer, PUBLISH_INTERVAL_MS, noteForeignMemory, sleep } from '../../shared/timers.ts';
 
 export { type HelperState, clientDict, errorReply };
@@ -41,7 +42,8 @@ export interface ServiceDeps {
 }
 
 export class ShareService {
-    private readonly props: Props = { State: 'stopped', LastError: '', ...STOPPED_PROPS };
+    private readonly props: Props = { State: 'stopped', LastError: '', LastErrorCode: '', ...STOPPED_PROPS, Access: 'any', Computers: [] };
+    private unfollowSettings: (() => void) | null = null;
     private exported: Gio.DBusExportedObject | null = null;
     private share: Share | null = null;
     private request: StartRequest | null = null;
@@ -57,11 +59,16 @@ export class ShareService {
     /** The last change of whether the helper starts at boot (they run one after the other). */
     private bootChange: Promise<void> = Promise.resolve();
 
-    constructor(private readonly deps: ServiceDeps) {}
+    constructor(private readonly deps: ServiceDeps) {
+        const { access, computers } = deps.settings.load();
+        this.props.Access = access;
+        this.props.Computers = computers;
+    }
 
     // Properties, read by Gio.DBusExportedObject (everyone may read them).
     get State(): string { return this.props.State; }
     get LastError(): string { return this.props.LastError; }
+    get LastErrorCode(): string { return this.props.LastErrorCode; }
     get Progress(): string { return this.props.Progress; }
     get Interface(): string { return this.props.Interface; }
     get Address(): string { return this.props.Address; }
@@ -73,6 +80,8 @@ export class ShareService {
     get ClientCount(): number { return this.props.ClientCount; }
     get Clients(): Record<string, GLib.Variant>[] { return this.props.Clients.map(clientDict); }
     get Notices(): string[] { return this.props.Notices; }
+    get Access(): string { return this.props.Access; }
+    get Computers(): Record<string, GLib.Variant>[] { return this.props.Computers.map(computerDict); }
 
     /** Nothing shared and nothing in progress: the helper may exit. */
     get idle(): boolean {
@@ -83,11 +92,24 @@ export class ShareService {
         // wrapJSObject calls <Method>Async(params, invocation) and reads properties from this object.
         this.exported = Gio.DBusExportedObject.wrapJSObject(interfaceInfo() as unknown as string, this);
         this.exported.export(connection, path);
+        // `share-this-cd computers` as root writes the settings too: the properties follow the file.
+        try {
+            this.unfollowSettings = this.deps.settings.follow(() => this.computersChanged());
+        } catch (e) {
+            console.warn(`the settings cannot be followed: ${(e as Error).message}`);
+        }
     }
 
     unexport(): void {
+        this.unfollowSettings?.();
+        this.unfollowSettings = null;
         this.exported?.unexport();
         this.exported = null;
+    }
+
+    private computersChanged(): void {
+        const { access, computers } = this.deps.settings.load();
+        this.set({ Access: access, Computers: computers });
     }
 
     /**
@@ -106,7 +128,7 @@ export class ShareService {
         if (cleaned.length > 0) {
             const message = format(_("Sharing had stopped unexpectedly; what it left running was cleaned up ({what}). Start sharing again."), { what: cleaned.join(', ') });
             console.warn(message);
-            this.set({ State: 'failed', LastError: message, ...STOPPED_PROPS });
+            this.set({ State: 'failed', LastError: message, LastErrorCode: 'DaemonFailed', ...STOPPED_PROPS });
             return;
         }
     }
@@ -130,7 +152,7 @@ export class ShareService {
         } catch (e) {
             const message = e instanceof Error ? e.message : String(e);
             console.warn(`not sharing again: ${message}`);
-            this.set({ State: 'failed', LastError: message });
+            this.set({ State: 'failed', LastError: message, LastErrorCode: isShareError(e) ? e.code : 'DaemonFailed' });
             this.saveSettings({ ...settings, sharing: false });
             return;
         }
@@ -225,6 +247,86 @@ export class ShareService {
             }
             return probeReply(iface, probe);
         });
+    }
+
+    SetAccessAsync(_params: unknown, invocation: Gio.DBusMethodInvocation): void {
+        this.handle(invocation, async () => {
+            const [access] = invocation.get_parameters().deepUnpack() as [string];
+            if (!isAccess(access))
+                throw new InvalidArgs(format(_("“{value}” is not a choice of which computers may start: any or allowed."), { value: JSON.stringify(access).slice(1, -1) }));
+            if (this.props.Access === access)
+                return null;
+            await this.authorize(invocation);
+            await this.changeComputers(() => ({ access }));
+            return null;
+        });
+    }
+
+    SetComputerAsync(_params: unknown, invocation: Gio.DBusMethodInvocation): void {
+        this.handle(invocation, async () => {
+            const [macText, dict] = invocation.get_parameters().deepUnpack() as [string, Record<string, GLib.Variant>];
+            const mac = this.macArgument(macText);
+            const change: { name?: string; allowed?: boolean } = {};
+            for (const [key, v] of Object.entries(dict)) {
+                const type = v.get_type_string();
+                if (key === 'name' && type === 's')
+                    change.name = this.nameArgument(v.unpack() as string);
+                else if (key === 'allowed' && type === 'b')
+                    change.allowed = v.unpack() as boolean;
+                else
+                    throw new InvalidArgs(format(_("SetComputer takes name (s) and allowed (b), not “{key}” ({type})."), { key: JSON.stringify(key).slice(1, -1), type }));
+            }
+            const before = this.props.Computers.find(c => c.mac === mac);
+            if (before !== undefined && (change.name ?? before.name) === before.name && (change.allowed ?? before.allowed) === before.allowed)
+                return null;
+            await this.authorize(invocation);
+            await this.changeComputers(s => ({ computers: withComputer(s.computers, mac, change) }));
+            return null;
+        });
+    }
+
+    ForgetComputerAsync(_params: unknown, invocation: Gio.DBusMethodInvocation): void {
+        this.handle(invocation, async () => {
+            const [macText] = invocation.get_parameters().deepUnpack() as [string];
+            const mac = this.macArgument(macText);
+            if (!this.props.Computers.some(c => c.mac === mac))
+                return null;
+            await this.authorize(invocation);
+            await this.changeComputers(s => ({ computers: withoutComputer(s.computers, mac) }));
+            return null;
+        });
+    }
+
+    private macArgument(text: string): string {
+        const mac = normalizeMac(text);
+        if (mac === null)
+            throw new InvalidArgs(format(_("“{value}” is not a computer's network address (MAC): it looks like 00:1b:21:aa:bb:cc."), { value: JSON.stringify(text).slice(1, -1) }));
+        return mac;
+    }
+
+    private nameArgument(text: string): string {
+        try {
+            return parseName(text);
+        } catch (e) {
+            throw new InvalidArgs((e as Error).message);
+        }
+    }
+
+    /**
+     * Changes the computers in the settings file and the properties; a share of this helper takes the change
+     * before the call returns (its DHCP server answers the computers allowed now).
+     */
+    private async changeComputers(change: (s: Settings) => Partial<Settings>): Promise<void> {
+        let after: Settings;
+        try {
+            after = this.deps.settings.update(change);
+        } catch (e) {
+            if (isShareError(e))
+                throw e;
+            throw new ShareError('DaemonFailed', format(_("The settings could not be saved: {why}."), { why: (e as Error).message }));
+        }
+        this.set({ Access: after.access, Computers: after.computers });
+        await this.share?.computersChanged();
     }
 
     // --- the steps -----------------------------------------------------------------------------------------
@@ -326,12 +428,13 @@ export class ShareService {
                     this.set({ Progress: text });
                 },
                 onClient: () => this.publishClients(),
+                onComputers: () => this.publishClients(),
                 onFailure: error => this.onShareFailure(error),
                 onNotice: () => this.publishNotices(),
             }, pin);
         } catch (e) {
             const message = e instanceof Error ? e.message : String(e);
-            this.set({ State: 'failed', LastError: message, ...STOPPED_PROPS });
+            this.set({ State: 'failed', LastError: message, LastErrorCode: isShareError(e) ? e.code : 'DaemonFailed', ...STOPPED_PROPS });
             throw e;
         }
         this.request = request;
@@ -367,7 +470,7 @@ export class ShareService {
         console.warn(error.message);
         this.share = null;
         this.request = null;
-        this.set({ State: 'failed', LastError: error.message, ...STOPPED_PROPS });
+        this.set({ State: 'failed', LastError: error.message, LastErrorCode: error.code, ...STOPPED_PROPS });
     }
 
     /** A notice of the share (another DHCP server…): the Notices property, and Mode, which may have changed with it. */
@@ -393,9 +496,10 @@ export class ShareService {
         noteForeignMemory(clients.length * 256);
     }
 
-    private saveSettings(s: { sharing: boolean; remember: boolean; last: ShareOptions | null; owner: number | null }): void {
+    /** Changes what sharing was and is in the settings file (the computers stay as they are there: written by others too). */
+    private saveSettings(s: Pick<Settings, 'sharing' | 'remember' | 'last' | 'owner'>): void {
         try {
-            this.deps.settings.save({ version: 1, ...s });
+            this.deps.settings.update(() => ({ sharing: s.sharing, remember: s.remember, last: s.last, owner: s.owner }));
         } catch (e) {
             console.warn(`could not save the settings: ${(e as Error).message}`);
         }
@@ -436,6 +540,8 @@ export class ShareService {
 
     /** Changes properties and emits PropertiesChanged for those that changed. */
     private set(changes: Partial<Props>): void {
+        if (changes.LastError === '')
+            changes = { ...changes, LastErrorCode: '' };
         setProperties(this.props, changes, this.exported);
     }
 

@@ -3,9 +3,13 @@
 import GLib from 'gi://GLib';
 
 export const DEFAULT_RUNTIME_DIR = '/run/share-this-cd';
+/** Where the helper keeps its settings, which every share reads (which computers may start, their names). */
+export const DEFAULT_STATE_DIR = '/var/lib/share-this-cd';
 
 export interface EngineEnv {
     runtimeDir: string;
+    /** The settings' folder (backend/settings.ts). */
+    stateDir: string;
     /** How long the DHCP probe listens (ms). */
     probeWindowMs: number;
     /** Seconds of silence before a client counts as gone. */
@@ -21,7 +25,7 @@ export interface EngineEnv {
     ipxeScripts: boolean;
 }
 
-export const DEFAULT_ENV: EngineEnv = { runtimeDir: DEFAULT_RUNTIME_DIR, probeWindowMs: 3000, goneAfter: 120, pollMs: 2000, openFirewall: true, ipxeScripts: true };
+export const DEFAULT_ENV: EngineEnv = { runtimeDir: DEFAULT_RUNTIME_DIR, stateDir: DEFAULT_STATE_DIR, probeWindowMs: 3000, goneAfter: 120, pollMs: 2000, openFirewall: true, ipxeScripts: true };
 
 /** A positive number from the environment, or the fallback. */
 export function envNumber(name: string, fallback: number): number {
@@ -29,10 +33,12 @@ export function envNumber(name: string, fallback: number): number {
     return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
-/** SHARE_THIS_CD_RUNTIME_DIR, SHARE_THIS_CD_GONE_AFTER, SHARE_THIS_CD_OPEN_FIREWALL=0 and SHARE_THIS_CD_LAB_IPXE_AS_PXE=1 over the defaults. */
+/** SHARE_THIS_CD_RUNTIME_DIR, SHARE_THIS_CD_STATE_DIR, SHARE_THIS_CD_GONE_AFTER, SHARE_THIS_CD_OPEN_FIREWALL=0 and SHARE_THIS_CD_LAB_IPXE_AS_PXE=1 over the defaults. */
 export function engineEnvFromProcess(): EngineEnv {
     const dir = GLib.getenv('SHARE_THIS_CD_RUNTIME_DIR');
+    const state = GLib.getenv('SHARE_THIS_CD_STATE_DIR');
     return { ...DEFAULT_ENV, runtimeDir: dir !== null && dir.startsWith('/') ? dir : DEFAULT_ENV.runtimeDir,
+        stateDir: state !== null && state.startsWith('/') ? state : DEFAULT_ENV.stateDir,
         goneAfter: Math.round(envNumber('SHARE_THIS_CD_GONE_AFTER', DEFAULT_ENV.goneAfter)),
         openFirewall: GLib.getenv('SHARE_THIS_CD_OPEN_FIREWALL') !== '0',
         ipxeScripts: GLib.getenv('SHARE_THIS_CD_LAB_IPXE_AS_PXE') !== '1' };

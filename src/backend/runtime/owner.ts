@@ -32,6 +32,8 @@ export interface StatusJson {
     clients: Client[];
     /** What happened while sharing that the user must know (share.ts), the newest last. */
     notices: string[];
+    /** Which computers may start: any, or only those allowed (absent in an older version's file). */
+    access?: 'any' | 'allowed';
 }
 
 export function writeStatus(dir: string, status: StatusJson): void {

@@ -32,6 +32,11 @@ export interface DnsmasqSpec {
      * other DHCP servers (network/rivals.ts) never keeps it busy (in full DHCP it pings an address before each offer).
      */
     ownMac: string | null;
+    /**
+     * Only these computers (MACs) get an answer, boot answers and addresses alike (null: any computer). Others
+     * are logged as ignored: the tracker lists them as waiting.
+     */
+    allowed?: string[] | null;
 }
 
 /** The dnsmasq binary: dnsmasq-base on Debian/Ubuntu. */
@@ -71,6 +76,8 @@ export function renderDnsmasqDhcp(s: DnsmasqSpec): string {
         `dhcp-leasefile=${s.leaseFile}`,
         // (a tag and dhcp-ignore: `dhcp-host=MAC,ignore` still lets proxy-DHCP answer, broadcast on the LAN)
         ...(s.ownMac !== null && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s.ownMac) ? [`dhcp-mac=set:ourselves,${s.ownMac.toLowerCase()}`, 'dhcp-ignore=tag:ourselves'] : []),
+        // Only allowed computers (a tag per MAC; `dhcp-ignore` is what proxy-DHCP honours too).
+        ...(s.allowed ?? null) === null ? [] : [...(s.allowed ?? []).filter(m => /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(m)).map(m => `dhcp-host=${m},set:allowed`), 'dhcp-ignore=tag:!allowed'],
         // Each platform by its DHCP option 93 codes (src/backend/platforms.ts).
         ...s.platforms.flatMap(p => p.archCodes.map(code => `dhcp-match=set:${p.tag},option:client-arch,${code}`)),
     ];

@@ -15,12 +15,25 @@ export interface RunResult {
     stderr: string;
 }
 
+/**
+ * The environment of every program the engine starts: the C locale, whatever the user's or the system's
+ * language. Their output is read by the engine (dnsmasq's "TFTP root is …" and its DHCP lines, `ip`, `ss`,
+ * `rpcinfo`…): a French dnsmasq says "TFTP root est …" and would never be seen ready.
+ */
+export function engineLauncher(flags: Gio.SubprocessFlags): Gio.SubprocessLauncher {
+    const launcher = new Gio.SubprocessLauncher({ flags });
+    launcher.setenv('LC_ALL', 'C.UTF-8', true);
+    launcher.unsetenv('LANGUAGE');
+    launcher.unsetenv('LC_MESSAGES');
+    return launcher;
+}
+
 /** Runs a command to completion (blocking; for short commands such as `ip` and `mount`). */
 export function run(argv: string[], input: string | null = null): RunResult {
     const flags = Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE | (input !== null ? Gio.SubprocessFlags.STDIN_PIPE : 0);
     let proc: Gio.Subprocess;
     try {
-        proc = Gio.Subprocess.new(argv, flags);
+        proc = engineLauncher(flags).spawnv(argv);
     } catch (e) {
         return { status: 127, stdout: '', stderr: (e as GLib.Error).message ?? String(e) };
     }
@@ -33,7 +46,7 @@ export function runAsync(argv: string[]): Promise<RunResult> {
     return new Promise(resolve => {
         let proc: Gio.Subprocess;
         try {
-            proc = Gio.Subprocess.new(argv, Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE);
+            proc = engineLauncher(Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE).spawnv(argv);
         } catch (e) {
             resolve({ status: 127, stdout: '', stderr: (e as GLib.Error).message ?? String(e) });
             return;
@@ -301,7 +314,7 @@ export class Daemon {
     constructor(private readonly options: DaemonOptions) {
         this.name = options.name;
         this.argv = options.argv;
-        this.proc = Gio.Subprocess.new(options.argv, Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_MERGE);
+        this.proc = engineLauncher(Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_MERGE).spawnv(options.argv);
         this.pid = Number(this.proc.get_identifier());
         new LineReader(this.proc.get_stdout_pipe() as Gio.InputStream, line => {
             this.lines.push(line);
