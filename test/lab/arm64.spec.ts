@@ -67,10 +67,10 @@ describe('ARM64 computers (qemu-system-aarch64 + AAVMF)', () => {
         const started = await v.waitForLine(ARM64_KERNEL_STARTED, BOOT_TIMEOUT);
         expect(started).withContext(`console:\n${v.lastLines(25).join('\n')}\nengine:\n${share.output}`).not.toBeNull();
         // The engine saw an ARM64 computer fetch the medium's loaders, our menu and the kernel.
-        expect(share.output).toMatch(new RegExp(`${MAC} \\S+ UEFI ARM64: loading — sent bootaa64\\.efi over TFTP`));
+        expect(share.output).toMatch(new RegExp(`${MAC} \\(UEFI ARM64\\) \\S+: loading — sent bootaa64\\.efi over TFTP`));
         // (the engine prints a computer's first fetch of each kind: GRUB, a second boot loader, shows in its
         // menu fetch; only GRUB reads grub/grub.cfg)
-        expect(share.output).toMatch(/UEFI ARM64: loading — sent grub\/grub\.cfg over TFTP/);
+        expect(share.output).toMatch(/\(UEFI ARM64\) \S+: loading — sent grub\/grub\.cfg over TFTP/);
         expect(share.output).toMatch(/sent \/?medium\/live\/vmlinuz over (TFTP|HTTP)/);
         const s = status();
         expect(clientOf(s)).toEqual(jasmine.objectContaining({ arch: 'uefi-arm64' }));

@@ -546,6 +546,8 @@ describe('the privileged helper (D-Bus + polkit)', () => {
                 expect(r.name).withContext(message).toBe('org.freedesktop.DBus.Error.InvalidArgs');
                 expect(r.message).toContain(message);
             }
+            // Asked to change nothing: nothing changes.
+            expect((await setComputer(MAC, {})).ok).toBeTrue();
             expect(settingsFile()).toBe(before);
             expect(await prop('Computers')).toEqual([]);
         });

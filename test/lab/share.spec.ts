@@ -171,7 +171,7 @@ describe('sharing in the lab', () => {
             const running = await waitStatus(s => s.clients.some(x => x.mac === CLIENT_MAC && isRunning(x)), 'the client running');
             expect(running.clientCount).toBe(1);
             // The engine writes status.json and prints the event; its output reaches us a moment later.
-            await share.waitFor(/52:54:00:aa:00:02 10\.77\.0\.\d+ (BIOS|UEFI): running — mounted the live system over NFS \(computers booting: 1\)/, 5000);
+            await share.waitFor(/52:54:00:aa:00:02 \((BIOS|UEFI)\) 10\.77\.0\.\d+: running — mounted the live system over NFS \(computers booting: 1\)/, 5000);
             // Silent for SHARE_THIS_CD_GONE_AFTER (4 s in the lab) after the connection closes → gone.
             const gone = await waitStatus(s => s.clients.every(x => x.stage === 'gone'), 'the client gone', 25000);
             expect(gone.clientCount).toBe(0);

@@ -276,8 +276,9 @@ export class ShareService {
                 else
                     throw new InvalidArgs(format(_("SetComputer takes name (s) and allowed (b), not “{key}” ({type})."), { key: JSON.stringify(key).slice(1, -1), type }));
             }
+            // Nothing to change (nothing asked, or what it is already): no question, no write.
             const before = this.props.Computers.find(c => c.mac === mac);
-            if (before !== undefined && (change.name ?? before.name) === before.name && (change.allowed ?? before.allowed) === before.allowed)
+            if (Object.keys(change).length === 0 || before !== undefined && (change.name ?? before.name) === before.name && (change.allowed ?? before.allowed) === before.allowed)
                 return null;
             await this.authorize(invocation);
             await this.changeComputers(s => ({ computers: withComputer(s.computers, mac, change) }));
