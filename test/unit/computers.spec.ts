@@ -245,9 +245,9 @@ describe('share-this-cd computers (as root: the settings file)', () => {
             expect(r.stderr).not.toContain('00:1b:21:aa:bb:ce');
             expect(r.stderr).toContain('share-this-cd stop --force');
             expect(readText(`${dir}/run/status.json`)).toContain('Desk 4');
-            // On a terminal (script(1) gives it one) the question is asked: "n" keeps sharing, in any language's words.
-            const onTerminal = (answer: string, language = 'C'): CliResult => {
-                const proc = Gio.Subprocess.new(['env', ...Object.entries({ ...env, LANGUAGE: language, LC_ALL: 'C.UTF-8' }).map(([k, v]) => `${k}=${v}`),
+            // On a terminal (script(1) gives it one) the question is asked: "n", or nothing, keeps sharing.
+            const onTerminal = (answer: string): CliResult => {
+                const proc = Gio.Subprocess.new(['env', ...Object.entries({ ...env, LANGUAGE: 'C', LC_ALL: 'C.UTF-8' }).map(([k, v]) => `${k}=${v}`),
                     'script', '-qec', `gjs -m ${CLI} stop`, '/dev/null'], Gio.SubprocessFlags.STDIN_PIPE | Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_MERGE);
                 const [, out] = proc.communicate_utf8(`${answer}\n`, null);
                 return { status: proc.get_exit_status(), stdout: out ?? '', stderr: '' };
@@ -258,10 +258,6 @@ describe('share-this-cd computers (as root: the settings file)', () => {
             expect(kept.stdout).toContain('Stop sharing? [y/N]');
             expect(kept.stdout).toContain('Sharing goes on.');
             expect(onTerminal('').stdout).toContain('Sharing goes on.');
-            const german = onTerminal('nein', 'de');
-            expect(german.stdout).toContain('Freigabe beenden? [j/N]');
-            expect(german.stdout).toContain('Die Freigabe läuft weiter.');
-            expect(german.status).toBe(1);
             expect(readText(`${dir}/run/status.json`)).toContain('Desk 4');
             // --force: no question (what the stop itself does is the engine's specs' business).
             const forced = runCli(['stop', '--force'], env);
