@@ -1,6 +1,8 @@
 // The applet in a lab desktop (src/lab/desktop.ts) against the real helper on a private system bus with the
 // real polkitd (src/lab/bus.ts), the helper in a lab network namespace as on a live session. Used by the GUI
-// specs and by tools/screenshots.ts. The applet runs as "nobody" and logs each view it shows.
+// specs and by tools/screenshots.ts. The applet runs as "nobody" and logs each view it shows. Options make it an
+// installed system (no live medium, polkit's installed machine) and the desktop a logind session with a real
+// polkit authentication agent (src/lab/session.ts, startAgent): test/lab/agent.spec.ts.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
@@ -8,9 +10,11 @@ import { readTextFile } from '../shared/fsutil.ts';
 import { sleep } from '../shared/timers.ts';
 import { hasExited } from '../backend/services/supervisor.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../shared/dbus.ts';
-import { BusLab } from './bus.ts';
+import { BusLab, type PolkitMachine } from './bus.ts';
 import { Desktop } from './desktop.ts';
+import { LogindSession } from './session.ts';
 import { sh } from './net.ts';
+import { killPid } from './process.ts';
 import { ocr } from './ocr.ts';
 
 export const NOBODY = 65534;
@@ -21,17 +25,27 @@ export interface AppletLabOptions {
     build: string;
     /** The helper's network namespace. */
     netns: string;
-    /** The live medium the helper finds as "the running one". */
-    medium: string;
+    /** The live medium the helper finds as "the running one"; none: the helper runs as on an installed system. */
+    medium?: string;
     display: number;
     helperEnv?: Record<string, string>;
     /** The desktop's tray (Desktop's option): trayer by default. */
     tray?: 'trayer' | 'xfce4-panel';
+    /** What polkitd sees: a live session (default) or an installed system (BusLab.startPolkit). */
+    machine?: PolkitMachine;
+    /**
+     * The desktop as a logind session (src/lab/session.ts): its programs are processes of a session polkitd
+     * knows, so that a real authentication agent (startAgent) is asked for the password; root's password
+     * inside it is `rootPassword`.
+     */
+    session?: { rootPassword?: string };
 }
 
 export class AppletLab {
     readonly bus: BusLab;
     readonly desktop: Desktop;
+    /** The desktop's logind session (the `session` option), or null. */
+    readonly session: LogindSession | null = null;
     private applet: Gio.Subprocess | null = null;
     /** The applet's process id (null when it does not run). */
     get appletPid(): number | null {
@@ -45,12 +59,16 @@ export class AppletLab {
     constructor(private readonly options: AppletLabOptions) {
         this.bus = new BusLab({ top: options.top, helperJs: `${options.build}/share-this-cd-helper.js`, netns: options.netns, idleTimeout: 30,
             liveMedium: options.medium, env: { G_MESSAGES_DEBUG: 'share-this-cd-helper', ...options.helperEnv } });
-        this.desktop = new Desktop({ display: options.display, uid: NOBODY, tray: options.tray });
+        const session = options.session === undefined ? null : new LogindSession({ id: `lab${options.display}`, uid: NOBODY, user: 'nobody',
+            display: `:${options.display}`, systemBusSocket: this.bus.socket, rootPassword: options.session.rootPassword });
+        this.session = session;
+        this.desktop = new Desktop({ display: options.display, uid: NOBODY, tray: options.tray, wrap: session === null ? undefined : argv => session.wrap(argv) });
     }
 
     async start(): Promise<void> {
         this.bus.startBus();
-        await this.bus.startPolkit('live');
+        await this.session?.start();
+        await this.bus.startPolkit(this.options.machine ?? 'live', this.session);
         await this.desktop.start();
     }
 
@@ -58,6 +76,42 @@ export class AppletLab {
         await this.stopApplet();
         await this.desktop.stop();
         await this.bus.stop();
+        await this.session?.stop();
+    }
+
+    /**
+     * Starts a polkit authentication agent in the desktop's session (lxpolkit by default) and waits until it has
+     * registered with polkitd for the session. Needs the `session` option. One agent a session: stopAgent()
+     * before another starts. Ended with the desktop otherwise.
+     */
+    async startAgent(argv: string[] = ['lxpolkit']): Promise<Gio.Subprocess> {
+        const session = this.session;
+        if (session === null)
+            throw new Error('an authentication agent needs the desktop\'s logind session (the session option)');
+        const from = this.polkitLog().length;
+        const name = GLib.path_get_basename(argv[0]);
+        const agent = this.desktop.spawn(argv, `agent-${name}.log`);
+        await this.desktop.until(() => {
+            // (without a session lxpolkit shows a dialog titled "Error", polkit-gnome's agent exits)
+            if (this.desktop.windows('^Error$').length > 0 || hasExited(agent))
+                throw new Error(`the agent ${name} did not register (no session?): ${readTextFile(`${this.desktop.dir}/agent-${name}.log`) ?? ''}`);
+            return this.polkitLog().slice(from).includes(`Registered Authentication Agent for unix-session:${session.id} `);
+        }, `${name} registers with polkitd for unix-session:${session.id}`, 10000);
+        return agent;
+    }
+
+    /** Ends an agent of startAgent() and waits until polkitd has forgotten it. */
+    async stopAgent(agent: Gio.Subprocess): Promise<void> {
+        const from = this.polkitLog().length;
+        const pid = agent.get_identifier();
+        if (pid !== null)
+            await killPid(Number(pid), null, 2000);
+        await this.desktop.until(() => this.polkitLog().slice(from).includes(`Unregistered Authentication Agent for unix-session:${this.session?.id ?? ''} `),
+            'polkitd forgets the agent', 10000);
+    }
+
+    private polkitLog(): string {
+        return readTextFile(this.bus.polkitLog) ?? '';
     }
 
     /** The log of the applet's latest start. */

@@ -11,6 +11,7 @@ import GLib from 'gi://GLib';
 import { readTextFile, removeTree, writeAtomic } from '../shared/fsutil.ts';
 import { sleep } from '../shared/timers.ts';
 import { isRunning, killPid } from './process.ts';
+import type { LogindSession } from './session.ts';
 import { BUS_NAME } from '../shared/dbus.ts';
 import { type Result, sh } from './net.ts';
 
@@ -50,6 +51,8 @@ function render(template: string, values: Record<string, string>): string {
 export class BusLab {
     readonly dir: string;
     readonly address: string;
+    /** The bus's socket (the path in `address`). */
+    readonly socket: string;
     private busPid: number | null = null;
     private polkit: Gio.Subprocess | null = null;
     private conn: Gio.DBusConnection | null = null;
@@ -59,11 +62,16 @@ export class BusLab {
     constructor(private readonly options: BusLabOptions) {
         this.dir = GLib.dir_make_tmp('share-this-cd-bus.XXXXXX');
         sh(['chmod', '755', this.dir]);
-        this.address = `unix:path=${this.dir}/system_bus_socket`;
+        this.socket = `${this.dir}/system_bus_socket`;
+        this.address = `unix:path=${this.socket}`;
     }
 
     get stateDir(): string {
         return `${this.dir}/state`;
+    }
+
+    get polkitLog(): string {
+        return `${this.dir}/polkitd.log`;
     }
 
     get helperLog(): string {
@@ -101,14 +109,21 @@ export class BusLab {
         this.connection().call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'ReloadConfig', null, null, Gio.DBusCallFlags.NONE, 5000, null);
     }
 
-    /** polkitd with the project's action and rule, as a live session or an installed system. */
-    async startPolkit(machine: PolkitMachine): Promise<void> {
+    /**
+     * polkitd with the project's action and rule, as a live session or an installed system. With a logind
+     * session (src/lab/session.ts), polkitd runs in its mount namespace, where it knows the session of a caller
+     * and asks that session's authentication agent for a password: the shipped rule is used as it is (its
+     * subject.local and subject.active are real there), the bus lets polkitd call the agents (the system's
+     * polkit bus policy), and polkitd logs (no --no-debug) so that an agent's registration can be seen.
+     */
+    async startPolkit(machine: PolkitMachine, session: LogindSession | null = null): Promise<void> {
         const d = this.dir;
         const top = this.options.top;
         must(sh(['cp', `${top}/data/io.github.ShareThisCD1.policy.in`, `${d}/polkit/actions/io.github.ShareThisCD1.policy`]), 'copy the polkit action');
         must(sh(['install', '-m', '755', `${top}/data/share-this-cd-live-session`, `${d}/live-session`]), 'copy the live-session check');
         const rule = readTextFile(`${top}/data/50-io.github.ShareThisCD1.rules.in`) ?? '';
-        writeAtomic(`${d}/polkit/rules.d/50-io.github.ShareThisCD1.rules`, labRule(render(rule, { livecheck: `${d}/live-session` })));
+        const rendered = render(rule, { livecheck: `${d}/live-session` });
+        writeAtomic(`${d}/polkit/rules.d/50-io.github.ShareThisCD1.rules`, session === null ? labRule(rendered) : rendered);
         writeAtomic(`${d}/cmdline`, machine === 'live'
             ? 'BOOT_IMAGE=/casper/vmlinuz boot=casper file=/cdrom/preseed/ubuntu.seed quiet splash ---\n'
             : 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=UUID=2f0e6c1a-0000-4000-8000-000000000000 ro quiet\n');
@@ -122,12 +137,17 @@ export class BusLab {
             `mount --bind '${d}/polkit/empty' /etc/polkit-1/rules.d`,
             `mount --bind '${d}/cmdline' /proc/cmdline`,
             `mount --bind '${d}/group' /etc/group`,
-            'exec /usr/lib/polkit-1/polkitd --no-debug',
+            `exec /usr/lib/polkit-1/polkitd${session === null ? ' --no-debug' : ''}`,
         ].join(' && ');
+        if (session !== null) {
+            must(sh(['cp', '/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf', `${d}/system.d/`]), 'copy polkit\'s bus policy');
+            this.connection().call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'ReloadConfig', null, null, Gio.DBusCallFlags.NONE, 5000, null);
+        }
         const launcher = new Gio.SubprocessLauncher({ flags: Gio.SubprocessFlags.STDERR_MERGE });
         launcher.setenv('DBUS_SYSTEM_BUS_ADDRESS', this.address, true);
-        launcher.set_stdout_file_path(`${d}/polkitd.log`);
-        this.polkit = launcher.spawnv(['unshare', '-m', '--propagation', 'private', 'sh', '-c', script]);
+        launcher.set_stdout_file_path(this.polkitLog);
+        const argv = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', script];
+        this.polkit = launcher.spawnv(session === null ? argv : session.inNamespace(argv));
         await this.waitForName('org.freedesktop.PolicyKit1', true, 10000);
     }
 

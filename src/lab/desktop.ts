@@ -22,6 +22,11 @@ export interface DesktopOptions {
     height?: number;
     /** trayer (default) or xfce4-panel (a StatusNotifier host). */
     tray?: 'trayer' | 'xfce4-panel';
+    /**
+     * How the user's programs are started, given the command line that runs one as the user (setpriv …): e.g.
+     * as processes of a logind session (LogindSession.wrap, src/lab/session.ts). Unchanged by default.
+     */
+    wrap?: (argv: string[]) => string[];
 }
 
 /** xfce4-panel's configuration: one panel at the bottom left, only the systray plugin (its "Status Tray"). */
@@ -83,9 +88,18 @@ export class Desktop {
         };
     }
 
-    private asUser(argv: string[]): string[] {
+    private setpriv(argv: string[]): string[] {
         const u = String(this.options.uid);
         return ['setpriv', `--reuid=${u}`, `--regid=${u}`, '--clear-groups', ...argv];
+    }
+
+    /** The command line that runs `argv` as the user (wrapped: see the option). */
+    private asUser(argv: string[]): string[] {
+        return this.wrap(this.setpriv(argv));
+    }
+
+    private wrap(argv: string[]): string[] {
+        return this.options.wrap?.(argv) ?? argv;
     }
 
     /**
@@ -98,11 +112,14 @@ export class Desktop {
         launcher.set_stdout_file_path(`${this.dir}/${log}`);
         for (const [k, v] of Object.entries(this.env(env)))
             launcher.setenv(k, v, true);
-        let full = asUser ? this.asUser(argv) : argv;
+        let full = asUser ? this.setpriv(argv) : argv;
         if (binds.length > 0) {
             const mounts = binds.map(([from, to]) => `mount --bind '${from}' '${to}'`).join(' && ');
             full = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', `${mounts} && exec "$@"`, 'sh', ...full];
         }
+        // (wrapped last: a wrapper that enters another mount namespace keeps the binds made inside it)
+        if (asUser)
+            full = this.wrap(full);
         const proc = launcher.spawnv(full);
         this.procs.push(proc);
         return proc;

@@ -11,9 +11,11 @@ import { sh } from './net.ts';
  * - 'vga' (a virtual client's text screen): light text on black or coloured boxes; the picture is inverted, with
  *   a black border first so that the top line (pxelinux's menu title) is not at the picture's edge.
  * - 'line' (one line of light text on a coloured bar: the selected row of a list): inverted, read as one line.
+ * - 'window' (a window's own picture: dark text on a light window, no root window around it): as it is (the
+ *   black-to-white of 'desktop' would blank its black text).
  * All are enlarged: menus and VGA text use small fonts.
  */
-export type OcrKind = 'desktop' | 'vga' | 'line';
+export type OcrKind = 'desktop' | 'vga' | 'line' | 'window';
 
 /** The text tesseract reads in a picture of a screen. */
 export function ocr(path: string, kind: OcrKind = 'desktop'): string {
@@ -21,7 +23,8 @@ export function ocr(path: string, kind: OcrKind = 'desktop'): string {
     const prepare = kind === 'vga'
         ? ['-bordercolor', 'black', '-border', '16', '-resize', '300%', '-colorspace', 'Gray', '-negate']
         : kind === 'line' ? ['-resize', '300%', '-colorspace', 'Gray', '-negate']
-            : ['-fill', 'white', '-opaque', 'black', '-resize', '300%', '-colorspace', 'Gray'];
+            : kind === 'window' ? ['-resize', '300%', '-colorspace', 'Gray']
+                : ['-fill', 'white', '-opaque', 'black', '-resize', '300%', '-colorspace', 'Gray'];
     sh(['convert', path, ...prepare, big]);
     const r = sh(['tesseract', big, '-', '--psm', kind === 'line' ? '7' : '3']);
     GLib.unlink(big);
