@@ -16,8 +16,8 @@ import { _ } from '../shared/i18n.ts';
 import { stopQuestion } from '../shared/computers.ts';
 import { HelperWatcher } from './helper.ts';
 import { AppletMenu } from './menu.ts';
-import { type ClientView, type HelperView, type Presentation, bootingNotification, clientRows, computerName, failureText, isLiveCmdline, newNotices, newlyBooting, newlyWaiting,
-    present, runningComputers, waitingNotification } from './model.ts';
+import { type ClientView, type HelperView, type Presentation, type QuestionLog, bootingNotification, clientRows, computerName, failureText, isLiveCmdline, newNotices, newlyBooting, newlyWaiting,
+    present, questionsToAsk, runningComputers, waitingNotification } from './model.ts';
 import { Notifier } from './notify.ts';
 import { PrefsStore, wantedDefaultEntry } from './prefs.ts';
 import { type Tray, createTray } from './tray.ts';
@@ -49,6 +49,8 @@ class Applet {
     private pending: 'start' | 'stop' | null = null;
     /** The question before stopping is open. */
     private asking = false;
+    /** The questions about computers that wait (a few a minute). */
+    private readonly questions: QuestionLog = { asked: [], toldMore: null };
 
     constructor(private readonly app: Gtk.Application, private readonly autostart: boolean) {
         this.menu = new AppletMenu({
@@ -108,8 +110,11 @@ class Applet {
                 const n = bootingNotification(fresh, view.clientCount);
                 this.notify(n.summary, n.body, 'share-this-cd-booting-symbolic');
             }
-            for (const c of newlyWaiting(previous.state === 'sharing' ? previous.clients : [], view.clients))
+            const { ask, more } = questionsToAsk(newlyWaiting(previous.state === 'sharing' ? previous.clients : [], view.clients), this.questions, Date.now());
+            for (const c of ask)
                 this.askAbout(c);
+            if (more)
+                this.notify(_("More computers ask to start from this CD"), _("They are listed in Computers, where you can allow them."), 'share-this-cd-booting-symbolic');
         }
         for (const notice of newNotices(previous, view))
             this.notify(_("Share This CD"), notice, 'share-this-cd-sharing-symbolic');

@@ -186,6 +186,36 @@ export function newlyWaiting(before: ClientView[], after: ClientView[]): ClientV
     return after.filter(c => c.stage === 'waiting' && c.access === '' && c.mac !== '' && !waited.has(c.mac));
 }
 
+/** At most this many questions about waiting computers a minute; then one "many computers ask" a minute. */
+export const QUESTIONS_PER_MINUTE = 3;
+
+/** When the recent questions were asked, and when "more computers ask" was last said (ms). */
+export interface QuestionLog {
+    asked: number[];
+    toldMore: number | null;
+}
+
+/**
+ * Which of the computers that started waiting get a question of their own (Allow / Ignore), and whether one
+ * notification says that more ask: a LAN client that sends requests from made-up addresses must not bury the
+ * desktop in notifications. `log` is changed in place; `now` in ms.
+ */
+export function questionsToAsk(fresh: ClientView[], log: QuestionLog, now: number): { ask: ClientView[]; more: boolean } {
+    log.asked = log.asked.filter(t => now - t < 60000);
+    const ask: ClientView[] = [];
+    let more = false;
+    for (const c of fresh) {
+        if (log.asked.length < QUESTIONS_PER_MINUTE) {
+            log.asked.push(now);
+            ask.push(c);
+        } else if (log.toldMore === null || now - log.toldMore >= 60000) {
+            log.toldMore = now;
+            more = true;
+        }
+    }
+    return { ask, more };
+}
+
 /** The notification that asks about a computer that waits. */
 export function waitingNotification(c: ClientView): { summary: string; body: string } {
     return {

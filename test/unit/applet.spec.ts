@@ -5,7 +5,7 @@ import GLib from 'gi://GLib';
 
 import { readTextFile } from '../../src/shared/fsutil.ts';
 import { type ClientView, type HelperView, UNKNOWN_VIEW, bootingNotification, clientRows, failureText, isLiveCmdline, mergeProperties, newNotices, newlyBooting, newlyWaiting,
-    present, runningComputers, sinceText, waitingNotification } from '../../src/applet/model.ts';
+    present, questionsToAsk, runningComputers, sinceText, waitingNotification } from '../../src/applet/model.ts';
 import { errorSummary, helperErrorText } from '../../src/shared/helperCalls.ts';
 import { DEFAULT_PREFS, PrefsStore, parsePrefs, wantedDefaultEntry } from '../../src/applet/prefs.ts';
 import { sh } from '../../src/lab/net.ts';
@@ -99,6 +99,19 @@ describe('choosing and naming computers in the applet', () => {
         expect(waitingNotification(waiting)).toEqual({ summary: 'A computer asks to start from this CD',
             body: 'aa:03 (Intel Corporate) (UEFI) is not among the computers allowed to start from this CD.' });
         expect(bootingNotification([named('aa:02', 'loading', { name: 'Desk 2' })], 1).body).toBe('Desk 2. In all, 1 computer is using this share.');
+    });
+
+    it('asks a few questions a minute, then says once a minute that more computers ask (made-up addresses must not bury the desktop)', () => {
+        const log = { asked: [] as number[], toldMore: null as number | null };
+        const many = Array.from({ length: 50 }, (_x, i) => client(`aa:${i}`, 'waiting'));
+        let r = questionsToAsk(many.slice(0, 2), log, 0);
+        expect([r.ask.length, r.more]).toEqual([2, false]);
+        r = questionsToAsk(many.slice(2, 40), log, 1000);
+        expect([r.ask.map(c => c.mac), r.more]).toEqual([['aa:2'], true]);
+        expect(questionsToAsk(many.slice(40, 45), log, 30000)).toEqual({ ask: [], more: false });
+        // A minute after the first ones: questions again, and "more" once more.
+        r = questionsToAsk(many.slice(45), log, 61000);
+        expect([r.ask.length, r.more]).toEqual([3, true]);
     });
 
     it('knows which computers run from the share (the question before stopping)', () => {
