@@ -27,7 +27,7 @@ cd "$top"
 # xdpyinfo, the trayer tray, xdotool, the dunst notification server), take screenshots (ImageMagick), read them
 # (tesseract) and validate the desktop files (desktop-file-utils) and the metainfo (appstream). Real polkit
 # authentication agents for the applet's password dialog (test/lab/agent.spec.ts): lxpolkit and polkit-gnome's
-# (policykit-1-gnome).
+# (policykit-1-gnome); openssl makes the password of the lab session's root.
 # The makers of network cards: the IEEE's list (ieee-data). A real StatusNotifier host for the applet's lab
 # specs: xfce4-panel (its Status Tray plugin); the accessibility tree read over AT-SPI: python3-pyatspi.
 PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
@@ -40,7 +40,7 @@ PACKAGES=(gjs meson ninja-build gettext libglib2.0-bin
     build-essential debhelper lintian debootstrap systemd-container live-build
     gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 fonts-dejavu-core
     xvfb x11-utils trayer xdotool dunst imagemagick tesseract-ocr tesseract-ocr-eng desktop-file-utils appstream
-    lxpolkit policykit-1-gnome
+    lxpolkit policykit-1-gnome openssl
     ieee-data xfce4-panel python3-pyatspi)
 
 missing=()
