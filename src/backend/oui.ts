@@ -29,12 +29,12 @@ export function isLocallyAdministered(mac: string): boolean {
 export function organisationIn(csv: Uint8Array, registry: string, hex: string): string | null {
     const key = new TextEncoder().encode(`${registry},${hex},`);
     // Line by line (the file's lines are not in order): a line that starts with the key.
-    for (let start = 0; start < csv.length; start = csv.indexOf(10, start) + 1) {
+    for (let start = 0; start < csv.length;) {
+        const end = csv.indexOf(10, start);
         let k = 0;
         while (k < key.length && csv[start + k] === key[k])
             k++;
         if (k === key.length) {
-            const end = csv.indexOf(10, start);
             const fields = parseCsvLine(new TextDecoder().decode(csv.subarray(start, end < 0 ? csv.length : end)));
             if (fields.length < 3)
                 return null;
@@ -42,8 +42,9 @@ export function organisationIn(csv: Uint8Array, registry: string, hex: string): 
             // "Private": the maker asked not to be named.
             return name === '' || /^private$/i.test(name) ? null : name;
         }
-        if (csv.indexOf(10, start) < 0)
+        if (end < 0)
             break;
+        start = end + 1;
     }
     return null;
 }
