@@ -563,7 +563,5 @@ export async function main(argv: string[]): Promise<number> {
     }
 }
 
-// The demo, a lab tool that reads its virtual computers' consoles several times a second, runs on gjs's own loop
-// (it spins, but survives gjs 1.74's refused callbacks during incremental garbage collection: see mainLoop.ts);
-// every other command sleeps while it waits.
-system.exit(system.programArgs[0] === 'demo' ? await main(system.programArgs) : runMain(() => main(system.programArgs)));
+// Every command sleeps while it waits, the demo too (its timers outlive gjs 1.74's refused callbacks: timers.ts).
+system.exit(runMain(() => main(system.programArgs)));

@@ -74,6 +74,12 @@ export interface AfterOptions {
     backupDelaysMs?: number[];
 }
 
+let backupsFired = 0;
+/** How many timers fired by a backup in this process (gjs refused their callback): for the spec runner's report. */
+export function timersRecovered(): number {
+    return backupsFired;
+}
+
 /**
  * Calls `fn` once, `ms` milliseconds from now (or, if gjs refused that callback, when a backup fires: 12, 30, 60
  * or 120 s later). Returns a function that cancels it.
@@ -96,8 +102,10 @@ export function after(ms: number, fn: () => void, options: AfterOptions = {}): (
         fn();
         // A backup fired: gjs refused the timer, and other callbacks refused with it are due now too. A full
         // collection here ends whatever collection `fn` started, so they are not refused again behind it.
-        if (backup)
+        if (backup) {
+            backupsFired++;
             system.gc();
+        }
         return GLib.SOURCE_REMOVE;
     };
     ids.push(GLib.timeout_add(priority, ms, () => fire(false)));
