@@ -21,12 +21,11 @@ const progressFile = GLib.getenv('SPEC_PROGRESS_FILE');
 // Where the time goes (CI's budget is an hour): each top-level suite's seconds, and the slow specs, at the end.
 const suiteTimes: { name: string; seconds: number }[] = [];
 const slowSpecs: { name: string; seconds: number }[] = [];
-let depth = 0;
-let suiteStart = 0;
+/** The suites started and not yet done, with when they started (a suite whose specs are all filtered out may be reported done only). */
+const open = new Map<string, number>();
 env.addReporter({
-    suiteStarted() {
-        if (depth++ === 0)
-            suiteStart = GLib.get_monotonic_time();
+    suiteStarted(result) {
+        open.set(result.id, GLib.get_monotonic_time());
     },
     specStarted(result) {
         if (progressFile)
@@ -34,8 +33,10 @@ env.addReporter({
     },
     // A failing beforeAll/afterAll is reported on its suite: count it, or a broken set-up would pass silently.
     suiteDone(result) {
-        if (--depth === 0) {
-            const seconds = (GLib.get_monotonic_time() - suiteStart) / 1e6;
+        const started = open.get(result.id);
+        open.delete(result.id);
+        if (started !== undefined && open.size === 0) {
+            const seconds = (GLib.get_monotonic_time() - started) / 1e6;
             suiteTimes.push({ name: result.description, seconds });
             // As it ends too: a run cut by tools/test.sh's bound still shows where its time went.
             if (seconds >= 30)
