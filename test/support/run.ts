@@ -22,10 +22,10 @@ const progressFile = GLib.getenv('SPEC_PROGRESS_FILE');
 const suiteTimes: { name: string; seconds: number }[] = [];
 const slowSpecs: { name: string; seconds: number }[] = [];
 /** The suites started and not yet done, with when they started (a suite whose specs are all filtered out may be reported done only). */
-const open = new Map<string, number>();
+const openSuites = new Map<string, number>();
 env.addReporter({
     suiteStarted(result) {
-        open.set(result.id, GLib.get_monotonic_time());
+        openSuites.set(result.id, GLib.get_monotonic_time());
     },
     specStarted(result) {
         if (progressFile)
@@ -33,9 +33,9 @@ env.addReporter({
     },
     // A failing beforeAll/afterAll is reported on its suite: count it, or a broken set-up would pass silently.
     suiteDone(result) {
-        const started = open.get(result.id);
-        open.delete(result.id);
-        if (started !== undefined && open.size === 0) {
+        const started = openSuites.get(result.id);
+        openSuites.delete(result.id);
+        if (started !== undefined && openSuites.size === 0) {
             const seconds = (GLib.get_monotonic_time() - started) / 1e6;
             suiteTimes.push({ name: result.description, seconds });
             // As it ends too: a run cut by tools/test.sh's bound still shows where its time went.
