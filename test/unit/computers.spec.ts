@@ -231,8 +231,9 @@ describe('share-this-cd computers (as root: the settings file)', () => {
             writeText(`${dir}/run/status.json`, JSON.stringify({ state: 'sharing', pid: 999999, interface: 'br0', address: '10.0.0.1', mode: 'proxy', medium: '/m', label: 'Ubuntu 24.04 LTS',
                 entries: [], defaultEntry: null, http: 80, clientCount: 2, notices: [],
                 clients: [client('00:1b:21:aa:bb:cc', 'Desk 4', 'up'), client('00:1b:21:aa:bb:cd', '', 'running'), client('00:1b:21:aa:bb:ce', '', 'waiting')] }));
-            // A share holds the runtime folder's lock (as flock(1) does for the engine).
-            const holder = Gio.Subprocess.new(['flock', `${dir}/run/lock`, 'sleep', '60'], Gio.SubprocessFlags.NONE);
+            // A share holds the runtime folder's lock (as flock(1) does for the engine): one process, the lock on
+            // its descriptor 9 (flock's own `flock FILE sleep 60` would leave its sleep behind when killed).
+            const holder = Gio.Subprocess.new(['sh', '-c', 'exec 9>"$1" && flock 9 && exec sleep 60', 'sh', `${dir}/run/lock`], Gio.SubprocessFlags.NONE);
             for (let i = 0; i < 50 && !GLib.file_test(`${dir}/run/lock`, GLib.FileTest.EXISTS); i++)
                 GLib.usleep(20000);
             GLib.usleep(100000);
