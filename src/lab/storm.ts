@@ -12,8 +12,12 @@ import { descendants, procTimes } from './process.ts';
 import { LabShare, READY } from './share.ts';
 import { type Firmware, LabVm } from './vm.ts';
 
-/** The login prompt of a console live system (`debian login:`), the end of a boot to the console. */
-export const LOGIN_PROMPT = /^\S+ login:\s*$/;
+/**
+ * The login prompt of a console live system (`debian login:`), the end of a boot to the console. The kernel may
+ * write to the same console right after it, on the prompt's line (seen in CI: `debian login: [  126.354606]
+ * clocksource: timekeeping watchdog…`).
+ */
+export const LOGIN_PROMPT = /^\S+ login:(\s|$)/;
 
 export interface StormClient {
     name: string;

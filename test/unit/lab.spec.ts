@@ -10,6 +10,7 @@ import { summarizeCapture } from '../../src/lab/capture.ts';
 import { ocr } from '../../src/lab/ocr.ts';
 import { renderPeerDnsmasq, renderPeerGrub, renderPeerPxelinux } from '../../src/lab/peer.ts';
 import { PHASES, bootMarks, phaseLengths } from '../../src/lab/phases.ts';
+import { LOGIN_PROMPT } from '../../src/lab/storm.ts';
 import { LabVm, parseMarker, qemuArgv } from '../../src/lab/vm.ts';
 import { TOP, makeTree, removeTree, runCli } from '../support/helpers.ts';
 
@@ -53,6 +54,15 @@ describe('the lab live image', () => {
 });
 
 describe('lab clients', () => {
+    it('know a console live system\'s login prompt, also with the kernel\'s words after it on its line', () => {
+        for (const line of ['debian login:', 'debian login: ', 'ubuntu-mate login:  ',
+            'debian login: [  126.354606] clocksource: timekeeping watchdog on CPU0: hpet wd-wd read-back delay of 58610ns'])
+            expect(LOGIN_PROMPT.test(line)).withContext(line).toBeTrue();
+        for (const line of ['Debian GNU/Linux 12 debian ttyS0', '[  OK  ] Reached target getty.target - Login Prompts.',
+            '         Starting systemd-logind.service - User Login Management...', 'debian login:user', 'login: ', 'Password:'])
+            expect(LOGIN_PROMPT.test(line)).withContext(line).toBeFalse();
+    });
+
     it('reads the console as it grows: whole lines, a character or a line end split between two reads, escapes removed', () => {
         const dir = GLib.dir_make_tmp('share-this-cd-console-XXXXXX');
         const vm = new LabVm({ name: 'c', firmware: 'bios', workDir: dir });
