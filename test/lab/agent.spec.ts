@@ -14,7 +14,7 @@ import { ocr } from '../../src/lab/ocr.ts';
 import { sessionOfPid } from '../../src/lab/session.ts';
 import { readTextFile } from '../../src/shared/fsutil.ts';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/shared/dbus.ts';
-import { CLI, TOP, removeTree } from '../support/helpers.ts';
+import { CLI, LazyTmpDir, TOP } from '../support/helpers.ts';
 import { sh, sleep } from '../support/lab.ts';
 
 const TIMEOUT = 60000;
@@ -41,10 +41,9 @@ describe('the applet with a real polkit agent (lxpolkit) on an installed system'
     let lab: AppletLab;
     let desktop: Desktop;
     let agent: Gio.Subprocess;
-    const shots = GLib.dir_make_tmp('share-this-cd-agent-XXXXXX');
+    const shotsDir = new LazyTmpDir('share-this-cd-agent-XXXXXX');
     /** The helper's runtime folder: its own, not /run/share-this-cd (where it would follow another run's share). */
-    const runtimeParent = GLib.dir_make_tmp('share-this-cd-agent-run-XXXXXX');
-    const runtime = `${runtimeParent}/run`;
+    const runtimeParent = new LazyTmpDir('share-this-cd-agent-run-XXXXXX');
 
     /** The helper's Access property, read as root on the private bus. */
     function access(): string {
@@ -73,8 +72,8 @@ describe('the applet with a real polkit agent (lxpolkit) on an installed system'
         await desktop.until(() => desktop.windows(which.dialog).length > 0, 'the agent\'s password dialog', 15000);
         let text = '';
         await desktop.until(() => {
-            desktop.screenshotOf({ title: which.dialog }, `${shots}/${name}.png`);
-            text = ocr(`${shots}/${name}.png`, 'window').replace(/\s+/g, ' ');
+            desktop.screenshotOf({ title: which.dialog }, `${shotsDir.path}/${name}.png`);
+            text = ocr(`${shotsDir.path}/${name}.png`, 'window').replace(/\s+/g, ' ');
             return text.includes(MESSAGE);
         }, 'polkit\'s message in the dialog', 10000).catch((e: Error) => {
             throw new Error(`${e.message}; read: "${text}"`);
@@ -111,7 +110,7 @@ describe('the applet with a real polkit agent (lxpolkit) on an installed system'
                 throw new Error(`ip ${argv.join(' ')}: ${r.stderr}`);
         }
         lab = new AppletLab({ top: TOP, build: GLib.path_get_dirname(CLI), netns: NETNS, display: 96, machine: 'installed',
-            session: { rootPassword: ROOT_PASSWORD }, helperEnv: { SHARE_THIS_CD_RUNTIME_DIR: runtime } });
+            session: { rootPassword: ROOT_PASSWORD }, helperEnv: { SHARE_THIS_CD_RUNTIME_DIR: `${runtimeParent.path}/run` } });
         desktop = lab.desktop;
         await lab.start();
         await lab.startApplet();
@@ -120,11 +119,11 @@ describe('the applet with a real polkit agent (lxpolkit) on an installed system'
     afterAll(async () => {
         await lab?.stop();
         sh(['ip', 'netns', 'del', NETNS]);
-        removeTree(runtimeParent);
+        runtimeParent.remove();
         if (GLib.getenv('KEEP_SHOTS') === null)
-            removeTree(shots);
+            shotsDir.remove();
         else
-            print(`screenshots kept in ${shots}`);
+            print(`screenshots kept in ${shotsDir.path}`);
     });
 
     it('shows the agent\'s password dialog for the change, with polkit\'s message and root as the administrator; Cancel changes nothing and is told in a plain sentence', async () => {
@@ -132,7 +131,7 @@ describe('the applet with a real polkit agent (lxpolkit) on an installed system'
         expect(sessionOfPid(lab.appletPid as number)).toBe(lab.session?.id ?? 'a session');
         expect(lab.state()).toBe('stopped');
         const note = await cancelled(LXPOLKIT, 'lxpolkit');
-        const text = ocr(`${shots}/lxpolkit.png`, 'window').replace(/\s+/g, ' ');
+        const text = ocr(`${shotsDir.path}/lxpolkit.png`, 'window').replace(/\s+/g, ' ');
         expect(text).withContext(text).toContain("from this computer's live system over the network");
         expect(text).withContext(text).toMatch(/Identity: root .*Password:/);
         expect(note.summary).toBe(REFUSED);

@@ -19,11 +19,10 @@ describe('the applet', () => {
     let desktop: Desktop;
     let medium: string;
     const suite = new AppletSuite(93);
-    const shots = suite.shots;
     const views = (): string[] => lab.views();
     const waitView = (re: RegExp, from: number, timeoutMs = 30000): Promise<string> => lab.waitView(re, from, timeoutMs);
     async function menuText(name: string): Promise<string> {
-        return lab.menuShot(`${shots}/${name}.png`);
+        return lab.menuShot(`${suite.shots}/${name}.png`);
     }
     /** An ISO image of the medium, readable by the desktop's user, in a new directory (removed by the caller). */
     function makeIso(): { dir: string; iso: string } {
@@ -56,10 +55,10 @@ describe('the applet', () => {
 
     it('shows its icon in the tray, as an Ayatana indicator, and a menu with the switch', async () => {
         expect(lab.appletLog()).toContain('tray: indicator');
-        desktop.screenshot(`${shots}/tray.png`);
+        desktop.screenshot(`${suite.shots}/tray.png`);
         const g = desktop.trayGeometry();
         // The icon: dark pixels on the tray's light background.
-        const mean = Number(sh(['convert', `${shots}/tray.png`, '-crop', `${g.WIDTH}x${g.HEIGHT}+${g.X}+${g.Y}`, '-colorspace', 'Gray', '-format', '%[fx:minima]', 'info:']).stdout);
+        const mean = Number(sh(['convert', `${suite.shots}/tray.png`, '-crop', `${g.WIDTH}x${g.HEIGHT}+${g.X}+${g.Y}`, '-colorspace', 'Gray', '-format', '%[fx:minima]', 'info:']).stdout);
         expect(mean).toBeLessThan(0.6); // the background is 0xdddddd (0.87)
         const text = await menuText('menu-off');
         desktop.key('Escape');
@@ -88,8 +87,8 @@ describe('the applet', () => {
         await lab.menu('c');
         await desktop.until(() => desktop.windows('^Computers booting from this CD$').length > 0, 'the Computers window', 10000);
         await sleep(500);
-        desktop.screenshot(`${shots}/computers.png`);
-        const text = ocr(`${shots}/computers.png`);
+        desktop.screenshot(`${suite.shots}/computers.png`);
+        const text = ocr(`${suite.shots}/computers.png`);
         expect(text).withContext(text).toContain('loading the system');
         expect(text).withContext(text).toContain(CLIENT_MAC);
         expect(text.replace(/\s/g, '')).withContext(text).toContain('10.77.0.');
@@ -109,7 +108,7 @@ describe('the applet', () => {
         expect(pxeProbe(0, { waitMs: 1500 }).filter(o => o.server === SRV_IP)).toEqual([]);
         await waitView(/access=allowed computers=\[52:54:00:aa:00:02 \S* waiting\]/, from);
         await desktop.until(() => desktop.notifications().some(n => n.summary === 'A computer asks to start from this CD' && n.body.includes(CLIENT_MAC)), 'the question', 15000);
-        desktop.screenshot(`${shots}/waiting.png`);
+        desktop.screenshot(`${suite.shots}/waiting.png`);
         // Allow, from the notification server's own menu of the notification's actions.
         const picked = desktop.notificationAction('Allow');
         expect(picked.status).withContext(picked.stderr).toBe(0);
@@ -131,10 +130,10 @@ describe('the applet', () => {
         await desktop.until(() => JSON.stringify(computers()) === JSON.stringify([[{ mac: CLIENT_MAC, name: 'Desk 4', allowed: true }]]), 'the computer named', 15000);
         await waitView(/computers=\[52:54:00:aa:00:02 "Desk 4" /, from);
         await sleep(500);
-        desktop.screenshotOf({ title: '^Computers booting from this CD$' }, `${shots}/computers-named.png`);
+        desktop.screenshotOf({ title: '^Computers booting from this CD$' }, `${suite.shots}/computers-named.png`);
         // Its row is the selected one (light text on the selection's colour): read as one line.
-        sh(['convert', `${shots}/computers-named.png`, '-crop', '720x24+0+25', '+repage', `${shots}/computers-named-row.png`]);
-        const text = ocr(`${shots}/computers-named-row.png`, 'line');
+        sh(['convert', `${suite.shots}/computers-named.png`, '-crop', '720x24+0+25', '+repage', `${suite.shots}/computers-named-row.png`]);
+        const text = ocr(`${suite.shots}/computers-named-row.png`, 'line');
         expect(text).withContext(text).toMatch(/^Desk 4 10\.77\.0\.\d+ BIOS .* may start \d\d:\d\d$/m);
         desktop.xdotool(['search', '--name', '^Computers booting from this CD$', 'windowclose']);
     });
@@ -149,8 +148,8 @@ describe('the applet', () => {
         await lab.menu('s');
         await desktop.until(() => desktop.windows('^Stop Sharing\\?$').length > 0, 'the question', 10000);
         await sleep(300);
-        desktop.screenshotOf({ title: '^Stop Sharing\\?$' }, `${shots}/stop-question.png`);
-        const text = ocr(`${shots}/stop-question.png`).replace(/\s+/g, ' ');
+        desktop.screenshotOf({ title: '^Stop Sharing\\?$' }, `${suite.shots}/stop-question.png`);
+        const text = ocr(`${suite.shots}/stop-question.png`).replace(/\s+/g, ' ');
         expect(text).withContext(text).toContain('1 computer is running');
         expect(text).withContext(text).toContain('from this computer. It will stop working. Stop sharing?');
         expect(text).withContext(text).toContain('Desk 4');
@@ -245,8 +244,8 @@ describe('the applet', () => {
         await lab.menu('h');
         await desktop.until(() => desktop.windows('^Help: Share This CD$').length > 0, 'the Help window', 10000);
         await sleep(500);
-        desktop.screenshotOf({ title: '^Help: Share This CD$' }, `${shots}/help.png`);
-        const text = ocr(`${shots}/help.png`);
+        desktop.screenshotOf({ title: '^Help: Share This CD$' }, `${suite.shots}/help.png`);
+        const text = ocr(`${suite.shots}/help.png`);
         expect(text).withContext(text).toContain('F12');
         desktop.focus('^Help: Share This CD$');
         desktop.key('Escape');

@@ -5,7 +5,7 @@
 // and libnfs clients.
 import GLib from 'gi://GLib';
 
-import { TOP, removeTree } from '../support/helpers.ts';
+import { LazyTmpDir, TOP, removeTree } from '../support/helpers.ts';
 import { LabProcess } from '../../src/lab/share.ts';
 import { ganeshaArgv, renderGanesha } from '../../src/backend/services/nfs.ts';
 import {
@@ -19,22 +19,22 @@ const TIMEOUT = 90000;
 describe('a hostile medium on the LAN', () => {
     let medium: string;
     let share: RunningShare;
-    const tmp = GLib.dir_make_tmp('share-this-cd-exposure-XXXXXX');
+    const tmpDir = new LazyTmpDir('share-this-cd-exposure-XXXXXX');
     // A file of the host, readable by all: its words must never reach a client.
-    const hostFolder = GLib.dir_make_tmp('share-this-cd-host-XXXXXX');
+    const hostDir = new LazyTmpDir('share-this-cd-host-XXXXXX');
     const HOST_WORDS = `host file ${GLib.uuid_string_random()}`;
     const SECRET_WORDS = `root only ${GLib.uuid_string_random()}`;
 
     beforeAll(async () => {
         jasmine.DEFAULT_TIMEOUT_INTERVAL = TIMEOUT;
-        sh(['sh', '-c', `echo '${HOST_WORDS}' > ${hostFolder}/host.txt && chmod 755 ${hostFolder} && chmod 644 ${hostFolder}/host.txt`]);
+        sh(['sh', '-c', `echo '${HOST_WORDS}' > ${hostDir.path}/host.txt && chmod 755 ${hostDir.path} && chmod 644 ${hostDir.path}/host.txt`]);
         medium = makeMedium();
         sh(['sh', '-c', [
             `cd ${medium}`,
             `echo '${SECRET_WORDS}' > secret.txt && chmod 600 secret.txt`,
             'ln -s / casper/escape',
-            `ln -s ${hostFolder}/host.txt casper/host-file`,
-            `ln -s ${hostFolder} casper/host-folder`,
+            `ln -s ${hostDir.path}/host.txt casper/host-file`,
+            `ln -s ${hostDir.path} casper/host-folder`,
             'ln -s ../../../../../../../../.. casper/climb',
             'ln -s . ubuntu',
             'mkdir -p dists/noble && echo "Suite: noble" > dists/noble/Release && chmod -R a+rX dists && ln -s noble dists/stable',
@@ -51,13 +51,13 @@ describe('a hostile medium on the LAN', () => {
         }
         teardownNet();
         removeTree(medium);
-        removeTree(tmp);
-        removeTree(hostFolder);
+        tmpDir.remove();
+        hostDir.remove();
     }, TIMEOUT);
 
     /** HTTP from the client: status code and body. */
     function http(path: string): { code: string; body: string } {
-        const out = `${tmp}/http-body`;
+        const out = `${tmpDir.path}/http-body`;
         sh(['rm', '-f', out]);
         const code = nsTry(CLIENT, ['curl', '-s', '--path-as-is', '-o', out, '-w', '%{http_code}', `http://${SRV_IP}/${path}`]).stdout;
         return { code, body: GLib.file_test(out, GLib.FileTest.EXISTS) ? sh(['cat', out]).stdout : '' };
@@ -65,7 +65,7 @@ describe('a hostile medium on the LAN', () => {
 
     /** TFTP from the client: the file's text, or null when it was not served. */
     function tftp(path: string): string | null {
-        const out = `${tmp}/tftp-${GLib.uuid_string_random()}`;
+        const out = `${tmpDir.path}/tftp-${GLib.uuid_string_random()}`;
         const r = nsTry(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', path, out]);
         if (!GLib.file_test(out, GLib.FileTest.EXISTS))
             return null;
@@ -77,17 +77,17 @@ describe('a hostile medium on the LAN', () => {
 
     /** NFS from the client, as root (libnfs sends the caller's uid and gid: 0). */
     function nfs(path: string): { status: number; text: string } {
-        const out = `${tmp}/nfs-out`;
+        const out = `${tmpDir.path}/nfs-out`;
         const r = sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat 'nfs://${SRV_IP}${RUNTIME}/nfs/${path}?uid=0&gid=0' > ${out}`]);
         return { status: r.status, text: sh(['head', '-c', '4096', out]).stdout };
     }
 
-    const ESCAPES = ['casper/escape/etc/passwd', `casper/escape${hostFolder}/host.txt`, 'casper/host-file', 'casper/host-folder/host.txt',
-        'casper/climb/etc/passwd', `casper/climb${hostFolder}/host.txt`];
+    const escapes = (): string[] => ['casper/escape/etc/passwd', `casper/escape${hostDir.path}/host.txt`, 'casper/host-file', 'casper/host-folder/host.txt',
+        'casper/climb/etc/passwd', `casper/climb${hostDir.path}/host.txt`];
 
     it('serves no file of the host over HTTP through any symlink of the medium', () => {
         const passwd = sh(['cat', '/etc/passwd']).stdout;
-        for (const path of ESCAPES) {
+        for (const path of escapes()) {
             const r = http(`medium/${path}`);
             expect(r.code).withContext(path).not.toBe('200');
             expect(r.body).withContext(path).not.toContain(HOST_WORDS);
@@ -100,7 +100,7 @@ describe('a hostile medium on the LAN', () => {
     });
 
     it('serves no file of the host over TFTP through any symlink of the medium', () => {
-        for (const path of ESCAPES) {
+        for (const path of escapes()) {
             const text = tftp(`medium/${path}`);
             expect(text === null || !text.includes(HOST_WORDS)).withContext(`${path}: ${text}`).toBeTrue();
             expect(text).withContext(path).toBeNull();
@@ -108,7 +108,7 @@ describe('a hostile medium on the LAN', () => {
     });
 
     it('keeps the links that stay inside the medium working, over HTTP and TFTP', () => {
-        const local = `${tmp}/vmlinuz`;
+        const local = `${tmpDir.path}/vmlinuz`;
         ns(CLIENT, ['curl', '-sSf', '-o', local, `http://${SRV_IP}/medium/ubuntu/ubuntu/casper/vmlinuz`]);
         expect(sha256(local)).toBe(sha256(`${medium}/casper/vmlinuz`));
         expect(http('medium/dists/stable/Release')).toEqual({ code: '200', body: 'Suite: noble\n' });
@@ -121,7 +121,7 @@ describe('a hostile medium on the LAN', () => {
         const secret = nfs('secret.txt');
         expect(secret.status).not.toBe(0);
         expect(secret.text).not.toContain(SECRET_WORDS);
-        const local = `${tmp}/squashfs`;
+        const local = `${tmpDir.path}/squashfs`;
         sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat 'nfs://${SRV_IP}${RUNTIME}/nfs/casper/minimal.standard.live.squashfs?uid=0&gid=0' > ${local}`]);
         expect(sha256(local)).toBe(sha256(`${medium}/casper/minimal.standard.live.squashfs`));
         expect(nfs('.disk/info')).toEqual({ status: 0, text: sh(['cat', `${medium}/.disk/info`]).stdout });
@@ -131,7 +131,7 @@ describe('a hostile medium on the LAN', () => {
     });
 
     it('serves no file of the host over NFS through any symlink of the medium (the client resolves them itself)', () => {
-        for (const path of ESCAPES) {
+        for (const path of escapes()) {
             const r = nfs(path);
             expect(r.text).withContext(path).not.toContain(HOST_WORDS);
             expect(r.text).withContext(path).not.toContain('root:x:0:0');
@@ -175,7 +175,7 @@ describe('a hostile medium on the LAN', () => {
     function forge(exportPath: string, serverSide: string, pid: number | null): { honest: NfsRead; layout?: boolean; forged_file?: NfsRead; forged_folder?: NfsRead } {
         const where = pid === null ? [] : ['nsenter', '-t', String(pid), '-m', '--'];
         const handle = sh([...where, '/usr/bin/python3', FORGE, 'handle', `${serverSide}/.disk/info`]).stdout.trim();
-        const r = nsTry(CLIENT, ['/usr/bin/python3', FORGE, 'forge', SRV_IP, exportPath, '.disk/info', handle, `${hostFolder}/host.txt`]);
+        const r = nsTry(CLIENT, ['/usr/bin/python3', FORGE, 'forge', SRV_IP, exportPath, '.disk/info', handle, `${hostDir.path}/host.txt`]);
         expect(r.status).withContext(r.stderr).toBe(0);
         return JSON.parse(r.stdout) as ReturnType<typeof forge>;
     }

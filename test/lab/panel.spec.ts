@@ -14,7 +14,6 @@ describe('the applet on a real StatusNotifier host (xfce4-panel)', () => {
     let lab: AppletLab;
     let desktop: Desktop;
     const suite = new AppletSuite(94, 'xfce4-panel');
-    const shots = suite.shots;
 
     /** The items registered with the panel's watcher ("BUSNAME/PATH"). */
     function items(): string[] {
@@ -43,15 +42,15 @@ describe('the applet on a real StatusNotifier host (xfce4-panel)', () => {
         await desktop.until(() => items().some(i => i.includes('/org/ayatana/NotificationItem/')), 'our item registered', 10000);
         expect(itemProperty('Status')).toContain('Active');
         expect(itemProperty('Title')).toContain('Share This CD: not sharing');
-        desktop.screenshot(`${shots}/panel.png`);
+        desktop.screenshot(`${suite.shots}/panel.png`);
         const g = desktop.trayGeometry();
         // The icon: dark pixels in the plugin's box (the panel's background is light).
-        const darkest = Number(sh(['convert', `${shots}/panel.png`, '-crop', `${g.WIDTH}x${g.HEIGHT}+${g.X}+${g.Y}`, '-colorspace', 'Gray', '-format', '%[fx:minima]', 'info:']).stdout);
+        const darkest = Number(sh(['convert', `${suite.shots}/panel.png`, '-crop', `${g.WIDTH}x${g.HEIGHT}+${g.X}+${g.Y}`, '-colorspace', 'Gray', '-format', '%[fx:minima]', 'info:']).stdout);
         expect(darkest).toBeLessThan(0.6);
     });
 
     it('opens its menu in the panel (dbusmenu), shares from it, and the title carries the count', async () => {
-        const text = await lab.menuShot(`${shots}/menu-off.png`);
+        const text = await lab.menuShot(`${suite.shots}/menu-off.png`);
         for (const item of ['Share this CD', 'Not sharing', 'Computers', 'Settings', 'Help', 'Quit'])
             expect(text).withContext(text).toContain(item);
         let from = lab.views().length;
@@ -64,7 +63,7 @@ describe('the applet on a real StatusNotifier host (xfce4-panel)', () => {
         await lab.waitView(/clients=1 title="Share This CD: 1 computer is booting from this CD"/, from);
         await desktop.until(() => itemProperty('Title').includes('Share This CD: 1 computer is booting from this CD'), 'the title with the count', 5000);
         expect(itemProperty('IconName')).toContain('share-this-cd-booting-symbolic');
-        const sharing = await lab.menuShot(`${shots}/menu-sharing.png`);
+        const sharing = await lab.menuShot(`${suite.shots}/menu-sharing.png`);
         desktop.key('Escape');
         // (OCR may read the digit 0 of "br0" as the letter O)
         expect(sharing).withContext(sharing).toMatch(/Sharing on br[0O] \(10\.77\.0\.1\) — 1 computer/);
@@ -121,7 +120,7 @@ describe('the applet on a real StatusNotifier host (xfce4-panel)', () => {
         await lab.stopApplet();
         await lab.startApplet({ LANGUAGE: 'fr' });
         await desktop.until(() => items().some(i => i.includes('/org/ayatana/NotificationItem/')), 'our item registered again', 10000);
-        const text = await lab.menuShot(`${shots}/menu-fr.png`);
+        const text = await lab.menuShot(`${suite.shots}/menu-fr.png`);
         desktop.key('Escape');
         for (const item of ['Partager ce CD', 'Partage inactif', 'Ordinateurs', 'Aide', 'Quitter'])
             expect(text).withContext(text).toContain(item);

@@ -4,7 +4,7 @@
 import GLib from 'gi://GLib';
 
 import { LabProcess } from '../../src/lab/share.ts';
-import { removeTree } from './helpers.ts';
+import { LazyTmpDir } from './helpers.ts';
 import { SRV, sh, sleep } from './lab.ts';
 
 /** A private system bus where root may own firewalld's names. */
@@ -29,8 +29,9 @@ function busConfig(socket: string): string {
 }
 
 export class FirewalldLab {
-    readonly dir = GLib.dir_make_tmp('share-this-cd-firewalld-XXXXXX');
-    readonly address = `unix:path=${this.dir}/bus`;
+    private readonly tmp = new LazyTmpDir('share-this-cd-firewalld-XXXXXX');
+    get dir(): string { return this.tmp.path; }
+    get address(): string { return `unix:path=${this.dir}/bus`; }
     private bus: LabProcess | null = null;
     private daemon: LabProcess | null = null;
     private madeRunDir = false;
@@ -72,16 +73,20 @@ export class FirewalldLab {
         }
         if (this.madeRunDir)
             sh(['rmdir', '/run/firewalld']);
-        removeTree(this.dir);
+        this.tmp.remove();
     }
 }
 
 export class UfwLab {
-    readonly dir = GLib.dir_make_tmp('share-this-cd-ufw-XXXXXX');
+    private readonly tmp = new LazyTmpDir('share-this-cd-ufw-XXXXXX');
 
-    constructor() {
-        sh(['cp', '-a', '/etc/ufw', `${this.dir}/etc`]);
-        sh(['cp', '-a', '/lib/ufw', `${this.dir}/lib`]);
+    /** The lab's copies of ufw's files, made on first use. */
+    get dir(): string {
+        if (!GLib.file_test(`${this.tmp.path}/etc`, GLib.FileTest.EXISTS)) {
+            sh(['cp', '-a', '/etc/ufw', `${this.tmp.path}/etc`]);
+            sh(['cp', '-a', '/lib/ufw', `${this.tmp.path}/lib`]);
+        }
+        return this.tmp.path;
     }
 
     /** What runs a command in the server namespace with ufw's files the lab's copies. */
@@ -100,6 +105,6 @@ export class UfwLab {
     }
 
     remove(): void {
-        removeTree(this.dir);
+        this.tmp.remove();
     }
 }

@@ -43,6 +43,28 @@ export function removeTree(dir: string): void {
     walk(Gio.File.new_for_path(dir));
 }
 
+/**
+ * A temporary folder made when it is first used, not when a spec file's bundle loads: a filtered run that skips
+ * the suite (whose afterAll then never runs) leaves nothing in /tmp.
+ */
+export class LazyTmpDir {
+    private made: string | null = null;
+
+    constructor(private readonly template: string) {}
+
+    get path(): string {
+        this.made ??= GLib.dir_make_tmp(this.template);
+        return this.made;
+    }
+
+    /** Removes it, if it was made. */
+    remove(): void {
+        if (this.made !== null && GLib.file_test(this.made, GLib.FileTest.EXISTS))
+            removeTree(this.made);
+        this.made = null;
+    }
+}
+
 export interface CliResult {
     status: number;
     stdout: string;

@@ -7,7 +7,7 @@ import { LabNet, type LabNetOptions, type Result, sh } from '../../src/lab/net.t
 import { type MediumSizes, SMALL_MEDIUM, makeSampleMedium } from '../../src/lab/sampleMedium.ts';
 import { LabShare, READY } from '../../src/lab/share.ts';
 import { AppletLab } from '../../src/lab/appletLab.ts';
-import { CLI, TOP, removeTree } from './helpers.ts';
+import { CLI, LazyTmpDir, TOP, removeTree } from './helpers.ts';
 
 export { sh, type Result } from '../../src/lab/net.ts';
 
@@ -185,10 +185,13 @@ export function sha256(path: string): string {
 export class AppletSuite {
     lab!: AppletLab;
     medium = '';
-    readonly shots: string;
+    private readonly shotsDir = new LazyTmpDir('share-this-cd-shots-XXXXXX');
 
-    constructor(private readonly display: number, private readonly tray: 'trayer' | 'xfce4-panel' = 'trayer') {
-        this.shots = GLib.dir_make_tmp('share-this-cd-shots-XXXXXX');
+    constructor(private readonly display: number, private readonly tray: 'trayer' | 'xfce4-panel' = 'trayer') {}
+
+    /** The folder of the suite's screenshots. */
+    get shots(): string {
+        return this.shotsDir.path;
     }
 
     async start(): Promise<AppletLab> {
@@ -207,7 +210,7 @@ export class AppletSuite {
         teardownNet();
         removeTree(this.medium);
         if (GLib.getenv('KEEP_SHOTS') === null)
-            removeTree(this.shots);
+            this.shotsDir.remove();
         else
             print(`screenshots kept in ${this.shots}`);
     }

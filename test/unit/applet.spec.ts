@@ -9,7 +9,7 @@ import { type ClientView, type HelperView, UNKNOWN_VIEW, bootingNotification, cl
 import { errorSummary, helperErrorText } from '../../src/shared/helperCalls.ts';
 import { DEFAULT_PREFS, PrefsStore, parsePrefs, wantedDefaultEntry } from '../../src/applet/prefs.ts';
 import { sh } from '../../src/lab/net.ts';
-import { CLI, TOP, makeTree, removeTree } from '../support/helpers.ts';
+import { CLI, LazyTmpDir, TOP, makeTree, removeTree } from '../support/helpers.ts';
 
 const SHARING: HelperView = {
     available: true, state: 'sharing', lastError: '', lastErrorCode: '', progress: '', iface: 'enp3s0', address: '192.168.1.20', mode: 'proxy', medium: '/cdrom',
@@ -247,11 +247,11 @@ describe('the live-session test of the autostart', () => {
 });
 
 describe('the applet\'s shipped files', () => {
-    const built = GLib.dir_make_tmp('share-this-cd-merged-XXXXXX');
-    afterAll(() => removeTree(built));
+    const built = new LazyTmpDir('share-this-cd-merged-XXXXXX');
+    afterAll(() => built.remove());
     /** A .desktop.in merged with the translations, as meson installs it. */
     const merge = (input: string, type: '--desktop' | '--xml'): string => {
-        const out = `${built}/${input.replace(/\.in$/, '')}`;
+        const out = `${built.path}/${input.replace(/\.in$/, '')}`;
         const r = sh(['msgfmt', type, '--template', `${TOP}/data/${input}`, '-d', `${TOP}/po`, '-o', out]);
         if (r.status !== 0)
             throw new Error(r.stderr);
@@ -294,7 +294,7 @@ describe('the applet\'s shipped files', () => {
             expect(r.stderr).withContext(lang).toMatch(/^\d+ translated messages\.\n$/);
         }
         // Nothing translatable is missing from the translation (the template made from po/POTFILES now).
-        const pot = `${built}/share-this-cd.pot`;
+        const pot = `${built.path}/share-this-cd.pot`;
         const files = (readTextFile(`${TOP}/po/POTFILES`) ?? '').split('\n').filter(l => l.trim() !== '').map(f => `${TOP}/${f}`);
         sh(['xgettext', '--from-code=UTF-8', '--keyword=_', '--keyword=ngettext:1,2', '-o', pot, ...files]);
         for (const lang of linguas) {
