@@ -61,7 +61,7 @@ export class LabNet {
         this.routerPid = `/tmp/share-this-cd-${prefix}-router.pid`;
     }
 
-    /** Kills (by PID) what still runs in our namespaces, then deletes them. */
+    /** Kills (by PID) what still runs in our namespaces, then deletes them and the router's files. */
     teardown(): void {
         for (const name of [this.cli, this.rtr, this.srv]) {
             if (!namespaces().includes(name))
@@ -74,6 +74,7 @@ export class LabNet {
             }
             sh(['ip', 'netns', 'del', name]);
         }
+        sh(['rm', '-f', this.routerLeases, this.routerLog, this.routerPid]);
     }
 
     setup(opts: LabNetOptions = {}): void {

@@ -38,6 +38,7 @@ export { sleep };
 
 export function teardownNet(): void {
     LAB.teardown();
+    sh(['rm', '-rf', LAB_STATE_DIR]);
 }
 
 /** Creates the lab. `serverAddress: false` leaves br0 without an address (direct-cable tests). */
