@@ -1,7 +1,7 @@
 // The sharing engine in the lab: the real `share-this-cd start` in a network namespace, real clients.
 import GLib from 'gi://GLib';
 
-import { CLI, removeTree } from '../support/helpers.ts';
+import { CLI, LazyTmpDir, removeTree } from '../support/helpers.ts';
 import {
     CLIENT, CLIENT_MAC, LAB_STATE_DIR, NOTHING_LEFT, ROUTER_LEASES, ROUTER_LOG, RTR_IP, RunningShare, SRV, SRV_IP, cliInServer, clientDhcp,
     leftovers, makeMedium, ns, nsTry, processesMatching, pxeProbe, RUNTIME, setupNet, sh, sha256, sleep, solicitRouter, startRouterDhcp, startShare, status, teardownNet, waitStatus,
@@ -29,19 +29,16 @@ async function stopAndCheck(share: RunningShare): Promise<void> {
 
 describe('sharing in the lab', () => {
     let medium: string;
-    /** (made when the suite starts: a filtered run that skips it leaves nothing in /tmp) */
-    let tmp = '';
+    const tmpDir = new LazyTmpDir('share-this-cd-lab-XXXXXX');
 
     beforeAll(() => {
-        tmp = GLib.dir_make_tmp('share-this-cd-lab-XXXXXX');
         jasmine.DEFAULT_TIMEOUT_INTERVAL = TIMEOUT;
         medium = makeMedium();
     });
     afterAll(() => {
         teardownNet();
         removeTree(medium);
-        if (tmp !== '')
-            removeTree(tmp);
+        tmpDir.remove();
     });
     // A failed expectation must not leave a share running into the next spec.
     afterEach(() => {
@@ -90,10 +87,10 @@ describe('sharing in the lab', () => {
         });
 
         it('gives udhcpc and dhclient an address in its range', () => {
-            const dhclientLease = `${tmp}/dhclient.leases`;
-            const r = nsTry(CLIENT, ['dhclient', '-1', '-v', '-sf', '/bin/true', '-lf', dhclientLease, '-pf', `${tmp}/dhclient.pid`, 'eth0']);
+            const dhclientLease = `${tmpDir.path}/dhclient.leases`;
+            const r = nsTry(CLIENT, ['dhclient', '-1', '-v', '-sf', '/bin/true', '-lf', dhclientLease, '-pf', `${tmpDir.path}/dhclient.pid`, 'eth0']);
             expect(`${r.stdout}${r.stderr}`).toMatch(/bound to 10\.77\.0\.\d+/);
-            const pid = sh(['cat', `${tmp}/dhclient.pid`]).stdout.trim();
+            const pid = sh(['cat', `${tmpDir.path}/dhclient.pid`]).stdout.trim();
             if (/^\d+$/.test(pid))
                 sh(['kill', pid]);
             const lease = clientDhcp('PXEClient:Arch:00000:UNDI:002001');
@@ -104,7 +101,7 @@ describe('sharing in the lab', () => {
 
         it('serves boot loader, menu, kernel and initrd over TFTP, byte-identical', () => {
             const get = (remote: string): string => {
-                const local = `${tmp}/${remote.replace(/\//g, '_')}`;
+                const local = `${tmpDir.path}/${remote.replace(/\//g, '_')}`;
                 ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', remote, local]);
                 return local;
             };
@@ -119,7 +116,7 @@ describe('sharing in the lab', () => {
 
         it('serves kernel and initrd over HTTP, byte-identical, and nothing outside the tree', () => {
             for (const f of ['casper/vmlinuz', 'casper/initrd']) {
-                const local = `${tmp}/http-${f.replace('/', '_')}`;
+                const local = `${tmpDir.path}/http-${f.replace('/', '_')}`;
                 ns(CLIENT, ['curl', '-sSf', '-o', local, `http://${SRV_IP}/medium/${f}`]);
                 expect(sha256(local)).toBe(sha256(`${medium}/${f}`));
             }
@@ -143,22 +140,22 @@ describe('sharing in the lab', () => {
                 const kernel = /^kernel (\S+) /m.exec(script)?.[1] ?? '';
                 const initrd = /^initrd --name \S+ (\S+) /m.exec(script)?.[1] ?? '';
                 expect(kernel).withContext(firmware).toMatch(new RegExp(`^http://${SRV_IP.replace(/\./g, '\\.')}/medium/`));
-                ns(CLIENT, ['curl', '-sf', '-o', `${tmp}/ipxe-kernel`, kernel]);
-                ns(CLIENT, ['curl', '-sf', '-o', `${tmp}/ipxe-initrd`, initrd]);
-                expect(sha256(`${tmp}/ipxe-kernel`)).toBe(sha256(`${medium}/${kernel.replace(/^.*?\/medium\//, '')}`));
-                expect(sha256(`${tmp}/ipxe-initrd`)).toBe(sha256(`${medium}/${initrd.replace(/^.*?\/medium\//, '')}`));
+                ns(CLIENT, ['curl', '-sf', '-o', `${tmpDir.path}/ipxe-kernel`, kernel]);
+                ns(CLIENT, ['curl', '-sf', '-o', `${tmpDir.path}/ipxe-initrd`, initrd]);
+                expect(sha256(`${tmpDir.path}/ipxe-kernel`)).toBe(sha256(`${medium}/${kernel.replace(/^.*?\/medium\//, '')}`));
+                expect(sha256(`${tmpDir.path}/ipxe-initrd`)).toBe(sha256(`${medium}/${initrd.replace(/^.*?\/medium\//, '')}`));
             }
         });
 
         it('exports the medium read-only over NFS (v3 and v4), byte-identical, with .disk', () => {
             const ls = ns(CLIENT, ['nfs-ls', `nfs://${SRV_IP}${RUNTIME}/nfs/casper/`]).stdout;
             expect(ls).toContain('minimal.standard.live.squashfs');
-            const local = `${tmp}/nfs-squashfs`;
+            const local = `${tmpDir.path}/nfs-squashfs`;
             sh(['sh', '-c', `ip netns exec ${CLIENT} nfs-cat nfs://${SRV_IP}${RUNTIME}/nfs/casper/minimal.standard.live.squashfs > ${local}`]);
             expect(sha256(local)).toBe(sha256(`${medium}/casper/minimal.standard.live.squashfs`));
             expect(ns(CLIENT, ['nfs-cat', `nfs://${SRV_IP}${RUNTIME}/nfs/.disk/info?version=4`]).stdout).toContain('Ubuntu 24.04.1 LTS');
-            sh(['sh', '-c', `echo hello > ${tmp}/w.txt`]);
-            const write = nsTry(CLIENT, ['nfs-cp', `${tmp}/w.txt`, `nfs://${SRV_IP}${RUNTIME}/nfs/written.txt`]);
+            sh(['sh', '-c', `echo hello > ${tmpDir.path}/w.txt`]);
+            const write = nsTry(CLIENT, ['nfs-cp', `${tmpDir.path}/w.txt`, `nfs://${SRV_IP}${RUNTIME}/nfs/written.txt`]);
             expect(write.status).not.toBe(0);
             expect(GLib.file_test(`${medium}/written.txt`, GLib.FileTest.EXISTS)).toBeFalse();
         });
@@ -200,7 +197,7 @@ describe('sharing in the lab', () => {
             const share = await startShare(['--medium', medium]);
             expect(share.output).toContain('No DHCP server answered: this computer hands out addresses itself (full DHCP).');
             // Every DHCP answer on the client's wire, with its time; a client asks for an address twice a second.
-            const capture = `${tmp}/rival.pcap`;
+            const capture = `${tmpDir.path}/rival.pcap`;
             const tcpdump = sh(['sh', '-c', `ip netns exec ${CLIENT} tcpdump -i eth0 -n -U -w ${capture} udp src port 67 > /dev/null 2>&1 & echo $!`]).stdout.trim();
             const asking = sh(['sh', '-c', `ip netns exec ${CLIENT} sh -c 'while :; do gjs -m ${GLib.path_get_dirname(CLI)}/pxe-probe.js eth0 0 --wait 300; done' > /dev/null 2>&1 & echo $!`]).stdout.trim();
             const fullDhcpGrub = sha256(`${RUNTIME}/tftp/grubx64.efi`);
@@ -234,9 +231,9 @@ describe('sharing in the lab', () => {
             expect(offers.some(o => o.server === SRV_IP)).toBeTrue();
             expect(pxeProbe(0, { ask4011: true, clientIp: lease.address }).find(o => o.kind === 'boot-server')).toEqual(jasmine.objectContaining({ server: SRV_IP, file: 'lpxelinux.0' }));
             expect(pxeProbe(7, { ask4011: true, clientIp: lease.address }).find(o => o.kind === 'boot-server')).toEqual(jasmine.objectContaining({ server: SRV_IP, file: 'bootx64.efi' }));
-            ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'grubx64.efi', `${tmp}/grub-proxy.efi`]);
-            expect(sha256(`${tmp}/grub-proxy.efi`)).toBe(sha256(`${RUNTIME}/tftp/grubx64.efi`));
-            expect(sha256(`${tmp}/grub-proxy.efi`)).not.toBe(fullDhcpGrub);
+            ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'grubx64.efi', `${tmpDir.path}/grub-proxy.efi`]);
+            expect(sha256(`${tmpDir.path}/grub-proxy.efi`)).toBe(sha256(`${RUNTIME}/tftp/grubx64.efi`));
+            expect(sha256(`${tmpDir.path}/grub-proxy.efi`)).not.toBe(fullDhcpGrub);
             // The LAN has a router now: no more router advertisements from us.
             expect(solicitRouter()).toBeNull();
             const st = status() as Status & { notices: string[] };
@@ -250,12 +247,12 @@ describe('sharing in the lab', () => {
             sh(['ip', '-n', SRV, 'link', 'set', 's-pxe', 'master', 'br0', 'up']);
             sh(['ip', '-n', OTHER, 'addr', 'add', `${OTHER_IP}/24`, 'dev', 'eth0']);
             sh(['ip', '-n', OTHER, 'link', 'set', 'eth0', 'up']);
-            const other = sh(['sh', '-c', `ip netns exec ${OTHER} dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --no-resolv --no-hosts --interface=eth0 --bind-interfaces --dhcp-range=10.77.0.0,proxy --pxe-service=x86PC,Other,pxelinux --dhcp-leasefile=${tmp}/other.leases --log-facility=- > ${tmp}/other.log 2>&1 & echo $!`]);
+            const other = sh(['sh', '-c', `ip netns exec ${OTHER} dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --no-resolv --no-hosts --interface=eth0 --bind-interfaces --dhcp-range=10.77.0.0,proxy --pxe-service=x86PC,Other,pxelinux --dhcp-leasefile=${tmpDir.path}/other.leases --log-facility=- > ${tmpDir.path}/other.log 2>&1 & echo $!`]);
             otherPid = other.stdout.trim();
             const reported = 'Another computer (10.77.0.3) also answers network boots; computers may start from either.';
             // (proxy-DHCP probes every 30 s: within a period and 4 s)
             await share.waitFor(new RegExp(reported.replace(/[().]/g, '\\$&')), 50000).catch(e => {
-                throw new Error(`${e}\nthe other server's output:\n${sh(['cat', `${tmp}/other.log`]).stdout}`);
+                throw new Error(`${e}\nthe other server's output:\n${sh(['cat', `${tmpDir.path}/other.log`]).stdout}`);
             });
             await sleep(31000);
             expect(share.output.split(`Note: ${reported}`).length - 1).toBe(1);
@@ -269,10 +266,10 @@ describe('sharing in the lab', () => {
     function clientBoots(): void {
         const lease = clientDhcp('PXEClient:Arch:00000:UNDI:002001');
         expect(lease.server).toBe(SRV_IP);
-        ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'lpxelinux.0', `${tmp}/fw.0`]);
-        expect(sha256(`${tmp}/fw.0`)).toBe(sha256('/usr/lib/PXELINUX/lpxelinux.0'));
-        ns(CLIENT, ['curl', '-sSf', '-o', `${tmp}/fw-vmlinuz`, `http://${SRV_IP}/medium/casper/vmlinuz`]);
-        expect(sha256(`${tmp}/fw-vmlinuz`)).toBe(sha256(`${medium}/casper/vmlinuz`));
+        ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'lpxelinux.0', `${tmpDir.path}/fw.0`]);
+        expect(sha256(`${tmpDir.path}/fw.0`)).toBe(sha256('/usr/lib/PXELINUX/lpxelinux.0'));
+        ns(CLIENT, ['curl', '-sSf', '-o', `${tmpDir.path}/fw-vmlinuz`, `http://${SRV_IP}/medium/casper/vmlinuz`]);
+        expect(sha256(`${tmpDir.path}/fw-vmlinuz`)).toBe(sha256(`${medium}/casper/vmlinuz`));
         expect(ns(CLIENT, ['nfs-ls', `nfs://${SRV_IP}${RUNTIME}/nfs/casper/`]).stdout).toContain('vmlinuz');
     }
 
@@ -423,7 +420,7 @@ describe('sharing in the lab', () => {
             const share = await startShare(['--medium', medium]);
             expect(share.output).toContain(`The network has a DHCP server (${RTR_IP}): it keeps handing out addresses; this computer only adds the boot information (proxy-DHCP).`);
             // Capture every DHCP answer on the client's wire while it boots.
-            const capture = `${tmp}/dhcp.pcap`;
+            const capture = `${tmpDir.path}/dhcp.pcap`;
             const tcpdump = sh(['sh', '-c', `ip netns exec ${CLIENT} tcpdump -i eth0 -n -U -w ${capture} udp src port 67 > /dev/null 2>&1 & echo $!`]).stdout.trim();
             await sleep(500);
             const offers = pxeProbe(0);
@@ -449,8 +446,8 @@ describe('sharing in the lab', () => {
             // A LAN with a router of its own: we say nothing about routers (the router in the lab sends no RA either).
             expect(solicitRouter()).toBeNull();
             // Files come from us although the address came from the router.
-            ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'lpxelinux.0', `${tmp}/proxy.0`]);
-            expect(sha256(`${tmp}/proxy.0`)).toBe(sha256('/usr/lib/PXELINUX/lpxelinux.0'));
+            ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'lpxelinux.0', `${tmpDir.path}/proxy.0`]);
+            expect(sha256(`${tmpDir.path}/proxy.0`)).toBe(sha256('/usr/lib/PXELINUX/lpxelinux.0'));
             // On the wire: every DHCP answer from us carries no address (Your-IP 0.0.0.0); the router's do.
             sh(['kill', tcpdump]);
             await sleep(300);
@@ -485,7 +482,6 @@ describe('sharing in the lab', () => {
                 cliInServer(['stop', '--force']);
                 await share.ended();
             }
-            sh(['rm', '-rf', LAB_STATE_DIR]);
             teardownNet();
         }, TIMEOUT);
 
@@ -605,8 +601,8 @@ describe('sharing in the lab', () => {
             expect(share.output).toContain('TFTP only');
             expect(bootFile(pxeProbe(0).find(o => o.server === SRV_IP))).toBe('pxelinux.0');
             ns(CLIENT, ['ip', 'addr', 'add', '10.77.0.201/24', 'dev', 'eth0']);
-            ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'pxelinux.cfg/default', `${tmp}/tftp-only.cfg`]);
-            expect(sh(['cat', `${tmp}/tftp-only.cfg`]).stdout).toContain('KERNEL medium/casper/vmlinuz');
+            ns(CLIENT, ['tftp', '-m', 'binary', SRV_IP, '-c', 'get', 'pxelinux.cfg/default', `${tmpDir.path}/tftp-only.cfg`]);
+            expect(sh(['cat', `${tmpDir.path}/tftp-only.cfg`]).stdout).toContain('KERNEL medium/casper/vmlinuz');
             expect(nsTry(SRV, ['ss', '-Hltn', 'sport = :80']).stdout.trim()).toBe('');
             await stopAndCheck(share);
         });

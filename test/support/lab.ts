@@ -38,6 +38,7 @@ export { sleep };
 
 export function teardownNet(): void {
     LAB.teardown();
+    // (a spec that chose which computers may start leaves no such choice to the next)
     sh(['rm', '-rf', LAB_STATE_DIR]);
 }
 
