@@ -77,6 +77,8 @@ export class Share {
     private readonly retired = new Set<Daemon>();
     /** Which computers may start and their names, as the settings file says (followed while sharing). */
     private computers: ComputerSettings = DEFAULT_COMPUTER_SETTINGS;
+    /** The computers the running DHCP server answers (null: any), as its configuration says once it started. */
+    private answering: string[] | null = null;
     private unfollowSettings: (() => void) | null = null;
     /** Changes of which computers may start, one after the other. */
     private accessChanges: Promise<void> = Promise.resolve();
@@ -152,6 +154,7 @@ export class Share {
             await this.startDaemon(d);
         }
         this.confineFileServers(spec);
+        this.answering = spec.inputs.allowed ?? null;
         this.serving = true;
         this.watch.start();
         this.rivals = new RivalWatch({ address: spec.server.address, mac: net.mac }, spec.mode === 'dhcp' ? DHCP_PERIOD_MS : PROXY_PERIOD_MS,
@@ -177,6 +180,8 @@ export class Share {
         } catch (e) {
             console.warn(`the settings (${store.path}) cannot be followed: ${(e as Error).message}`);
         }
+        // A change written while the share was being set up (after its first reading) is taken now.
+        this.reloadComputers();
     }
 
     /**
@@ -232,6 +237,9 @@ export class Share {
                 return;
             this.spec_ = next;
             await this.startDaemon(dhcp);
+            this.answering = allowed;
+            if (!this.stopped)
+                writeStatus(this.env.runtimeDir, this.status());
             console.info(allowed === null ? 'any computer may start from the share' : `only allowed computers may start from the share (${allowed.length})`);
         } finally {
             this.switching = false;
@@ -458,7 +466,7 @@ export class Share {
             address: spec.server.address, mode: spec.mode, medium: spec.medium.shown, label: spec.medium.label,
             entries: spec.medium.entries, defaultEntry: spec.medium.defaultEntry,
             http: spec.http?.port ?? null, clientCount: this.watch?.activeCount ?? 0, clients: this.clients(), notices: [...this.notices],
-            access: this.computers.access,
+            access: this.computers.access, answering: this.answering,
         };
     }
 

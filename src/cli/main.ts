@@ -21,12 +21,13 @@ import { hasControlChars } from '../shared/text.ts';
 import { BUS_NAME } from '../shared/dbus.ts';
 import { runDemo } from './demo.ts';
 import { computersViaHelper, startViaHelper, stopViaHelper } from './helperClient.ts';
-import { type ComputerAccess, accessOf, describeComputer, isAccess, parseMac, parseName, stopQuestion, withComputer, withoutComputer } from '../shared/computers.ts';
+import { type ComputerAccess, accessOf, allowedMacs, describeComputer, isAccess, parseMac, parseName, stopQuestion, withComputer, withoutComputer } from '../shared/computers.ts';
 import { type Settings, SettingsStore } from '../backend/settings.ts';
 import { VendorLookup } from '../backend/oui.ts';
 import type { HelperProxy } from '../shared/helperProxy.ts';
 import { CALL_FLAGS } from '../shared/helperProxy.ts';
 import { UnixInputStream } from '../shared/fsutil.ts';
+import { sleep } from '../shared/timers.ts';
 
 setConsoleLogDomain('share-this-cd');
 
@@ -404,6 +405,25 @@ function accessWord(a: ComputerAccess): string {
     return a === 'allowed' ? _("allowed") : a === 'ignored' ? _("ignored") : '-';
 }
 
+/**
+ * Root writes the settings file itself, and a running share takes it from there (inotify): waits, at most
+ * 15 s, until the share's DHCP server answers the computers `allowed` now, so that what the command says is
+ * true when it returns. False if it did not in that time.
+ */
+async function untilShareAnswers(allowed: string[] | null): Promise<boolean> {
+    const dir = engineEnvFromProcess().runtimeDir;
+    const deadline = GLib.get_monotonic_time() + 15_000_000;
+    for (;;) {
+        const s = readStatus(dir);
+        // No share, or one of a version that does not say whom it answers.
+        if (s === null || s.state !== 'sharing' || s.answering === undefined || JSON.stringify(s.answering) === JSON.stringify(allowed))
+            return true;
+        if (GLib.get_monotonic_time() > deadline)
+            return false;
+        await sleep(50);
+    }
+}
+
 /** `computers`: list, or change what is said of a computer (root: the settings file; others: the helper, polkit decides). */
 async function commandComputers(parsed: Parsed): Promise<number> {
     const [action = 'list', ...rest] = parsed.args;
@@ -417,9 +437,11 @@ async function commandComputers(parsed: Parsed): Promise<number> {
     if (parsed.flags.has('json') && action !== 'list')
         throw new UsageError(_("The option --json goes with “computers list” only."));
     const change = async (apply: (s: Settings) => Partial<Settings>, call: (p: HelperProxy) => Promise<unknown>, done: string): Promise<number> => {
-        if (isRoot())
+        if (isRoot()) {
             store.update(apply);
-        else if (!await computersViaHelper(call, action, text => printerr(text)))
+            if (!await untilShareAnswers(allowedMacs(store.load())))
+                printerr(_("The share has not taken the change yet; it will in a moment."));
+        } else if (!await computersViaHelper(call, action, text => printerr(text)))
             return 1;
         print(done);
         return 0;

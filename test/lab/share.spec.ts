@@ -521,8 +521,11 @@ describe('sharing in the lab', () => {
 
         it('forgotten, it gets no answer again; any computer: it does', async () => {
             expect(cliInServer(['computers', 'forget', MAC]).status).toBe(0);
-            // No answer from us, asked until our DHCP server (restarted with the new list) saw the computer and
-            // ignored it: a probe sent while it restarts meets nobody and leaves no trace.
+            // The command returns once our DHCP server answers the new list (root writes the settings file, the
+            // share follows it): from the first probe on, no answer from us, asked until our DHCP server saw the
+            // computer and ignored it.
+            const answering = (): unknown => (JSON.parse(cliInServer(['status', '--json']).stdout) as { answering?: unknown }).answering;
+            expect(answering()).toEqual([]);
             let waiting: unknown = null;
             for (let i = 0; i < 8 && waiting === null; i++) {
                 expect(pxeProbe(0, { waitMs: 1500 }).filter(o => o.server === SRV_IP)).toEqual([]);
@@ -531,9 +534,11 @@ describe('sharing in the lab', () => {
             }
             expect(waiting).withContext(JSON.stringify(status())).not.toBeNull();
             expect(cliInServer(['computers', 'access', 'any']).status).toBe(0);
+            expect(answering()).toBeNull();
             expect((await answers(true)).length).toBeGreaterThan(0);
             expect(cliInServer(['computers', 'allow', MAC, '--name', 'Desk 4']).status).toBe(0);
             expect(cliInServer(['computers', 'access', 'allowed']).status).toBe(0);
+            expect(answering()).toEqual([MAC]);
             expect((await answers(true)).length).toBeGreaterThan(0);
         });
 

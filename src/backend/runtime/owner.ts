@@ -34,6 +34,11 @@ export interface StatusJson {
     notices: string[];
     /** Which computers may start: any, or only those allowed (absent in an older version's file). */
     access?: 'any' | 'allowed';
+    /**
+     * The computers the running DHCP server answers: null for any (absent in an older version's file). Behind
+     * the settings for the moment the DHCP server takes to start again with a new list.
+     */
+    answering?: string[] | null;
 }
 
 export function writeStatus(dir: string, status: StatusJson): void {
